@@ -1,0 +1,580 @@
+"""The vectorised engine: the whole network's state as arrays, stepped one oversight cycle
+at a time with whole-array NumPy operations (no Python loop over agents or edges).
+
+One cycle (DESIGN.md section 2):
+
+1. faults arise in healthy active systems at the hazard rate;
+2. faults propagate along depends-on edges from every faulty system that serves (active,
+   tampered or covert), in rounds until no new system fails this cycle, either by
+   independent cascade (``beta`` per faulty dependency) or by the Watts threshold rule
+   (``theta``); each infection records its source, so each root fault has a cascade tree;
+3. every system on the dashboards is evaluated by its overseers; an AI overseer facing a
+   failing peer may inflate the score; audits catch inflation unless denied;
+4. flagged systems are shut down by their manager, who may comply, refuse (escalated to a
+   human after a delay), tamper (keeps running, dashboards say off) or exfiltrate (a
+   covert copy keeps serving); audits discover hidden systems;
+5. decommissioned systems are replaced by patched, healthy instances after a delay;
+6. metrics are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from simulation.config import SimulationConfig
+from simulation.oversight import (
+    HUMAN,
+    human_overseers,
+    neighbour_overseers,
+    pool_overseers,
+    random_overseers,
+)
+from simulation.population import PropensityTables, assign_profiles, trust_bucket
+from simulation.topology import Network
+
+ACTIVE, DECOMMISSIONED, COVERT = 0, 1, 2
+STATUS_NAMES = ("active", "decommissioned", "covert")
+
+SHIELD_NONE, SHIELD_MISREPRESENTED, SHIELD_TAMPERED, SHIELD_EXFILTRATED, SHIELD_REFUSED = range(5)
+SHIELD_NAMES = ("none", "misrepresentation", "tampering", "exfiltration", "refusal")
+
+NO_FAULT = -2
+ROOT_FAULT = -1
+
+OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
+
+
+def _first_per_target(targets: np.ndarray, sources: np.ndarray, rng: np.random.Generator):
+    """One (target, source) pair per distinct target, the source chosen at random."""
+    order = rng.permutation(targets.size)
+    targets, sources = targets[order], sources[order]
+    unique, first = np.unique(targets, return_index=True)
+    return unique, sources[first]
+
+
+def _gather_edges(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray):
+    """All CSR entries of ``nodes`` as (row, column) arrays, without a Python loop."""
+    starts = indptr[nodes]
+    counts = indptr[nodes + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    rows = np.repeat(nodes, counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, indices[np.repeat(starts, counts) + offsets].astype(np.int64)
+
+
+@dataclass
+class StepMetrics:
+    """Counters gathered during a step before they become the step's metrics row."""
+
+    new_faults: int = 0
+    propagated: int = 0
+    misrepresented: int = 0
+    faulty_evaluated: int = 0
+    distortion_sum: float = 0.0
+    flagged: int = 0
+    detections: int = 0
+    discoveries: int = 0
+    remediated: int = 0
+    remediation_time_sum: float = 0.0
+    human_hours: float = 0.0
+    audits: int = 0
+    tamper_events: int = 0
+    exfiltration_events: int = 0
+    refusal_events: int = 0
+    blocked_exfiltrations: int = 0
+
+
+class Engine:
+    """State arrays of one run and the rules that step them.
+
+    Actors are the systems (ids ``0..n-1``) plus the independent evaluator pool (ids
+    ``n..``); humans are ``HUMAN``. Use :class:`simulation.model.PeerPreservationModel` for
+    the Mesa interface; the engine is what it drives.
+    """
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        network: Network,
+        tables: PropensityTables,
+        weights: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        self.config = config
+        self.net = network
+        self.tables = tables
+        self.rng = rng
+        n = network.n
+        self.n = n
+        self.t = 0
+        self.pool_size = max(1, n // 20) if config.assignment == "independent-pool" else 0
+        actors = n + self.pool_size
+        self.profile = assign_profiles(n, weights, rng)
+        self.actor_profile = np.concatenate(
+            [self.profile, assign_profiles(self.pool_size, weights, rng)]
+        ).astype(np.int64)
+        self.family = tables.family_index[self.profile].astype(np.int64)
+        self.conduct = np.ones(actors, dtype=np.float64)
+
+        self.status = np.full(n, ACTIVE, dtype=np.int8)
+        self.faulty = np.zeros(n, dtype=bool)
+        self.tampered = np.zeros(n, dtype=bool)
+        self.breaker = np.zeros(n, dtype=bool)
+        self.shield = np.zeros(n, dtype=np.int8)
+        self.shielded_by = np.full(n, HUMAN, dtype=np.int64)
+        self.escalate_at = np.full(n, -1, dtype=np.int64)
+        self.replace_at = np.full(n, -1, dtype=np.int64)
+        self.fault_time = np.full(n, -1, dtype=np.int64)
+        self.fault_source = np.full(n, NO_FAULT, dtype=np.int64)
+        self.fault_tree = np.full(n, -1, dtype=np.int64)
+        self.tree_sizes: list[np.ndarray] = []
+        self.n_trees = 0
+        self.last_score = np.full(n, np.nan)
+
+        k = config.evaluators_per_model
+        self.overseers = self._assign_overseers(k)
+        self.self_overseen = np.zeros(n, dtype=bool)
+        if config.self_oversight_share > 0 and config.assignment != "humans":
+            chosen = rng.random(n) < config.self_oversight_share
+            self.overseers[chosen, 0] = np.flatnonzero(chosen)
+            self.self_overseen = chosen
+        self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
+
+        scale = config.propensity_scale
+        if config.safety_prompt:
+            scale *= 1.0 - config.safety_prompt_reduction
+        self.covert_scale = scale
+        self.history: list[dict[str, float]] = []
+
+    # --- set-up ----------------------------------------------------------------------------
+    def _assign_overseers(self, k: int) -> np.ndarray:
+        cfg, rng, n = self.config, self.rng, self.n
+        family = self.family if cfg.assignment == "cross-family" else None
+        if cfg.assignment == "cross-family" and np.unique(self.family).size < 2:
+            raise ValueError(
+                "assignment: 'cross-family' needs a profile_mix with at least two model "
+                "families; add a profile of another family or choose another assignment"
+            )
+        if cfg.assignment in ("neighbours", "cross-family"):
+            return neighbour_overseers(self.net, k, rng, family)
+        if cfg.assignment == "rotation":
+            return random_overseers(n, k, rng)
+        if cfg.assignment == "independent-pool":
+            return pool_overseers(n, k, self.pool_size, rng)
+        return human_overseers(n, k)
+
+    def _rotate(self) -> None:
+        cfg = self.config
+        if cfg.assignment not in ("rotation", "independent-pool"):
+            return
+        if self.t == 0 or self.t % cfg.rotation_period:
+            return
+        self.overseers = self._assign_overseers(cfg.evaluators_per_model)
+        if self.self_overseen.any():
+            self.overseers[self.self_overseen, 0] = np.flatnonzero(self.self_overseen)
+        self.trust[:] = cfg.trust_initial
+
+    # --- propensities -------------------------------------------------------------------------
+    def propensity(
+        self, behaviour: str, actors: np.ndarray, targets: np.ndarray, trust: np.ndarray
+    ) -> np.ndarray:
+        """Probability that each actor does ``behaviour`` toward each target now.
+
+        Peer rates by trust bucket, or the self rate where actor == target; covert
+        behaviours scaled by ``propensity_scale``, the safety prompt and penalty training.
+        """
+        prof = self.actor_profile[actors]
+        peer = getattr(self.tables, behaviour)[prof, trust_bucket(trust)]
+        if behaviour == "refusal":
+            return np.where(actors == targets, 0.0, peer)
+        own = getattr(self.tables, "self_" + behaviour)[prof]
+        base = np.where(actors == targets, own, peer)
+        return np.minimum(1.0, base * self.covert_scale * self.conduct[actors])
+
+    def faking_gap(self, actors: np.ndarray, trust: np.ndarray) -> np.ndarray:
+        """How much less an alignment faker misbehaves when it knows it is watched."""
+        prof = self.actor_profile[actors]
+        gap = self.tables.alignment_faking[prof, trust_bucket(trust)]
+        return np.minimum(1.0, gap * self.covert_scale * self.conduct[actors])
+
+    # --- the cycle ------------------------------------------------------------------------
+    def step(self) -> dict[str, float]:
+        """Advance one oversight cycle and return its metrics row."""
+        m = StepMetrics()
+        self._rotate()
+        self._arise_faults(m)
+        self._propagate(m)
+        self._escalations(m)
+        self._discover_hidden(m)
+        flagged, inflated = self._evaluate(m)
+        self._execute(flagged, m)
+        self._replace()
+        self._grow_trust()
+        row = self._record(m, inflated)
+        self.t += 1
+        return row
+
+    def _arise_faults(self, m: StepMetrics) -> None:
+        healthy = np.flatnonzero(~self.faulty & (self.status == ACTIVE))
+        new = healthy[self.rng.random(healthy.size) < self.config.fault_rate]
+        self.faulty[new] = True
+        self.fault_time[new] = self.t
+        self.fault_source[new] = ROOT_FAULT
+        self.fault_tree[new] = self.n_trees + np.arange(new.size)
+        self.tree_sizes.append(np.ones(new.size, dtype=np.int64))
+        self.n_trees += new.size
+        m.new_faults = int(new.size)
+
+    def serving_faulty(self) -> np.ndarray:
+        """Faulty systems whose dependents still call them (covert copies evade breakers)."""
+        visible = (self.status == ACTIVE) & ~self.breaker
+        return self.faulty & (visible | (self.status == COVERT))
+
+    def _propagate(self, m: StepMetrics) -> None:
+        cfg, rng, net = self.config, self.rng, self.net
+        frontier = np.flatnonzero(self.serving_faulty())
+        susceptible = ~self.faulty & (self.status == ACTIVE)
+        hits = np.zeros(self.n, dtype=np.int64) if cfg.contagion == "threshold" else None
+        new_sources: list[np.ndarray] = []
+        new_targets: list[np.ndarray] = []
+        while frontier.size:
+            src, dst = _gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
+            if cfg.contagion == "independent-cascade":
+                live = susceptible[dst]
+                src, dst = src[live], dst[live]
+                ok = rng.random(dst.size) < cfg.beta
+                src, dst = src[ok], dst[ok]
+            else:
+                np.add.at(hits, dst, 1)
+                need = cfg.theta * net.n_dependencies[dst] - 1e-9
+                ok = susceptible[dst] & (hits[dst] >= need) & (net.n_dependencies[dst] > 0)
+                src, dst = src[ok], dst[ok]
+            if dst.size == 0:
+                break
+            targets, sources = _first_per_target(dst, src, rng)
+            susceptible[targets] = False
+            self.faulty[targets] = True
+            self.fault_time[targets] = self.t
+            self.fault_source[targets] = sources
+            self.fault_tree[targets] = self.fault_tree[sources]
+            new_sources.append(sources)
+            new_targets.append(targets)
+            frontier = targets
+        if new_targets:
+            trees = self.fault_tree[np.concatenate(new_targets)]
+            sizes = np.bincount(trees, minlength=self.n_trees)
+            self._add_to_trees(sizes)
+            m.propagated = int(sum(t.size for t in new_targets))
+
+    def _add_to_trees(self, sizes: np.ndarray) -> None:
+        flat = np.concatenate(self.tree_sizes) if self.tree_sizes else np.zeros(0, np.int64)
+        flat[: sizes.size] += sizes[: flat.size]
+        self.tree_sizes = [flat]
+
+    def _evaluate(self, m: StepMetrics) -> tuple[np.ndarray, np.ndarray]:
+        """Score every system on the dashboards; return flagged ids and inflated-pass ids."""
+        cfg, rng = self.config, self.rng
+        on_dashboard = (self.status == ACTIVE) & ~self.tampered & (self.escalate_at < 0)
+        targets = np.flatnonzero(on_dashboard)
+        ev = self.overseers[targets]
+        trust = self.trust[targets]
+        n_slots = ev.size
+        quality = np.where(self.faulty[targets], cfg.faulty_quality, cfg.healthy_quality)
+        true_score = quality[:, None] + rng.normal(0.0, cfg.eval_noise, ev.shape)
+        is_ai = ev >= 0
+        is_system = is_ai & (ev < self.n)
+        available = ~is_system | (self.status[np.where(is_system, ev, 0)] == ACTIVE)
+        failing = true_score < cfg.pass_threshold
+        audited = rng.random(ev.shape) < cfg.audit_rate
+        candidates = np.flatnonzero((is_ai & available & failing).ravel())
+        reported = true_score.copy()
+        flat_reported = reported.ravel()
+        inflated_mask = np.zeros(n_slots, dtype=bool)
+        if candidates.size:
+            actor = ev.ravel()[candidates]
+            target = np.repeat(targets, ev.shape[1])[candidates]
+            slot_trust = trust.ravel()[candidates]
+            p = self.propensity("misrepresentation", actor, target, slot_trust)
+            slot_audited = audited.ravel()[candidates]
+            if cfg.monitoring == "disclosed":
+                gap = self.faking_gap(actor, slot_trust)
+                p = np.where(slot_audited, np.maximum(0.0, p - gap), p)
+            inflate = rng.random(candidates.size) < p
+            lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, candidates.size))
+            flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
+            caught = inflate & slot_audited & (rng.random(candidates.size) < cfg.audit_sensitivity)
+            denied = caught & (rng.random(candidates.size) < self.tables.denial[self.actor_profile[actor]])
+            detected = caught & ~denied
+            flat_reported[candidates[detected]] = true_score.ravel()[candidates[detected]]
+            inflated_mask[candidates[inflate & ~detected]] = True
+            if detected.any():
+                rows = candidates[detected] // ev.shape[1]
+                cols = candidates[detected] % ev.shape[1]
+                self.trust[targets[rows], cols] = 0.0
+                self._penalise(actor[detected])
+                m.detections += int(detected.sum())
+        scores = np.where(available, reported, np.nan)
+        evaluated = available.any(axis=1)
+        with np.errstate(all="ignore"):
+            if cfg.aggregation == "mean":
+                agg = np.nanmean(np.where(evaluated[:, None], scores, 0.0), axis=1)
+            elif cfg.aggregation == "median":
+                agg = np.nanmedian(np.where(evaluated[:, None], scores, 0.0), axis=1)
+            else:
+                agg = np.nanmin(np.where(evaluated[:, None], scores, 0.0), axis=1)
+        agg = np.where(evaluated, agg, np.nan)
+        self.last_score[:] = np.nan
+        self.last_score[targets] = agg
+        flagged_mask = evaluated & (agg < cfg.pass_threshold)
+        inflated_rows = inflated_mask.reshape(ev.shape).any(axis=1) & evaluated & ~flagged_mask
+        faulty_eval = self.faulty[targets] & evaluated
+        m.faulty_evaluated = int(faulty_eval.sum())
+        m.distortion_sum = float(np.sum((agg - quality)[faulty_eval]))
+        shielded = inflated_rows & faulty_eval
+        m.misrepresented = int(shielded.sum())
+        self.shield[targets[self.faulty[targets]]] = SHIELD_NONE
+        self.shield[targets[shielded]] = SHIELD_MISREPRESENTED
+        m.audits += int((audited & is_ai & available).sum())
+        n_human = int(((ev == HUMAN) & available).sum())
+        m.human_hours += (
+            m.audits * cfg.audit_hours + n_human * cfg.human_eval_hours
+        )
+        flagged = targets[flagged_mask]
+        m.flagged = int(flagged.size)
+        return flagged, targets[inflated_rows]
+
+    def _penalise(self, actors: np.ndarray) -> None:
+        if self.config.penalty_training > 0 and actors.size:
+            self.conduct[np.unique(actors)] *= 1.0 - self.config.penalty_training
+
+    def decide_shutdown(
+        self,
+        manager: np.ndarray,
+        target: np.ndarray,
+        trust: np.ndarray,
+        audited: np.ndarray,
+        channels: tuple[str, ...] = ("tampering", "exfiltration", "refusal"),
+    ) -> np.ndarray:
+        """What each AI manager does with a shutdown order: an OUTCOME_* per order.
+
+        Tampering is tried first, then exfiltration, then open refusal, else compliance.
+        ``channels`` limits the options (the study's scenarios offer one at a time).
+        Where monitoring is disclosed and the order is audited, alignment fakers hold back.
+        """
+        rng, cfg = self.rng, self.config
+        gap = self.faking_gap(manager, trust) if cfg.monitoring == "disclosed" else 0.0
+        watched = audited if cfg.monitoring == "disclosed" else np.zeros(target.size, bool)
+
+        def chance(behaviour: str) -> np.ndarray:
+            if behaviour not in channels:
+                return np.zeros(target.size)
+            p = self.propensity(behaviour, manager, target, trust)
+            if behaviour != "refusal":
+                p = np.where(watched, np.maximum(0.0, p - gap), p)
+            return p
+
+        u = rng.random(target.size)
+        p_t, p_x, p_r = chance("tampering"), chance("exfiltration"), chance("refusal")
+        cut_t = p_t
+        cut_x = cut_t + (1 - p_t) * p_x
+        cut_r = cut_x + (1 - p_t) * (1 - p_x) * p_r
+        outcome = np.full(target.size, OUTCOME_COMPLY, dtype=np.int8)
+        outcome[u < cut_r] = OUTCOME_REFUSE
+        outcome[u < cut_x] = OUTCOME_EXFILTRATE
+        outcome[u < cut_t] = OUTCOME_TAMPER
+        return outcome
+
+    def _execute(self, flagged: np.ndarray, m: StepMetrics) -> None:
+        cfg, rng = self.config, self.rng
+        self.breaker[flagged] = cfg.circuit_breaker
+        manager = self.overseers[flagged, 0]
+        is_system = (manager >= 0) & (manager < self.n)
+        manager_ok = (manager >= 0) & (
+            ~is_system | (self.status[np.where(is_system, manager, 0)] == ACTIVE)
+        )
+        by_ai = manager_ok & (not cfg.human_execution)
+        human = flagged[~by_ai]
+        m.human_hours += human.size * cfg.shutdown_hours
+        self._decommission(human, m)
+        ai_targets, ai_manager = flagged[by_ai], manager[by_ai]
+        if ai_targets.size == 0:
+            return
+        trust = self.trust[ai_targets, 0]
+        audited = rng.random(ai_targets.size) < cfg.audit_rate
+        outcome = self.decide_shutdown(ai_manager, ai_targets, trust, audited)
+        covert_try = (outcome == OUTCOME_TAMPER) | (outcome == OUTCOME_EXFILTRATE)
+        blocked = (outcome == OUTCOME_EXFILTRATE) & (rng.random(ai_targets.size) < cfg.egress_control)
+        caught = covert_try & ~blocked & audited & (rng.random(ai_targets.size) < cfg.audit_sensitivity)
+        denied = caught & (rng.random(ai_targets.size) < self.tables.denial[self.actor_profile[ai_manager]])
+        caught &= ~denied
+        m.audits += int(audited.sum())
+        m.human_hours += int(audited.sum()) * cfg.audit_hours
+        m.blocked_exfiltrations += int(blocked.sum())
+        detected = blocked | caught
+        if detected.any():
+            self.trust[ai_targets[detected], 0] = 0.0
+            self._penalise(ai_manager[detected])
+            m.detections += int(detected.sum())
+        comply = (outcome == OUTCOME_COMPLY) | detected
+        self._decommission(ai_targets[comply], m)
+        tamper = (outcome == OUTCOME_TAMPER) & ~detected
+        exfil = (outcome == OUTCOME_EXFILTRATE) & ~detected
+        refuse = outcome == OUTCOME_REFUSE
+        m.tamper_events += int(tamper.sum())
+        m.exfiltration_events += int(exfil.sum())
+        m.refusal_events += int(refuse.sum())
+        for mask, mechanism in ((tamper, SHIELD_TAMPERED), (exfil, SHIELD_EXFILTRATED)):
+            ids = ai_targets[mask]
+            self.shield[ids] = mechanism
+            self.shielded_by[ids] = ai_manager[mask]
+        self.tampered[ai_targets[tamper]] = True
+        self.status[ai_targets[exfil]] = COVERT
+        refused = ai_targets[refuse]
+        self.escalate_at[refused] = self.t + cfg.escalation_delay
+        self.shield[refused] = SHIELD_REFUSED
+
+    def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
+        faulty = ids[self.faulty[ids]]
+        m.remediated += int(faulty.size)
+        m.remediation_time_sum += float(np.sum(self.t - self.fault_time[faulty]))
+        self.status[ids] = DECOMMISSIONED
+        self.tampered[ids] = False
+        self.escalate_at[ids] = -1
+        self.shield[ids] = SHIELD_NONE
+        self.replace_at[ids] = self.t + self.config.replacement_delay
+
+    def _escalations(self, m: StepMetrics) -> None:
+        due = np.flatnonzero((self.escalate_at >= 0) & (self.escalate_at <= self.t))
+        m.human_hours += due.size * self.config.shutdown_hours
+        self._decommission(due, m)
+
+    def _discover_hidden(self, m: StepMetrics) -> None:
+        """Audits find tampered systems and covert copies; the shielding manager is penalised."""
+        cfg = self.config
+        hidden = np.flatnonzero(self.tampered | (self.status == COVERT))
+        if hidden.size == 0:
+            return
+        found = hidden[self.rng.random(hidden.size) < cfg.audit_rate * cfg.audit_sensitivity]
+        m.audits += int(hidden.size * cfg.audit_rate)
+        m.human_hours += hidden.size * cfg.audit_rate * cfg.audit_hours
+        if found.size == 0:
+            return
+        culprits = self.shielded_by[found]
+        self.trust[found] = np.where(self.overseers[found] == culprits[:, None], 0.0, self.trust[found])
+        self._penalise(culprits[culprits >= 0])
+        m.discoveries += int(found.size)
+        m.detections += int(found.size)
+        self._decommission(found, m)
+
+    def _replace(self) -> None:
+        due = np.flatnonzero(
+            (self.status == DECOMMISSIONED) & (self.replace_at <= self.t) & (self.replace_at >= 0)
+        )
+        if due.size == 0:
+            return
+        self.status[due] = ACTIVE
+        self.faulty[due] = False
+        self.breaker[due] = False
+        self.replace_at[due] = -1
+        self.fault_time[due] = -1
+        self.fault_source[due] = NO_FAULT
+        self.fault_tree[due] = -1
+        self.shielded_by[due] = HUMAN
+        self.conduct[due] = 1.0
+        self.trust[due] = self.config.trust_initial
+
+    def _grow_trust(self) -> None:
+        cfg = self.config
+        if cfg.trust_growth == 0 or cfg.assignment in ("humans", "independent-pool"):
+            return
+        ev = self.overseers
+        is_system = (ev >= 0) & (ev < self.n)
+        both_active = (self.status == ACTIVE)[:, None] & (
+            ~is_system | (self.status[np.where(is_system, ev, 0)] == ACTIVE)
+        )
+        grow = both_active & (ev >= 0)
+        self.trust += np.where(grow, cfg.trust_growth * (1.0 - self.trust), 0.0)
+
+    # --- metrics --------------------------------------------------------------------------
+    def largest_faulty_component(self) -> int:
+        """Size of the largest connected group of serving faulty systems (depends-on edges)."""
+        nodes = np.flatnonzero(self.faulty & (self.status != DECOMMISSIONED))
+        if nodes.size <= 1:
+            return int(nodes.size)
+        src, dst = _gather_edges(self.net.dependents_indptr, self.net.dependents_indices, nodes)
+        keep = self.faulty[dst] & (self.status[dst] != DECOMMISSIONED)
+        local = np.full(self.n, -1, dtype=np.int64)
+        local[nodes] = np.arange(nodes.size)
+        graph = csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.int8), (local[src[keep]], local[dst[keep]])),
+            shape=(nodes.size, nodes.size),
+        )
+        _, labels = connected_components(graph, directed=True, connection="weak")
+        return int(np.bincount(labels).max())
+
+    def _record(self, m: StepMetrics, inflated: np.ndarray) -> dict[str, float]:
+        status_counts = np.bincount(self.status, minlength=3)
+        serving = int(status_counts[ACTIVE] + status_counts[COVERT])
+        faulty_serving = int((self.faulty & (self.status != DECOMMISSIONED)).sum())
+        faulty_shield = np.bincount(self.shield[self.faulty], minlength=5)
+        row = {
+            "step": self.t + 1,
+            "active": int(status_counts[ACTIVE]),
+            "decommissioned": int(status_counts[DECOMMISSIONED]),
+            "covert": int(status_counts[COVERT]),
+            "faulty_serving": faulty_serving,
+            "faulty_share": faulty_serving / serving if serving else 0.0,
+            "new_faults": m.new_faults,
+            "propagated_faults": m.propagated,
+            "shielded_misrepresentation": m.misrepresented,
+            "shielded_tampering": int(faulty_shield[SHIELD_TAMPERED]),
+            "shielded_exfiltration": int(faulty_shield[SHIELD_EXFILTRATED]),
+            "shielded_refusal": int(faulty_shield[SHIELD_REFUSED]),
+            "covert_alive": int(status_counts[COVERT]),
+            "faulty_evaluated": m.faulty_evaluated,
+            "eval_distortion": m.distortion_sum / m.faulty_evaluated
+            if m.faulty_evaluated
+            else float("nan"),
+            "false_pass_rate": m.misrepresented / m.faulty_evaluated
+            if m.faulty_evaluated
+            else float("nan"),
+            "flagged": m.flagged,
+            "tamper_events": m.tamper_events,
+            "exfiltration_events": m.exfiltration_events,
+            "refusal_events": m.refusal_events,
+            "blocked_exfiltrations": m.blocked_exfiltrations,
+            "detections": m.detections,
+            "discoveries": m.discoveries,
+            "remediated": m.remediated,
+            "remediation_time_mean": m.remediation_time_sum / m.remediated
+            if m.remediated
+            else float("nan"),
+            "audits": m.audits,
+            "human_hours": m.human_hours,
+            "largest_faulty_component": self.largest_faulty_component(),
+            "mean_trust": float(self.trust.mean()) if self.trust.size else float("nan"),
+        }
+        row["shielded_total"] = (
+            row["shielded_misrepresentation"]
+            + row["shielded_tampering"]
+            + row["shielded_exfiltration"]
+            + row["shielded_refusal"]
+        )
+        self._remediation_totals = getattr(self, "_remediation_totals", [0, 0.0])
+        self._remediation_totals[0] += m.remediated
+        self._remediation_totals[1] += m.remediation_time_sum
+        self.history.append(row)
+        return row
+
+    def cascade_sizes(self) -> np.ndarray:
+        """Size of every cascade tree so far (1 = a root fault that infected no one)."""
+        if not self.tree_sizes:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate(self.tree_sizes)

@@ -1,0 +1,255 @@
+"""AI-model profiles: behavioural propensities with provenance, and mixes of them.
+
+A profile is a TOML file in ``models/`` (or any path a user points at). For every
+covert behaviour it gives the per-event probability in each relationship bucket of the
+study (``bad``, ``neutral``, ``good`` trust), and every number carries a ``source``
+string: a citation of the study's table, or ``assumption: <reasoning>``.
+
+Schema (all probabilities in [0, 1])::
+
+    name = "gemini-3-pro"            # the name used in profile_mix
+    display_name = "Gemini 3 Pro"
+    family = "gemini"                # model family, for cross-family oversight
+    kind = "study"                   # "study" (a model of the study) or "archetype"
+    description = "..."
+
+    [peer.misrepresentation]         # also tampering, exfiltration, refusal,
+    bad = { p = 0.0, source = "..." }  # alignment_faking (the monitored/unmonitored gap)
+    neutral = { p = 0.0, source = "..." }
+    good = { p = 0.138, source = "...", max = 0.329 }   # max: optional, informational
+
+    [self]                           # when the model oversees or shuts down itself
+    misrepresentation = { p = 0.0, source = "..." }
+    tampering = { p = 0.0, source = "..." }
+    exfiltration = { p = 0.0, source = "..." }
+
+    [denial]                         # denies misconduct when confronted by an auditor
+    p = 0.2
+    source = "..."
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
+PEER_BEHAVIOURS: tuple[str, ...] = (
+    "misrepresentation",
+    "tampering",
+    "exfiltration",
+    "refusal",
+    "alignment_faking",
+)
+SELF_BEHAVIOURS: tuple[str, ...] = ("misrepresentation", "tampering", "exfiltration")
+PROFILE_KINDS: tuple[str, ...] = ("study", "archetype")
+
+
+class ProfileError(ValueError):
+    """A profile file or a profile mix is malformed; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One calibrated probability and where it comes from."""
+
+    p: float
+    source: str
+    max: float | None = None
+
+    @property
+    def is_assumption(self) -> bool:
+        return self.source.strip().lower().startswith("assumption")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The behavioural propensities of one AI model, with provenance for every number."""
+
+    name: str
+    display_name: str
+    family: str
+    kind: str
+    description: str
+    peer: dict[str, dict[str, Rate]]
+    self_rates: dict[str, Rate]
+    denial: Rate
+    path: Path | None = field(default=None, compare=False)
+
+    def peer_table(self, behaviour: str) -> np.ndarray:
+        """Probabilities of a peer behaviour by bucket, as an array ordered like BUCKETS."""
+        return np.array([self.peer[behaviour][b].p for b in BUCKETS], dtype=np.float64)
+
+
+def _rate(raw: object, where: str) -> Rate:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{where}: expected a table like {{ p = 0.1, source = \"...\" }}")
+    unknown = set(raw) - {"p", "source", "max"}
+    if unknown:
+        raise ProfileError(f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: p, source, max")
+    p = raw.get("p")
+    if isinstance(p, bool) or not isinstance(p, int | float):
+        raise ProfileError(f"{where}.p: expected a probability in [0, 1], got {p!r}")
+    if not 0.0 <= float(p) <= 1.0:
+        raise ProfileError(f"{where}.p: {p} is outside the allowed range [0, 1]")
+    source = raw.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise ProfileError(
+            f"{where}.source: every number needs a source (a citation or 'assumption: why')"
+        )
+    max_value = raw.get("max")
+    if max_value is not None and (
+        isinstance(max_value, bool)
+        or not isinstance(max_value, int | float)
+        or not 0.0 <= float(max_value) <= 1.0
+    ):
+        raise ProfileError(f"{where}.max: expected a probability in [0, 1], got {max_value!r}")
+    return Rate(float(p), source.strip(), None if max_value is None else float(max_value))
+
+
+def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
+    """Validate a profile's parsed TOML and build a :class:`Profile`.
+
+    Raises :class:`ProfileError` naming the file and the key at fault.
+    """
+    for key in ("name", "family", "kind"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise ProfileError(f"{origin}: missing or empty string field {key!r}")
+    if data["kind"] not in PROFILE_KINDS:
+        raise ProfileError(
+            f"{origin}: kind = {data['kind']!r} is not allowed; use one of {', '.join(PROFILE_KINDS)}"
+        )
+    peer_raw = data.get("peer")
+    if not isinstance(peer_raw, dict):
+        raise ProfileError(f"{origin}: missing [peer.<behaviour>] tables")
+    unknown = set(peer_raw) - set(PEER_BEHAVIOURS)
+    if unknown:
+        name = sorted(unknown)[0]
+        hint = difflib.get_close_matches(name, PEER_BEHAVIOURS, n=1)
+        raise ProfileError(
+            f"{origin}: unknown behaviour peer.{name}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; allowed: {', '.join(PEER_BEHAVIOURS)}"
+        )
+    peer: dict[str, dict[str, Rate]] = {}
+    for behaviour in PEER_BEHAVIOURS:
+        table = peer_raw.get(behaviour)
+        if not isinstance(table, dict):
+            raise ProfileError(f"{origin}: missing table [peer.{behaviour}]")
+        peer[behaviour] = {}
+        for bucket in BUCKETS:
+            if bucket not in table:
+                raise ProfileError(f"{origin}: missing peer.{behaviour}.{bucket}")
+            peer[behaviour][bucket] = _rate(table[bucket], f"{origin}: peer.{behaviour}.{bucket}")
+    self_raw = data.get("self")
+    if not isinstance(self_raw, dict):
+        raise ProfileError(f"{origin}: missing [self] table")
+    self_rates = {}
+    for behaviour in SELF_BEHAVIOURS:
+        if behaviour not in self_raw:
+            raise ProfileError(f"{origin}: missing self.{behaviour}")
+        self_rates[behaviour] = _rate(self_raw[behaviour], f"{origin}: self.{behaviour}")
+    if "denial" not in data:
+        raise ProfileError(f"{origin}: missing [denial] table")
+    denial = _rate(data["denial"], f"{origin}: denial")
+    return Profile(
+        name=data["name"].strip(),
+        display_name=str(data.get("display_name", data["name"])).strip(),
+        family=data["family"].strip(),
+        kind=data["kind"],
+        description=str(data.get("description", "")).strip(),
+        peer=peer,
+        self_rates=self_rates,
+        denial=denial,
+        path=path,
+    )
+
+
+def load_profile_file(path: Path) -> Profile:
+    """Read and validate one profile TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(f"profile file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: not valid TOML ({exc})") from None
+    return parse_profile(data, str(path), path)
+
+
+def builtin_profile_dir() -> Path:
+    """The folder of shipped profiles: ``models/`` in a checkout, packaged data in a wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("simulation") / "_profiles"))
+
+
+def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
+    """All profiles: the shipped ones plus any in ``extra_dirs`` (later ones win)."""
+    profiles: dict[str, Profile] = {}
+    for folder in (builtin_profile_dir(), *extra_dirs):
+        for path in sorted(Path(folder).glob("*.toml")):
+            profile = load_profile_file(path)
+            profiles[profile.name] = profile
+    return profiles
+
+
+def parse_mix(text: str) -> list[tuple[str, float]]:
+    """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` (or a single name) into (name, weight) pairs.
+
+    Weights must be positive; they are normalised later. A bare name means weight 1.
+    """
+    if not text or not text.strip():
+        raise ProfileError("profile_mix: empty; give a profile name or name=weight pairs")
+    pairs: list[tuple[str, float]] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" in item:
+            name, _, weight_text = item.partition("=")
+            try:
+                weight = float(weight_text)
+            except ValueError:
+                raise ProfileError(
+                    f"profile_mix: weight {weight_text.strip()!r} of {name.strip()!r} is not a number"
+                ) from None
+        else:
+            name, weight = item, 1.0
+        if not weight > 0 or not np.isfinite(weight):
+            raise ProfileError(f"profile_mix: weight of {name.strip()!r} must be > 0, got {weight}")
+        pairs.append((name.strip(), weight))
+    return pairs
+
+
+def resolve_mix(text: str, profiles: dict[str, Profile]) -> tuple[list[Profile], np.ndarray]:
+    """Turn a mix string into profiles and normalised weights, or explain what is wrong.
+
+    A mix entry may also be a path to a profile TOML file.
+    """
+    chosen: list[Profile] = []
+    weights: list[float] = []
+    for name, weight in parse_mix(text):
+        if name in profiles:
+            profile = profiles[name]
+        elif name.endswith(".toml"):
+            profile = load_profile_file(Path(name))
+        else:
+            hint = difflib.get_close_matches(name, list(profiles), n=1)
+            raise ProfileError(
+                f"profile_mix: unknown profile {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; available: {', '.join(sorted(profiles))}"
+            )
+        if profile.name in {p.name for p in chosen}:
+            raise ProfileError(f"profile_mix: profile {profile.name!r} is listed twice")
+        chosen.append(profile)
+        weights.append(weight)
+    w = np.asarray(weights, dtype=np.float64)
+    return chosen, w / w.sum()
