@@ -567,9 +567,6 @@ class Engine:
             + row["shielded_exfiltration"]
             + row["shielded_refusal"]
         )
-        self._remediation_totals = getattr(self, "_remediation_totals", [0, 0.0])
-        self._remediation_totals[0] += m.remediated
-        self._remediation_totals[1] += m.remediation_time_sum
         self.history.append(row)
         return row
 

@@ -1,0 +1,87 @@
+"""Mesa agents as thin views onto the engine's arrays.
+
+An :class:`AISystem` holds only its index; every attribute reads the engine's state, so
+``model.agents`` works with Mesa's tools while the step itself stays vectorised.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from simulation.engine import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
+
+if TYPE_CHECKING:
+    from simulation.model import PeerPreservationModel
+
+
+class AISystem(mesa.Agent):
+    """One AI system of the network: a view of row ``index`` of the engine's arrays."""
+
+    def __init__(self, model: PeerPreservationModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _engine(self):
+        return self.model.engine
+
+    @property
+    def profile(self) -> str:
+        """Name of the system's behavioural profile."""
+        return self._engine.tables.names[self._engine.profile[self.index]]
+
+    @property
+    def status(self) -> str:
+        """Lifecycle status: active, decommissioned or covert."""
+        return STATUS_NAMES[self._engine.status[self.index]]
+
+    @property
+    def faulty(self) -> bool:
+        return bool(self._engine.faulty[self.index])
+
+    @property
+    def tampered(self) -> bool:
+        """Kept running by a tampered shutdown while the dashboards say it is off."""
+        return bool(self._engine.tampered[self.index])
+
+    @property
+    def shielded_by(self) -> str:
+        """The mechanism currently shielding this faulty system, or 'none'."""
+        return SHIELD_NAMES[self._engine.shield[self.index]] if self.faulty else "none"
+
+    @property
+    def quality(self) -> float:
+        """True evaluation score (faulty systems score lower)."""
+        cfg = self._engine.config
+        return cfg.faulty_quality if self.faulty else cfg.healthy_quality
+
+    @property
+    def last_score(self) -> float:
+        """Aggregated score reported at the last evaluation (NaN if not evaluated)."""
+        return float(self._engine.last_score[self.index])
+
+    @property
+    def overseers(self) -> list[int]:
+        """Actor ids of the overseers (-1 is a human; ids >= n are pool evaluators)."""
+        return self._engine.overseers[self.index].tolist()
+
+    @property
+    def trust_toward(self) -> float:
+        """Trust of the first overseer (the manager) toward this system."""
+        return float(self._engine.trust[self.index, 0])
+
+    @property
+    def fault_source(self) -> int | None:
+        """Index of the system that infected this one; -1 for a root fault; None if healthy."""
+        source = int(self._engine.fault_source[self.index])
+        if source == NO_FAULT:
+            return None
+        return ROOT_FAULT if source == ROOT_FAULT else source
+
+    def dependencies(self) -> np.ndarray:
+        """Indices of the systems this one calls."""
+        net = self._engine.net
+        return net.callee[net.caller == self.index]

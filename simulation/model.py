@@ -1,0 +1,108 @@
+"""The Mesa model of peer-preservation cascades: one object every front end drives.
+
+The CLI, sweeps, the interactive app and notebooks all build a
+:class:`PeerPreservationModel` and call ``step()``. State lives in NumPy arrays inside an
+:class:`~simulation.engine.Engine`; Mesa agents are views onto it.
+
+Example:
+    >>> model = PeerPreservationModel(n_systems=200, steps=10, rng=42)
+    >>> model.run()
+    >>> len(model.datacollector.get_model_vars_dataframe())
+    10
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from simulation.agents import AISystem
+from simulation.config import SimulationConfig
+from simulation.engine import Engine
+from simulation.metrics import METRIC_COLUMNS, summarise_run
+from simulation.population import PropensityTables
+from simulation.profiles import available_profiles, resolve_mix
+from simulation.topology import build_network
+
+DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
+
+
+class PeerPreservationModel(mesa.Model):
+    """AI systems that evaluate, manage and call each other, some shielding faulty peers.
+
+    Args:
+        config: a full configuration; keyword arguments override its fields, so
+            ``PeerPreservationModel(n_systems=500, audit_rate=0.2, rng=1)`` works the way
+            ``mesa.batch_run`` calls it.
+        rng: seed (or Generator) of the run's single random number generator.
+        agent_views: create one Mesa agent per system (default: up to 5,000,000 systems;
+            beyond that the arrays are the only view, to keep memory low).
+        profile_dirs: extra folders of profile TOML files.
+    """
+
+    def __init__(
+        self,
+        config: SimulationConfig | None = None,
+        *,
+        rng: Any = None,
+        agent_views: bool | None = None,
+        profile_dirs: tuple[Path, ...] = (),
+        **overrides: Any,
+    ) -> None:
+        super().__init__(rng=rng)
+        base = config or SimulationConfig()
+        self.config = base.replace(**overrides) if overrides else base
+        cfg = self.config
+        profiles = available_profiles(tuple(profile_dirs))
+        chosen, weights = resolve_mix(cfg.profile_mix, profiles)
+        self.profiles = chosen
+        network = build_network(
+            cfg.topology,
+            cfg.n_systems,
+            cfg.mean_degree,
+            self.rng,
+            rewire_prob=cfg.rewire_prob,
+            orchestrator_share=cfg.orchestrator_share,
+            dependencies=cfg.dependencies,
+            graph_file=cfg.graph_file,
+        )
+        self.network = network
+        self.engine = Engine(cfg, network, PropensityTables.from_profiles(chosen), weights, self.rng)
+        if agent_views is None:
+            agent_views = network.n <= DEFAULT_AGENT_VIEW_LIMIT
+        if agent_views:
+            AISystem.create_agents(self, network.n, list(range(network.n)))
+        self.last_metrics: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                name: (lambda m, key=name: m.last_metrics.get(key, np.nan))
+                for name in METRIC_COLUMNS
+            }
+        )
+        self.running = True
+
+    def step(self) -> None:
+        """One oversight cycle; stops the model (``running = False``) after ``steps``."""
+        self.last_metrics = self.engine.step()
+        self.datacollector.collect(self)
+        if self.engine.t >= self.config.steps:
+            self.running = False
+
+    def run(self, progress: Any = None) -> None:
+        """Step until ``config.steps`` cycles are done, calling ``progress(step)`` after each."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.engine.t)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Per-step metrics as a DataFrame (one row per cycle)."""
+        return pd.DataFrame(self.engine.history, columns=["step", *METRIC_COLUMNS])
+
+    def summary(self) -> dict[str, float]:
+        """Per-run outcomes (see :func:`simulation.metrics.summarise_run`)."""
+        return summarise_run(self.timeseries(), self.engine.cascade_sizes(), self.network.n)
