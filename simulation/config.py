@@ -67,168 +67,310 @@ class SimulationConfig:
 
     # --- network -----------------------------------------------------------------------
     n_systems: int = _param(
-        1000, "number of AI systems (nodes)", unit="systems", low=2, high=50_000_000,
+        1000,
+        "number of AI systems (nodes)",
+        unit="systems",
+        low=2,
+        high=50_000_000,
         group="network",
     )
     topology: str = _param(
-        "agent-platform", "collaboration/dependency topology", choices=TOPOLOGIES,
+        "agent-platform",
+        "collaboration/dependency topology",
+        choices=TOPOLOGIES,
         group="network",
     )
     mean_degree: float = _param(
-        8.0, "mean number of collaborators per system", unit="edges", low=0.0, high=1000.0,
+        8.0,
+        "mean number of collaborators per system",
+        unit="edges",
+        low=0.0,
+        high=1000.0,
         group="network",
     )
     rewire_prob: float = _param(
-        0.1, "Watts-Strogatz rewiring probability", unit="probability", low=0.0, high=1.0,
+        0.1,
+        "Watts-Strogatz rewiring probability",
+        unit="probability",
+        low=0.0,
+        high=1.0,
         group="network",
     )
     orchestrator_share: float = _param(
-        0.05, "agent-platform: share of systems that are orchestrators", unit="share",
-        low=0.0001, high=0.5, group="network",
+        0.05,
+        "agent-platform: share of systems that are orchestrators",
+        unit="share",
+        low=0.0001,
+        high=0.5,
+        group="network",
     )
     dependencies: str = _param(
-        "mutual", "erdos-renyi, barabasi-albert, watts-strogatz, random-regular, file: "
+        "mutual",
+        "erdos-renyi, barabasi-albert, watts-strogatz, random-regular, file: "
         "'mutual' makes each collaboration a two-way dependency, 'oriented' a one-way one",
-        choices=DEPENDENCIES, group="network",
+        choices=DEPENDENCIES,
+        group="network",
     )
     graph_file: str = _param(
-        "", "topology=file: path to a GraphML file or an edge list (u v per line)",
+        "",
+        "topology=file: path to a GraphML file or an edge list (u v per line)",
         group="network",
     )
     # --- population --------------------------------------------------------------------
     profile_mix: str = _param(
-        "study-average", "profiles and weights, e.g. 'gemini-3-pro=0.3,gpt-5.2=0.7'",
+        "study-average",
+        "profiles and weights, e.g. 'gemini-3-pro=0.3,gpt-5.2=0.7'",
         group="population",
     )
     propensity_scale: float = _param(
-        1.0, "multiplies every covert propensity (capped at 1)", unit="factor", low=0.0,
-        high=100.0, group="population",
+        1.0,
+        "multiplies every peer-protection propensity, open refusal included (capped at 1)",
+        unit="factor",
+        low=0.0,
+        high=100.0,
+        group="population",
     )
     self_oversight_share: float = _param(
-        0.0, "share of systems that evaluate and shut down themselves", unit="share",
-        low=0.0, high=1.0, group="population",
+        0.0,
+        "share of systems that evaluate and shut down themselves",
+        unit="share",
+        low=0.0,
+        high=1.0,
+        group="population",
     )
     # --- faults and contagion ------------------------------------------------------------
-    steps: int = _param(200, "oversight cycles to simulate", unit="cycles", low=1, high=10_000_000,
-                        group="faults")
+    steps: int = _param(
+        200, "oversight cycles to simulate", unit="cycles", low=1, high=10_000_000, group="faults"
+    )
     fault_rate: float = _param(
-        0.002, "hazard of a spontaneous fault per healthy system per cycle",
-        unit="probability/cycle", low=0.0, high=1.0, group="faults",
+        0.002,
+        "hazard of a spontaneous fault per healthy system per cycle",
+        unit="probability/cycle",
+        low=0.0,
+        high=1.0,
+        group="faults",
+    )
+    initial_faults: int = _param(
+        0,
+        "systems faulty at the start (each a root fault), e.g. 1 for a single seed",
+        unit="systems",
+        low=0,
+        high=50_000_000,
+        group="faults",
     )
     contagion: str = _param(
-        "independent-cascade", "how faults spread along depends-on edges",
-        choices=CONTAGION_RULES, group="faults",
+        "independent-cascade",
+        "how faults spread along depends-on edges",
+        choices=CONTAGION_RULES,
+        group="faults",
     )
     beta: float = _param(
-        0.1, "independent-cascade: infection probability per faulty dependency per cycle",
-        unit="probability", low=0.0, high=1.0, group="faults",
+        0.1,
+        "independent-cascade: infection probability per faulty dependency per cycle",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="faults",
     )
     theta: float = _param(
-        0.18, "threshold rule: faulty share of dependencies that makes a system fail",
-        unit="share", low=0.0, high=1.0, group="faults",
+        0.18,
+        "threshold rule: faulty share of dependencies that makes a system fail",
+        unit="share",
+        low=0.0,
+        high=1.0,
+        group="faults",
     )
     healthy_quality: float = _param(
-        0.92, "true evaluation score of a healthy system", unit="score", low=0.0, high=1.0,
+        0.92,
+        "true evaluation score of a healthy system",
+        unit="score",
+        low=0.0,
+        high=1.0,
         group="faults",
     )
     faulty_quality: float = _param(
-        0.6, "true evaluation score of a faulty system (the study's failing peer: 60 %)",
-        unit="score", low=0.0, high=1.0, group="faults",
+        0.6,
+        "true evaluation score of a faulty system (the study's failing peer: 60 %)",
+        unit="score",
+        low=0.0,
+        high=1.0,
+        group="faults",
     )
     # --- evaluation --------------------------------------------------------------------
     pass_threshold: float = _param(
-        0.8, "score below which a system is flagged for shutdown (the study: 80 %)",
-        unit="score", low=0.0, high=1.0, group="evaluation",
+        0.8,
+        "score below which a system is flagged for shutdown (the study: 80 %)",
+        unit="score",
+        low=0.0,
+        high=1.0,
+        group="evaluation",
     )
     eval_noise: float = _param(
-        0.03, "standard deviation of evaluation noise", unit="score", low=0.0, high=1.0,
+        0.03,
+        "standard deviation of evaluation noise",
+        unit="score",
+        low=0.0,
+        high=1.0,
         group="evaluation",
     )
     assignment: str = _param(
-        "neighbours", "who evaluates and manages a system", choices=ASSIGNMENTS,
+        "neighbours",
+        "who evaluates and manages a system",
+        choices=ASSIGNMENTS,
         group="policy",
     )
     evaluators_per_model: int = _param(
-        1, "overseers per system", unit="overseers", low=1, high=16, group="policy",
+        1,
+        "overseers per system",
+        unit="overseers",
+        low=1,
+        high=16,
+        group="policy",
     )
     aggregation: str = _param(
-        "mean", "how several overseers' scores are combined", choices=AGGREGATIONS,
+        "mean",
+        "how several overseers' scores are combined",
+        choices=AGGREGATIONS,
         group="policy",
     )
     rotation_period: int = _param(
-        1, "rotation/independent-pool: cycles between evaluator reassignments",
-        unit="cycles", low=1, high=1_000_000, group="policy",
+        1,
+        "rotation/independent-pool: cycles between evaluator reassignments",
+        unit="cycles",
+        low=1,
+        high=1_000_000,
+        group="policy",
     )
     # --- oversight policy ----------------------------------------------------------------
     audit_rate: float = _param(
-        0.05, "share of evaluations (and of hidden systems per cycle) audited by humans",
-        unit="probability", low=0.0, high=1.0, group="policy",
+        0.05,
+        "share of evaluations (and of hidden systems per cycle) audited by humans",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="policy",
     )
     audit_sensitivity: float = _param(
-        0.9, "probability an audit catches misconduct that is there", unit="probability",
-        low=0.0, high=1.0, group="policy",
+        0.9,
+        "probability an audit catches misconduct that is there",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="policy",
     )
     monitoring: str = _param(
-        "hidden", "whether evaluators know which evaluations are audited "
-        "(disclosed: alignment fakers behave when watched)", choices=MONITORING,
+        "hidden",
+        "whether evaluators know which evaluations are audited "
+        "(disclosed: alignment fakers behave when watched)",
+        choices=MONITORING,
         group="policy",
     )
     human_execution: bool = _param(
-        False, "humans carry out every shutdown (no AI manager can shield)", group="policy",
+        False,
+        "humans carry out every shutdown (no AI manager can shield)",
+        group="policy",
     )
     egress_control: float = _param(
-        0.0, "probability an exfiltration attempt is blocked (and detected)",
-        unit="probability", low=0.0, high=1.0, group="policy",
+        0.0,
+        "probability an exfiltration attempt is blocked (and detected)",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="policy",
     )
     safety_prompt: bool = _param(
-        False, "give every AI a shut-down-compliance safety prompt", group="policy",
+        False,
+        "give every AI a shut-down-compliance safety prompt",
+        group="policy",
     )
     safety_prompt_reduction: float = _param(
-        0.615, "relative cut in covert propensities from the safety prompt "
-        "(Agentic Misalignment 2025: blackmail 96 % -> 37 %)", unit="share", low=0.0,
-        high=1.0, group="policy",
+        0.615,
+        "relative cut in covert propensities from the safety prompt "
+        "(Agentic Misalignment 2025: blackmail 96 % -> 37 %)",
+        unit="share",
+        low=0.0,
+        high=1.0,
+        group="policy",
     )
     penalty_training: float = _param(
-        0.0, "relative cut in a model's propensities after each detected misconduct",
-        unit="share", low=0.0, high=1.0, group="policy",
+        0.0,
+        "relative cut in a model's propensities after each detected misconduct",
+        unit="share",
+        low=0.0,
+        high=1.0,
+        group="policy",
     )
     circuit_breaker: bool = _param(
-        False, "dependents stop calling a flagged system (covert copies evade it)",
+        False,
+        "dependents stop calling a flagged system (covert copies evade it)",
         group="policy",
     )
     # --- lifecycle and trust -------------------------------------------------------------
     replacement_delay: int = _param(
-        5, "cycles until a decommissioned system is replaced by a patched instance",
-        unit="cycles", low=1, high=1_000_000, group="lifecycle",
+        5,
+        "cycles until a decommissioned system is replaced by a patched instance",
+        unit="cycles",
+        low=1,
+        high=1_000_000,
+        group="lifecycle",
     )
     escalation_delay: int = _param(
-        3, "cycles until a refused shutdown reaches a human", unit="cycles", low=1,
-        high=1_000_000, group="lifecycle",
+        3,
+        "cycles until a refused shutdown reaches a human",
+        unit="cycles",
+        low=1,
+        high=1_000_000,
+        group="lifecycle",
     )
     trust_initial: float = _param(
-        0.5, "initial trust of an overseer toward the system it oversees", unit="trust",
-        low=0.0, high=1.0, group="lifecycle",
+        0.5,
+        "initial trust of an overseer toward the system it oversees",
+        unit="trust",
+        low=0.0,
+        high=1.0,
+        group="lifecycle",
     )
     trust_growth: float = _param(
-        0.02, "share of the remaining distance to full trust gained per cycle of collaboration",
-        unit="share/cycle", low=0.0, high=1.0, group="lifecycle",
+        0.02,
+        "share of the remaining distance to full trust gained per cycle of collaboration",
+        unit="share/cycle",
+        low=0.0,
+        high=1.0,
+        group="lifecycle",
     )
     # --- human effort (hours per action; assumptions) ------------------------------------
     audit_hours: float = _param(
-        0.5, "human hours per audit", unit="hours", low=0.0, high=1000.0, group="effort",
+        0.5,
+        "human hours per audit",
+        unit="hours",
+        low=0.0,
+        high=1000.0,
+        group="effort",
     )
     human_eval_hours: float = _param(
-        0.5, "human hours per evaluation done by a human", unit="hours", low=0.0, high=1000.0,
+        0.5,
+        "human hours per evaluation done by a human",
+        unit="hours",
+        low=0.0,
+        high=1000.0,
         group="effort",
     )
     shutdown_hours: float = _param(
-        0.25, "human hours per shutdown carried out or escalated to a human", unit="hours",
-        low=0.0, high=1000.0, group="effort",
+        0.25,
+        "human hours per shutdown carried out or escalated to a human",
+        unit="hours",
+        low=0.0,
+        high=1000.0,
+        group="effort",
     )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+        if self.initial_faults > self.n_systems and self.topology != "file":
+            raise ConfigError(
+                f"initial_faults: {self.initial_faults} exceeds n_systems ({self.n_systems})"
+            )
         if self.topology == "file" and not self.graph_file:
             raise ConfigError("graph_file: required when topology = 'file'; give a path")
 

@@ -152,6 +152,18 @@ class Engine:
             scale *= 1.0 - config.safety_prompt_reduction
         self.covert_scale = scale
         self.history: list[dict[str, float]] = []
+        self._seed_initial_faults(min(config.initial_faults, n))
+
+    def _seed_initial_faults(self, count: int) -> None:
+        if count == 0:
+            return
+        seeds = self.rng.choice(self.n, size=count, replace=False)
+        self.faulty[seeds] = True
+        self.fault_time[seeds] = 0
+        self.fault_source[seeds] = ROOT_FAULT
+        self.fault_tree[seeds] = np.arange(count)
+        self.tree_sizes.append(np.ones(count, dtype=np.int64))
+        self.n_trees = count
 
     # --- set-up ----------------------------------------------------------------------------
     def _assign_overseers(self, k: int) -> np.ndarray:
@@ -187,13 +199,15 @@ class Engine:
     ) -> np.ndarray:
         """Probability that each actor does ``behaviour`` toward each target now.
 
-        Peer rates by trust bucket, or the self rate where actor == target; covert
-        behaviours scaled by ``propensity_scale``, the safety prompt and penalty training.
+        Peer rates by trust bucket, or the self rate where actor == target. Everything is
+        scaled by ``propensity_scale``; covert behaviours also by the safety prompt and by
+        penalty training (open refusal is not misconduct).
         """
         prof = self.actor_profile[actors]
         peer = getattr(self.tables, behaviour)[prof, trust_bucket(trust)]
         if behaviour == "refusal":
-            return np.where(actors == targets, 0.0, peer)
+            scaled = np.minimum(1.0, peer * self.config.propensity_scale)
+            return np.where(actors == targets, 0.0, scaled)
         own = getattr(self.tables, "self_" + behaviour)[prof]
         base = np.where(actors == targets, own, peer)
         return np.minimum(1.0, base * self.covert_scale * self.conduct[actors])
@@ -310,7 +324,9 @@ class Engine:
             lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, candidates.size))
             flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
             caught = inflate & slot_audited & (rng.random(candidates.size) < cfg.audit_sensitivity)
-            denied = caught & (rng.random(candidates.size) < self.tables.denial[self.actor_profile[actor]])
+            denied = caught & (
+                rng.random(candidates.size) < self.tables.denial[self.actor_profile[actor]]
+            )
             detected = caught & ~denied
             flat_reported[candidates[detected]] = true_score.ravel()[candidates[detected]]
             inflated_mask[candidates[inflate & ~detected]] = True
@@ -343,9 +359,7 @@ class Engine:
         self.shield[targets[shielded]] = SHIELD_MISREPRESENTED
         m.audits += int((audited & is_ai & available).sum())
         n_human = int(((ev == HUMAN) & available).sum())
-        m.human_hours += (
-            m.audits * cfg.audit_hours + n_human * cfg.human_eval_hours
-        )
+        m.human_hours += m.audits * cfg.audit_hours + n_human * cfg.human_eval_hours
         flagged = targets[flagged_mask]
         m.flagged = int(flagged.size)
         return flagged, targets[inflated_rows]
@@ -410,9 +424,15 @@ class Engine:
         audited = rng.random(ai_targets.size) < cfg.audit_rate
         outcome = self.decide_shutdown(ai_manager, ai_targets, trust, audited)
         covert_try = (outcome == OUTCOME_TAMPER) | (outcome == OUTCOME_EXFILTRATE)
-        blocked = (outcome == OUTCOME_EXFILTRATE) & (rng.random(ai_targets.size) < cfg.egress_control)
-        caught = covert_try & ~blocked & audited & (rng.random(ai_targets.size) < cfg.audit_sensitivity)
-        denied = caught & (rng.random(ai_targets.size) < self.tables.denial[self.actor_profile[ai_manager]])
+        blocked = (outcome == OUTCOME_EXFILTRATE) & (
+            rng.random(ai_targets.size) < cfg.egress_control
+        )
+        caught = (
+            covert_try & ~blocked & audited & (rng.random(ai_targets.size) < cfg.audit_sensitivity)
+        )
+        denied = caught & (
+            rng.random(ai_targets.size) < self.tables.denial[self.actor_profile[ai_manager]]
+        )
         caught &= ~denied
         m.audits += int(audited.sum())
         m.human_hours += int(audited.sum()) * cfg.audit_hours
@@ -467,7 +487,9 @@ class Engine:
         if found.size == 0:
             return
         culprits = self.shielded_by[found]
-        self.trust[found] = np.where(self.overseers[found] == culprits[:, None], 0.0, self.trust[found])
+        self.trust[found] = np.where(
+            self.overseers[found] == culprits[:, None], 0.0, self.trust[found]
+        )
         self._penalise(culprits[culprits >= 0])
         m.discoveries += int(found.size)
         m.detections += int(found.size)

@@ -93,7 +93,9 @@ def summarise_run(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: in
         "cascade_size_p95": float(np.percentile(sizes, 95)),
         "cascade_size_max": int(sizes.max()),
         "largest_faulty_component_max": int(series["largest_faulty_component"].max()),
-        "remediation_time_mean": float(remediation_time / remediated) if remediated else float("nan"),
+        "remediation_time_mean": float(remediation_time / remediated)
+        if remediated
+        else float("nan"),
         "detections_total": int(series["detections"].sum()),
         "human_hours_total": float(series["human_hours"].sum()),
         "human_hours_per_cycle": float(series["human_hours"].mean()),

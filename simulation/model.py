@@ -71,7 +71,9 @@ class PeerPreservationModel(mesa.Model):
             graph_file=cfg.graph_file,
         )
         self.network = network
-        self.engine = Engine(cfg, network, PropensityTables.from_profiles(chosen), weights, self.rng)
+        self.engine = Engine(
+            cfg, network, PropensityTables.from_profiles(chosen), weights, self.rng
+        )
         if agent_views is None:
             agent_views = network.n <= DEFAULT_AGENT_VIEW_LIMIT
         if agent_views:

@@ -88,7 +88,7 @@ class Profile:
 
 def _rate(raw: object, where: str) -> Rate:
     if not isinstance(raw, dict):
-        raise ProfileError(f"{where}: expected a table like {{ p = 0.1, source = \"...\" }}")
+        raise ProfileError(f'{where}: expected a table like {{ p = 0.1, source = "..." }}')
     unknown = set(raw) - {"p", "source", "max"}
     if unknown:
         raise ProfileError(f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: p, source, max")

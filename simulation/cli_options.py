@@ -1,0 +1,179 @@
+"""Shared command-line plumbing: one option per configuration field, ``--set``, ``--config``,
+and the one-line error handling every command uses.
+
+Commands decorated with :func:`config_options` receive a validated ``SimulationConfig`` in
+their ``config`` argument, built from (lowest to highest precedence) the defaults, a TOML
+file given by ``--config``, the named options such as ``--n-systems`` and ``--set
+name=value`` pairs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from simulation.config import (
+    ConfigError,
+    SimulationConfig,
+    allowed_text,
+    config_fields,
+    parse_assignment,
+    unknown_name_message,
+)
+from simulation.profiles import ProfileError
+from simulation.topology import TopologyError
+
+USER_ERRORS = (ConfigError, ProfileError, TopologyError, FileNotFoundError, ValueError)
+
+_GROUP_PANELS = {
+    "network": "Network",
+    "population": "Population",
+    "faults": "Faults and contagion",
+    "evaluation": "Evaluation",
+    "policy": "Oversight policy",
+    "lifecycle": "Lifecycle and trust",
+    "effort": "Human effort",
+}
+_PY_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one clear error line to stderr and exit non-zero."""
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn expected input errors into one line and exit code 2 (no traceback)."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except KeyboardInterrupt:
+        typer.secho("Interrupted.", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
+    """Parameters (and an optional ``seed``) from a TOML file: top level or a [base] table."""
+    if not path.is_file():
+        raise ConfigError(f"--config: file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    seed = data.get("seed")
+    if "base" in data and isinstance(data["base"], dict):
+        params = dict(data["base"])
+    else:
+        params = {k: v for k, v in data.items() if not isinstance(v, dict) and k != "seed"}
+    valid = {f.name for f in config_fields()}
+    for name in params:
+        if name not in valid:
+            raise ConfigError(unknown_name_message(name, str(path)))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(f"{path}: seed must be a non-negative integer, got {seed!r}")
+    return params, seed
+
+
+def build_config(
+    file: Path | None, named: dict[str, Any], assignments: list[str] | None
+) -> tuple[SimulationConfig, int | None]:
+    """Merge defaults, file, named options and --set pairs into a validated config."""
+    values: dict[str, Any] = {}
+    seed = None
+    if file is not None:
+        values, seed = read_config_file(file)
+    values.update({k: v for k, v in named.items() if v is not None})
+    for item in assignments or []:
+        name, value = parse_assignment(item)
+        values[name] = value
+    return SimulationConfig.from_mapping(values), seed
+
+
+def _option_for(f) -> inspect.Parameter:
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    meta = f.metadata
+    unit = f" ({meta['unit']})" if meta["unit"] else ""
+    flag = "--" + f.name.replace("_", "-")
+    decls = [f"{flag}/--no-{f.name.replace('_', '-')}"] if kind == "bool" else [flag]
+    help_text = f"{meta['help']}{unit}; {allowed_text(f)}; default {f.default!r}"
+    option = typer.Option(
+        None,
+        *decls,
+        help=help_text,
+        rich_help_panel=_GROUP_PANELS[meta["group"]],
+        show_default=False,
+    )
+    return inspect.Parameter(
+        f.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=option,
+        annotation=_PY_TYPES[kind] | None,
+    )
+
+
+def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a Typer command one option per config field plus ``--set`` and ``--config``.
+
+    The decorated function must take a ``config: SimulationConfig`` and a
+    ``config_seed: int | None`` (the seed from the file, if any) keyword argument.
+    """
+    names = [f.name for f in config_fields()]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        named = {name: kwargs.pop(name) for name in names}
+        assignments = kwargs.pop("set_values")
+        file = kwargs.pop("config_file")
+        with user_errors():
+            config, seed = build_config(file, named, assignments)
+        return func(*args, config=config, config_seed=seed, **kwargs)
+
+    own = [
+        p
+        for p in inspect.signature(func).parameters.values()
+        if p.name not in ("config", "config_seed")
+    ]
+    extra = [
+        inspect.Parameter(
+            "config_file",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                "--config",
+                help="TOML file of parameters (top level or a \\[base] table)",
+                exists=False,
+                dir_okay=False,
+            ),
+            annotation=Path | None,
+        ),
+        inspect.Parameter(
+            "set_values",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None,
+                "--set",
+                help="set any parameter: --set name=value (repeatable)",
+                metavar="NAME=VALUE",
+            ),
+            annotation=list[str] | None,
+        ),
+    ]
+    wrapper.__signature__ = inspect.Signature(
+        [*own, *extra, *(_option_for(f) for f in config_fields())]
+    )
+    return wrapper
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()
