@@ -17,7 +17,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("run", "profiles")
+COMMAND_MODULES = (
+    "run",
+    "profiles",
+    "sweep",
+    "whatif",
+    "sensitivity",
+    "report",
+    "validate",
+    "viz",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"simulation.commands.{_name}").register(app)
