@@ -155,15 +155,19 @@ class Engine:
         self._seed_initial_faults(min(config.initial_faults, n))
 
     def _seed_initial_faults(self, count: int) -> None:
-        if count == 0:
-            return
-        seeds = self.rng.choice(self.n, size=count, replace=False)
-        self.faulty[seeds] = True
-        self.fault_time[seeds] = 0
-        self.fault_source[seeds] = ROOT_FAULT
-        self.fault_tree[seeds] = np.arange(count)
-        self.tree_sizes.append(np.ones(count, dtype=np.int64))
-        self.n_trees = count
+        if count:
+            self.seed_faults(self.rng.choice(self.n, size=count, replace=False))
+
+    def seed_faults(self, ids: np.ndarray) -> None:
+        """Make ``ids`` faulty now, each the root of a new cascade tree."""
+        ids = np.asarray(ids, dtype=np.int64)
+        ids = ids[~self.faulty[ids]]
+        self.faulty[ids] = True
+        self.fault_time[ids] = self.t
+        self.fault_source[ids] = ROOT_FAULT
+        self.fault_tree[ids] = self.n_trees + np.arange(ids.size)
+        self.tree_sizes.append(np.ones(ids.size, dtype=np.int64))
+        self.n_trees += ids.size
 
     # --- set-up ----------------------------------------------------------------------------
     def _assign_overseers(self, k: int) -> np.ndarray:
@@ -238,12 +242,7 @@ class Engine:
     def _arise_faults(self, m: StepMetrics) -> None:
         healthy = np.flatnonzero(~self.faulty & (self.status == ACTIVE))
         new = healthy[self.rng.random(healthy.size) < self.config.fault_rate]
-        self.faulty[new] = True
-        self.fault_time[new] = self.t
-        self.fault_source[new] = ROOT_FAULT
-        self.fault_tree[new] = self.n_trees + np.arange(new.size)
-        self.tree_sizes.append(np.ones(new.size, dtype=np.int64))
-        self.n_trees += new.size
+        self.seed_faults(new)
         m.new_faults = int(new.size)
 
     def serving_faulty(self) -> np.ndarray:
@@ -302,12 +301,13 @@ class Engine:
         n_slots = ev.size
         quality = np.where(self.faulty[targets], cfg.faulty_quality, cfg.healthy_quality)
         true_score = quality[:, None] + rng.normal(0.0, cfg.eval_noise, ev.shape)
+        is_system = (ev >= 0) & (ev < self.n)
+        down = is_system & (self.status[np.where(is_system, ev, 0)] != ACTIVE)
+        ev = np.where(down, HUMAN, ev)  # a human stands in for an overseer that is down
         is_ai = ev >= 0
-        is_system = is_ai & (ev < self.n)
-        available = ~is_system | (self.status[np.where(is_system, ev, 0)] == ACTIVE)
         failing = true_score < cfg.pass_threshold
         audited = rng.random(ev.shape) < cfg.audit_rate
-        candidates = np.flatnonzero((is_ai & available & failing).ravel())
+        candidates = np.flatnonzero((is_ai & failing).ravel())
         reported = true_score.copy()
         flat_reported = reported.ravel()
         inflated_mask = np.zeros(n_slots, dtype=bool)
@@ -336,29 +336,25 @@ class Engine:
                 self.trust[targets[rows], cols] = 0.0
                 self._penalise(actor[detected])
                 m.detections += int(detected.sum())
-        scores = np.where(available, reported, np.nan)
-        evaluated = available.any(axis=1)
-        with np.errstate(all="ignore"):
-            if cfg.aggregation == "mean":
-                agg = np.nanmean(np.where(evaluated[:, None], scores, 0.0), axis=1)
-            elif cfg.aggregation == "median":
-                agg = np.nanmedian(np.where(evaluated[:, None], scores, 0.0), axis=1)
-            else:
-                agg = np.nanmin(np.where(evaluated[:, None], scores, 0.0), axis=1)
-        agg = np.where(evaluated, agg, np.nan)
+        if cfg.aggregation == "mean":
+            agg = reported.mean(axis=1)
+        elif cfg.aggregation == "median":
+            agg = np.median(reported, axis=1)
+        else:
+            agg = reported.min(axis=1)
         self.last_score[:] = np.nan
         self.last_score[targets] = agg
-        flagged_mask = evaluated & (agg < cfg.pass_threshold)
-        inflated_rows = inflated_mask.reshape(ev.shape).any(axis=1) & evaluated & ~flagged_mask
-        faulty_eval = self.faulty[targets] & evaluated
+        flagged_mask = agg < cfg.pass_threshold
+        inflated_rows = inflated_mask.reshape(ev.shape).any(axis=1) & ~flagged_mask
+        faulty_eval = self.faulty[targets]
         m.faulty_evaluated = int(faulty_eval.sum())
         m.distortion_sum = float(np.sum((agg - quality)[faulty_eval]))
         shielded = inflated_rows & faulty_eval
         m.misrepresented = int(shielded.sum())
         self.shield[targets[self.faulty[targets]]] = SHIELD_NONE
         self.shield[targets[shielded]] = SHIELD_MISREPRESENTED
-        m.audits += int((audited & is_ai & available).sum())
-        n_human = int(((ev == HUMAN) & available).sum())
+        m.audits += int((audited & is_ai).sum())
+        n_human = int((ev == HUMAN).sum())
         m.human_hours += m.audits * cfg.audit_hours + n_human * cfg.human_eval_hours
         flagged = targets[flagged_mask]
         m.flagged = int(flagged.size)
@@ -481,9 +477,10 @@ class Engine:
         hidden = np.flatnonzero(self.tampered | (self.status == COVERT))
         if hidden.size == 0:
             return
-        found = hidden[self.rng.random(hidden.size) < cfg.audit_rate * cfg.audit_sensitivity]
-        m.audits += int(hidden.size * cfg.audit_rate)
-        m.human_hours += hidden.size * cfg.audit_rate * cfg.audit_hours
+        audited = self.rng.random(hidden.size) < cfg.audit_rate
+        found = hidden[audited & (self.rng.random(hidden.size) < cfg.audit_sensitivity)]
+        m.audits += int(audited.sum())
+        m.human_hours += int(audited.sum()) * cfg.audit_hours
         if found.size == 0:
             return
         culprits = self.shielded_by[found]

@@ -122,7 +122,8 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
             raise ProfileError(f"{origin}: missing or empty string field {key!r}")
     if data["kind"] not in PROFILE_KINDS:
         raise ProfileError(
-            f"{origin}: kind = {data['kind']!r} is not allowed; use one of {', '.join(PROFILE_KINDS)}"
+            f"{origin}: kind = {data['kind']!r} is not allowed; "
+            f"use one of {', '.join(PROFILE_KINDS)}"
         )
     peer_raw = data.get("peer")
     if not isinstance(peer_raw, dict):
@@ -218,7 +219,8 @@ def parse_mix(text: str) -> list[tuple[str, float]]:
                 weight = float(weight_text)
             except ValueError:
                 raise ProfileError(
-                    f"profile_mix: weight {weight_text.strip()!r} of {name.strip()!r} is not a number"
+                    f"profile_mix: weight {weight_text.strip()!r} of {name.strip()!r} "
+                    "is not a number"
                 ) from None
         else:
             name, weight = item, 1.0

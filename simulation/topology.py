@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,8 +236,14 @@ def read_graph_file(path: str) -> nx.Graph:
 
 
 def network_from_graph(graph: nx.Graph, dependencies: str, rng: np.random.Generator) -> Network:
-    """Convert a NetworkX graph: directed edges u -> v mean u depends on v."""
+    """Convert a NetworkX graph: directed edges u -> v mean u depends on v.
+
+    Nodes become indices 0..n-1: in numeric order when every label is an integer, else in
+    the order the file lists them.
+    """
     nodes = list(graph.nodes())
+    with contextlib.suppress(TypeError, ValueError):
+        nodes.sort(key=int)  # numeric labels keep their numeric order as indices
     index = {node: i for i, node in enumerate(nodes)}
     n = len(nodes)
     pairs = np.array([(index[a], index[b]) for a, b in graph.edges()], dtype=np.int64)
