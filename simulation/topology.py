@@ -216,18 +216,34 @@ def agent_platform(n: int, mean_degree: float, orchestrator_share: float, rng: n
     return callers, callees, role
 
 
+def _read_edge_list(file: Path) -> nx.DiGraph:
+    """Edge list: ``caller callee`` per line, an optional third column ignored, ``#`` comments."""
+    graph = nx.DiGraph()
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        if len(tokens) not in (2, 3):
+            raise TopologyError(
+                f"graph_file: {file} line {number}: expected 'u v' (or 'u v weight'), "
+                f"got {line.strip()!r}"
+            )
+        graph.add_edge(tokens[0], tokens[1])
+    return graph
+
+
 def read_graph_file(path: str) -> nx.Graph:
     """Read GraphML (``.graphml``/``.xml``) or an edge list (``u v`` per line, ``#`` comments)."""
     file = Path(path)
     if not file.is_file():
         raise TopologyError(f"graph_file: {path} does not exist")
+    is_graphml = file.suffix.lower() in (".graphml", ".xml")
     try:
-        if file.suffix.lower() in (".graphml", ".xml"):
-            graph = nx.read_graphml(file)
-        else:
-            graph = nx.read_edgelist(file, comments="#", create_using=nx.DiGraph, data=False)
-    except Exception as exc:  # NetworkX raises many types for malformed files
-        kind = "GraphML" if file.suffix.lower() in (".graphml", ".xml") else "edge list"
+        graph = nx.read_graphml(file) if is_graphml else _read_edge_list(file)
+    except TopologyError:
+        raise
+    except Exception as exc:  # NetworkX and the XML parser raise many types
+        kind = "GraphML" if is_graphml else "edge list"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TopologyError(f"graph_file: {path} is not a valid {kind} ({first})") from None
     if graph.number_of_nodes() < 2:
