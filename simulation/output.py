@@ -1,0 +1,116 @@
+"""Write a folder of result files all at once, or not at all.
+
+A command that writes several files (a summary, a time series, a report) should never leave
+half of them behind when it fails or is interrupted, nor a mix of old and new files that
+looks complete. :func:`atomic_output` hands the command an empty temporary folder next to
+the destination; only when the block finishes without error are the files moved into the
+destination (created if needed). Files already in the destination that the command did not
+write are kept. On an error or Ctrl-C the temporary folder is deleted and the destination is
+left exactly as it was.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> dest = Path(tempfile.mkdtemp()) / "results"
+    >>> with atomic_output(dest) as tmp:
+    ...     _ = (tmp / "summary.json").write_text("{}")
+    >>> sorted(p.name for p in dest.iterdir())
+    ['summary.json']
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class OutputError(ValueError):
+    """The destination cannot be used (it is a file, or no folder can be created there)."""
+
+
+def _nearest_existing_ancestor(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path.cwd()  # pragma: no cover - the filesystem root always exists
+
+
+def check_destination(dest: Path, option: str = "--out") -> Path:
+    """Fail early with a clear message if ``dest`` cannot become a result folder.
+
+    Returns the absolute destination. Nothing is created.
+    """
+    dest = Path(dest).expanduser().absolute()
+    if dest.exists() and not dest.is_dir():
+        raise OutputError(f"{option}: {dest} exists and is not a folder")
+    base = _nearest_existing_ancestor(dest.parent)
+    if not base.is_dir():
+        raise OutputError(f"{option}: cannot create {dest}: {base} is a file, not a folder")
+    if not os.access(base, os.W_OK):
+        raise OutputError(f"{option}: cannot write in {base} (permission denied)")
+    return dest
+
+
+def _publish(tmp: Path, dest: Path, last: tuple[str, ...]) -> None:
+    """Move the finished files from ``tmp`` into ``dest``."""
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, dest)  # a single rename: the whole folder appears at once
+        return
+
+    def order(entry: Path) -> tuple[int, str]:
+        return (last.index(entry.name) + 1 if entry.name in last else 0, entry.name)
+
+    for entry in sorted(tmp.iterdir(), key=order):
+        target = dest / entry.name
+        if entry.is_dir() and target.exists():
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        os.replace(entry, target)
+    tmp.rmdir()
+
+
+def _make_temp_dir(base: Path, prefix: str) -> Path:
+    """A new empty folder in ``base`` with the usual permissions (``mkdtemp`` uses 0700,
+    which the published folder would keep)."""
+    while True:
+        candidate = base / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+
+
+@contextmanager
+def atomic_output(
+    dest: Path, *, last: tuple[str, ...] = (), option: str = "--out"
+) -> Iterator[Path]:
+    """Yield an empty temporary folder; publish its contents to ``dest`` on success.
+
+    Args:
+        dest: the result folder. Created if missing (parents too); if it exists, the new
+            files replace same-named ones and every other file stays.
+        last: names to move last when ``dest`` already exists, e.g. ``("summary.json",)``,
+            so that file's presence means the others are complete.
+        option: the command-line option that named ``dest``, for error messages.
+
+    The temporary folder lives beside ``dest`` (in its nearest existing ancestor), so the
+    final move is a rename on the same filesystem. It is removed on any error, including
+    ``KeyboardInterrupt``.
+    """
+    dest = check_destination(dest, option)
+    base = _nearest_existing_ancestor(dest.parent)
+    tmp = _make_temp_dir(base, f".{dest.name}.partial-")
+    try:
+        yield tmp
+        _publish(tmp, dest, last)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
