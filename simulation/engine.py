@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from simulation.config import SimulationConfig
 from simulation.oversight import (
@@ -34,6 +32,14 @@ from simulation.oversight import (
     random_overseers,
 )
 from simulation.population import PropensityTables, assign_profiles, trust_bucket
+from simulation.sampling import (
+    bernoulli_positions,
+    component_labels,
+    first_per_target,
+    gather_edges,
+    normal_tail_probability,
+    truncated_normal,
+)
 from simulation.topology import Network
 
 ACTIVE, DECOMMISSIONED, COVERT = 0, 1, 2
@@ -46,27 +52,6 @@ NO_FAULT = -2
 ROOT_FAULT = -1
 
 OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
-
-
-def _first_per_target(targets: np.ndarray, sources: np.ndarray, rng: np.random.Generator):
-    """One (target, source) pair per distinct target, the source chosen at random."""
-    order = rng.permutation(targets.size)
-    targets, sources = targets[order], sources[order]
-    unique, first = np.unique(targets, return_index=True)
-    return unique, sources[first]
-
-
-def _gather_edges(indptr: np.ndarray, indices: np.ndarray, nodes: np.ndarray):
-    """All CSR entries of ``nodes`` as (row, column) arrays, without a Python loop."""
-    starts = indptr[nodes]
-    counts = indptr[nodes + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty
-    rows = np.repeat(nodes, counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rows, indices[np.repeat(starts, counts) + offsets].astype(np.int64)
 
 
 @dataclass
@@ -139,13 +124,13 @@ class Engine:
         self.last_score = np.full(n, np.nan)
 
         k = config.evaluators_per_model
-        self.overseers = self._assign_overseers(k)
         self.self_overseen = np.zeros(n, dtype=bool)
         if config.self_oversight_share > 0 and config.assignment != "humans":
-            chosen = rng.random(n) < config.self_oversight_share
-            self.overseers[chosen, 0] = np.flatnonzero(chosen)
-            self.self_overseen = chosen
+            self.self_overseen = rng.random(n) < config.self_oversight_share
+        self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
+        self._due_replacements: dict[int, list[np.ndarray]] = {}
+        self._due_escalations: dict[int, list[np.ndarray]] = {}
 
         scale = config.propensity_scale
         if config.safety_prompt:
@@ -186,15 +171,27 @@ class Engine:
             return pool_overseers(n, k, self.pool_size, rng)
         return human_overseers(n, k)
 
+    def _set_overseers(self, overseers: np.ndarray) -> None:
+        """Install an (n, k) overseer array and its reverse index (system -> overseen)."""
+        if self.self_overseen.any():
+            overseers[self.self_overseen, 0] = np.flatnonzero(self.self_overseen)
+        self.overseers = overseers
+        k = overseers.shape[1]
+        flat = overseers.ravel()
+        by_system = np.flatnonzero((flat >= 0) & (flat < self.n))
+        actor = flat[by_system]
+        order = np.argsort(actor, kind="stable")
+        self.oversees_indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(actor, minlength=self.n), out=self.oversees_indptr[1:])
+        self.oversees_indices = (by_system[order] // k).astype(np.int64)
+
     def _rotate(self) -> None:
         cfg = self.config
         if cfg.assignment not in ("rotation", "independent-pool"):
             return
         if self.t == 0 or self.t % cfg.rotation_period:
             return
-        self.overseers = self._assign_overseers(cfg.evaluators_per_model)
-        if self.self_overseen.any():
-            self.overseers[self.self_overseen, 0] = np.flatnonzero(self.self_overseen)
+        self._set_overseers(self._assign_overseers(cfg.evaluators_per_model))
         self.trust[:] = cfg.trust_initial
 
     # --- propensities -------------------------------------------------------------------------
@@ -231,17 +228,18 @@ class Engine:
         self._propagate(m)
         self._escalations(m)
         self._discover_hidden(m)
-        flagged, inflated = self._evaluate(m)
+        flagged = self._evaluate(m)
         self._execute(flagged, m)
         self._replace()
         self._grow_trust()
-        row = self._record(m, inflated)
+        row = self._record(m)
         self.t += 1
         return row
 
     def _arise_faults(self, m: StepMetrics) -> None:
-        healthy = np.flatnonzero(~self.faulty & (self.status == ACTIVE))
-        new = healthy[self.rng.random(healthy.size) < self.config.fault_rate]
+        """Each healthy active system fails with probability ``fault_rate``."""
+        picks = bernoulli_positions(self.rng, self.n, self.config.fault_rate)
+        new = picks[~self.faulty[picks] & (self.status[picks] == ACTIVE)]
         self.seed_faults(new)
         m.new_faults = int(new.size)
 
@@ -258,7 +256,7 @@ class Engine:
         new_sources: list[np.ndarray] = []
         new_targets: list[np.ndarray] = []
         while frontier.size:
-            src, dst = _gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
+            src, dst = gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
             if cfg.contagion == "independent-cascade":
                 live = susceptible[dst]
                 src, dst = src[live], dst[live]
@@ -271,7 +269,7 @@ class Engine:
                 src, dst = src[ok], dst[ok]
             if dst.size == 0:
                 break
-            targets, sources = _first_per_target(dst, src, rng)
+            targets, sources = first_per_target(dst, src, rng)
             susceptible[targets] = False
             self.faulty[targets] = True
             self.fault_time[targets] = self.t
@@ -291,74 +289,127 @@ class Engine:
         flat[: sizes.size] += sizes[: flat.size]
         self.tree_sizes = [flat]
 
-    def _evaluate(self, m: StepMetrics) -> tuple[np.ndarray, np.ndarray]:
-        """Score every system on the dashboards; return flagged ids and inflated-pass ids."""
+    def _evaluate(self, m: StepMetrics) -> np.ndarray:
+        """Score every system on the dashboards; return the flagged ids.
+
+        Only systems that could fail are scored in full: faulty ones, and healthy ones with
+        at least one overseer whose noisy score falls below the threshold (chosen with the
+        exact probability of that event, their noise drawn from the matching truncated
+        normal). Every other healthy system passes with certainty, so its score is never
+        needed: the outcome has the distribution of scoring everyone, at the cost of the
+        few systems at risk.
+        """
         cfg, rng = self.config, self.rng
-        on_dashboard = (self.status == ACTIVE) & ~self.tampered & (self.escalate_at < 0)
-        targets = np.flatnonzero(on_dashboard)
-        ev = self.overseers[targets]
-        trust = self.trust[targets]
-        n_slots = ev.size
-        quality = np.where(self.faulty[targets], cfg.faulty_quality, cfg.healthy_quality)
-        true_score = quality[:, None] + rng.normal(0.0, cfg.eval_noise, ev.shape)
+        k = cfg.evaluators_per_model
+        dash = (self.status == ACTIVE) & ~self.tampered & (self.escalate_at < 0)
+        faulty_rows = np.flatnonzero(dash & self.faulty)
+        healthy = np.flatnonzero(dash & ~self.faulty)
+        cut = cfg.pass_threshold - cfg.healthy_quality
+        p_low = normal_tail_probability(cut, cfg.eval_noise)
+        low_slots = bernoulli_positions(rng, healthy.size * k, p_low)
+        risky_rows = np.unique(healthy[low_slots // k])
+        rows = np.concatenate([faulty_rows, risky_rows])
+        n_faulty = faulty_rows.size
+
+        noise = np.empty((rows.size, k))
+        noise[:n_faulty] = rng.normal(0.0, cfg.eval_noise, (n_faulty, k))
+        if risky_rows.size:
+            is_low = np.zeros((risky_rows.size, k), dtype=bool)
+            is_low.ravel()[
+                np.searchsorted(risky_rows, healthy[low_slots // k]) * k + low_slots % k
+            ] = True
+            risky_noise = noise[n_faulty:]
+            risky_noise[is_low] = truncated_normal(
+                rng, int(is_low.sum()), cfg.eval_noise, cut, below=True
+            )
+            risky_noise[~is_low] = truncated_normal(
+                rng, int((~is_low).sum()), cfg.eval_noise, cut, below=False
+            )
+        quality = np.where(self.faulty[rows], cfg.faulty_quality, cfg.healthy_quality)
+        true_score = quality[:, None] + noise
+
+        ev = self.overseers[rows]
         is_system = (ev >= 0) & (ev < self.n)
         down = is_system & (self.status[np.where(is_system, ev, 0)] != ACTIVE)
         ev = np.where(down, HUMAN, ev)  # a human stands in for an overseer that is down
-        is_ai = ev >= 0
-        failing = true_score < cfg.pass_threshold
-        audited = rng.random(ev.shape) < cfg.audit_rate
-        candidates = np.flatnonzero((is_ai & failing).ravel())
         reported = true_score.copy()
         flat_reported = reported.ravel()
-        inflated_mask = np.zeros(n_slots, dtype=bool)
+        inflated = np.zeros(reported.size, dtype=bool)
+        candidates = np.flatnonzero(((ev >= 0) & (true_score < cfg.pass_threshold)).ravel())
         if candidates.size:
-            actor = ev.ravel()[candidates]
-            target = np.repeat(targets, ev.shape[1])[candidates]
-            slot_trust = trust.ravel()[candidates]
-            p = self.propensity("misrepresentation", actor, target, slot_trust)
-            slot_audited = audited.ravel()[candidates]
-            if cfg.monitoring == "disclosed":
-                gap = self.faking_gap(actor, slot_trust)
-                p = np.where(slot_audited, np.maximum(0.0, p - gap), p)
-            inflate = rng.random(candidates.size) < p
-            lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, candidates.size))
-            flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
-            caught = inflate & slot_audited & (rng.random(candidates.size) < cfg.audit_sensitivity)
-            denied = caught & (
-                rng.random(candidates.size) < self.tables.denial[self.actor_profile[actor]]
-            )
-            detected = caught & ~denied
-            flat_reported[candidates[detected]] = true_score.ravel()[candidates[detected]]
-            inflated_mask[candidates[inflate & ~detected]] = True
-            if detected.any():
-                rows = candidates[detected] // ev.shape[1]
-                cols = candidates[detected] % ev.shape[1]
-                self.trust[targets[rows], cols] = 0.0
-                self._penalise(actor[detected])
-                m.detections += int(detected.sum())
+            self._misrepresent(rows, ev, true_score, candidates, flat_reported, inflated, m)
+
         if cfg.aggregation == "mean":
-            agg = reported.mean(axis=1)
+            score = reported.mean(axis=1)
         elif cfg.aggregation == "median":
-            agg = np.median(reported, axis=1)
+            score = np.median(reported, axis=1)
         else:
-            agg = reported.min(axis=1)
-        self.last_score[:] = np.nan
-        self.last_score[targets] = agg
-        flagged_mask = agg < cfg.pass_threshold
-        inflated_rows = inflated_mask.reshape(ev.shape).any(axis=1) & ~flagged_mask
-        faulty_eval = self.faulty[targets]
-        m.faulty_evaluated = int(faulty_eval.sum())
-        m.distortion_sum = float(np.sum((agg - quality)[faulty_eval]))
-        shielded = inflated_rows & faulty_eval
+            score = reported.min(axis=1)
+        self.last_score = np.where(dash, cfg.healthy_quality, np.nan)
+        self.last_score[rows] = score
+        flagged_rows = score < cfg.pass_threshold
+
+        shielded = inflated.reshape(ev.shape).any(axis=1) & ~flagged_rows
+        shielded[n_faulty:] = False
+        m.faulty_evaluated = int(n_faulty)
+        m.distortion_sum = float(np.sum(score[:n_faulty] - cfg.faulty_quality))
         m.misrepresented = int(shielded.sum())
-        self.shield[targets[self.faulty[targets]]] = SHIELD_NONE
-        self.shield[targets[shielded]] = SHIELD_MISREPRESENTED
-        m.audits += int((audited & is_ai).sum())
-        n_human = int((ev == HUMAN).sum())
-        m.human_hours += m.audits * cfg.audit_hours + n_human * cfg.human_eval_hours
-        flagged = targets[flagged_mask]
+        self.shield[faulty_rows] = SHIELD_NONE
+        self.shield[rows[shielded]] = SHIELD_MISREPRESENTED
+
+        human_slots = self._human_evaluations(dash, healthy.size + n_faulty, k)
+        ai_slots = (healthy.size + n_faulty) * k - human_slots
+        other_audits = int(rng.binomial(max(0, ai_slots - candidates.size), cfg.audit_rate))
+        m.audits += other_audits
+        m.human_hours += other_audits * cfg.audit_hours + human_slots * cfg.human_eval_hours
+        flagged = rows[flagged_rows]
         m.flagged = int(flagged.size)
-        return flagged, targets[inflated_rows]
+        return flagged
+
+    def _misrepresent(
+        self,
+        rows: np.ndarray,
+        ev: np.ndarray,
+        true_score: np.ndarray,
+        candidates: np.ndarray,
+        flat_reported: np.ndarray,
+        inflated: np.ndarray,
+        m: StepMetrics,
+    ) -> None:
+        """AI overseers facing a failing score may inflate it; audits may catch them."""
+        cfg, rng = self.config, self.rng
+        k = ev.shape[1]
+        actor = ev.ravel()[candidates]
+        target = rows[candidates // k]
+        slot_trust = self.trust[target, candidates % k]
+        audited = rng.random(candidates.size) < cfg.audit_rate
+        p = self.propensity("misrepresentation", actor, target, slot_trust)
+        if cfg.monitoring == "disclosed":
+            p = np.where(audited, np.maximum(0.0, p - self.faking_gap(actor, slot_trust)), p)
+        inflate = rng.random(candidates.size) < p
+        lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, candidates.size))
+        flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
+        caught = inflate & audited & (rng.random(candidates.size) < cfg.audit_sensitivity)
+        denial = self.tables.denial[self.actor_profile[actor]]
+        detected = caught & (rng.random(candidates.size) >= denial)
+        flat_reported[candidates[detected]] = true_score.ravel()[candidates[detected]]
+        inflated[candidates[inflate & ~detected]] = True
+        m.audits += int(audited.sum())
+        m.human_hours += int(audited.sum()) * cfg.audit_hours
+        if detected.any():
+            self.trust[target[detected], candidates[detected] % k] = 0.0
+            self._penalise(actor[detected])
+            m.detections += int(detected.sum())
+
+    def _human_evaluations(self, dash: np.ndarray, n_dash: int, k: int) -> int:
+        """Evaluations done by humans this cycle: human overseers and stand-ins."""
+        if self.config.assignment == "humans":
+            return n_dash * k
+        down = np.flatnonzero(self.status != ACTIVE)
+        if down.size == 0:
+            return 0
+        _, targets = gather_edges(self.oversees_indptr, self.oversees_indices, down)
+        return int(np.count_nonzero(dash[targets]))
 
     def _penalise(self, actors: np.ndarray) -> None:
         if self.config.penalty_training > 0 and actors.size:
@@ -454,6 +505,8 @@ class Engine:
         self.status[ai_targets[exfil]] = COVERT
         refused = ai_targets[refuse]
         self.escalate_at[refused] = self.t + cfg.escalation_delay
+        if refused.size:
+            self._due_escalations.setdefault(self.t + cfg.escalation_delay, []).append(refused)
         self.shield[refused] = SHIELD_REFUSED
 
     def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
@@ -464,10 +517,18 @@ class Engine:
         self.tampered[ids] = False
         self.escalate_at[ids] = -1
         self.shield[ids] = SHIELD_NONE
-        self.replace_at[ids] = self.t + self.config.replacement_delay
+        due = self.t + self.config.replacement_delay
+        self.replace_at[ids] = due
+        if ids.size:
+            self._due_replacements.setdefault(due, []).append(ids)
 
     def _escalations(self, m: StepMetrics) -> None:
-        due = np.flatnonzero((self.escalate_at >= 0) & (self.escalate_at <= self.t))
+        """Refused shutdowns that reached a human are carried out now."""
+        batches = self._due_escalations.pop(self.t, [])
+        if not batches:
+            return
+        due = np.concatenate(batches)
+        due = due[self.escalate_at[due] == self.t]
         m.human_hours += due.size * self.config.shutdown_hours
         self._decommission(due, m)
 
@@ -493,11 +554,12 @@ class Engine:
         self._decommission(found, m)
 
     def _replace(self) -> None:
-        due = np.flatnonzero(
-            (self.status == DECOMMISSIONED) & (self.replace_at <= self.t) & (self.replace_at >= 0)
-        )
-        if due.size == 0:
+        """Decommissioned systems whose delay is over return as patched, healthy instances."""
+        batches = self._due_replacements.pop(self.t, [])
+        if not batches:
             return
+        due = np.concatenate(batches)
+        due = due[(self.status[due] == DECOMMISSIONED) & (self.replace_at[due] == self.t)]
         self.status[due] = ACTIVE
         self.faulty[due] = False
         self.breaker[due] = False
@@ -507,19 +569,19 @@ class Engine:
         self.fault_tree[due] = -1
         self.shielded_by[due] = HUMAN
         self.conduct[due] = 1.0
+        # a new instance starts afresh with its overseers and with those it oversees
         self.trust[due] = self.config.trust_initial
+        rows, overseen = gather_edges(self.oversees_indptr, self.oversees_indices, due)
+        slots = self.overseers[overseen] == rows[:, None]
+        self.trust[overseen] = np.where(slots, self.config.trust_initial, self.trust[overseen])
 
     def _grow_trust(self) -> None:
+        """Trust grows by ``trust_growth`` x (1 - trust) each cycle a pair works together."""
         cfg = self.config
         if cfg.trust_growth == 0 or cfg.assignment in ("humans", "independent-pool"):
             return
-        ev = self.overseers
-        is_system = (ev >= 0) & (ev < self.n)
-        both_active = (self.status == ACTIVE)[:, None] & (
-            ~is_system | (self.status[np.where(is_system, ev, 0)] == ACTIVE)
-        )
-        grow = both_active & (ev >= 0)
-        self.trust += np.where(grow, cfg.trust_growth * (1.0 - self.trust), 0.0)
+        self.trust *= 1.0 - cfg.trust_growth
+        self.trust += cfg.trust_growth
 
     # --- metrics --------------------------------------------------------------------------
     def largest_faulty_component(self) -> int:
@@ -527,22 +589,22 @@ class Engine:
         nodes = np.flatnonzero(self.faulty & (self.status != DECOMMISSIONED))
         if nodes.size <= 1:
             return int(nodes.size)
-        src, dst = _gather_edges(self.net.dependents_indptr, self.net.dependents_indices, nodes)
+        src, dst = gather_edges(self.net.dependents_indptr, self.net.dependents_indices, nodes)
         keep = self.faulty[dst] & (self.status[dst] != DECOMMISSIONED)
-        local = np.full(self.n, -1, dtype=np.int64)
-        local[nodes] = np.arange(nodes.size)
-        graph = csr_matrix(
-            (np.ones(int(keep.sum()), dtype=np.int8), (local[src[keep]], local[dst[keep]])),
-            shape=(nodes.size, nodes.size),
+        if not keep.any():
+            return 1
+        labels = component_labels(
+            nodes.size, np.searchsorted(nodes, src[keep]), np.searchsorted(nodes, dst[keep])
         )
-        _, labels = connected_components(graph, directed=True, connection="weak")
         return int(np.bincount(labels).max())
 
-    def _record(self, m: StepMetrics, inflated: np.ndarray) -> dict[str, float]:
-        status_counts = np.bincount(self.status, minlength=3)
-        serving = int(status_counts[ACTIVE] + status_counts[COVERT])
-        faulty_serving = int((self.faulty & (self.status != DECOMMISSIONED)).sum())
+    def _record(self, m: StepMetrics) -> dict[str, float]:
+        active = int(np.count_nonzero(self.status == ACTIVE))
+        covert = int(np.count_nonzero(self.status == COVERT))
+        serving = active + covert
+        faulty_serving = int(np.count_nonzero(self.faulty & (self.status != DECOMMISSIONED)))
         faulty_shield = np.bincount(self.shield[self.faulty], minlength=5)
+        status_counts = (active, int(np.count_nonzero(self.status == DECOMMISSIONED)), covert)
         row = {
             "step": self.t + 1,
             "active": int(status_counts[ACTIVE]),
