@@ -38,6 +38,7 @@ from simulation.sampling import (
     first_per_target,
     gather_edges,
     normal_tail_probability,
+    transmissions,
     truncated_normal,
 )
 from simulation.topology import Network
@@ -119,7 +120,7 @@ class Engine:
         self.fault_time = np.full(n, -1, dtype=np.int64)
         self.fault_source = np.full(n, NO_FAULT, dtype=np.int64)
         self.fault_tree = np.full(n, -1, dtype=np.int64)
-        self.tree_sizes: list[np.ndarray] = []
+        self._tree_sizes = np.zeros(64, dtype=np.int64)
         self.n_trees = 0
         self.last_score = np.full(n, np.nan)
 
@@ -151,10 +152,14 @@ class Engine:
         self.fault_time[ids] = self.t
         self.fault_source[ids] = ROOT_FAULT
         self.fault_tree[ids] = self.n_trees + np.arange(ids.size)
-        self.tree_sizes.append(np.ones(ids.size, dtype=np.int64))
-        self.n_trees += ids.size
+        end = self.n_trees + ids.size
+        if end > self._tree_sizes.size:
+            grown = np.zeros(max(2 * self._tree_sizes.size, end), dtype=np.int64)
+            grown[: self.n_trees] = self._tree_sizes[: self.n_trees]
+            self._tree_sizes = grown
+        self._tree_sizes[self.n_trees : end] = 1
+        self.n_trees = end
 
-    # --- set-up ----------------------------------------------------------------------------
     def _assign_overseers(self, k: int) -> np.ndarray:
         cfg, rng, n = self.config, self.rng, self.n
         family = self.family if cfg.assignment == "cross-family" else None
@@ -249,45 +254,48 @@ class Engine:
         return self.faulty & (visible | (self.status == COVERT))
 
     def _propagate(self, m: StepMetrics) -> None:
+        """Spread faults along depends-on edges in rounds until none is new this cycle."""
         cfg, rng, net = self.config, self.rng, self.net
         frontier = np.flatnonzero(self.serving_faulty())
         susceptible = ~self.faulty & (self.status == ACTIVE)
         hits = np.zeros(self.n, dtype=np.int64) if cfg.contagion == "threshold" else None
-        new_sources: list[np.ndarray] = []
-        new_targets: list[np.ndarray] = []
+        infected: list[np.ndarray] = []
         while frontier.size:
-            src, dst = gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
-            if cfg.contagion == "independent-cascade":
-                live = susceptible[dst]
-                src, dst = src[live], dst[live]
-                ok = rng.random(dst.size) < cfg.beta
-                src, dst = src[ok], dst[ok]
+            if hits is None:
+                src, dst = transmissions(
+                    rng, net.dependents_indptr, net.dependents_indices, frontier, cfg.beta
+                )
+                ok = susceptible[dst]
             else:
+                src, dst = gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
                 np.add.at(hits, dst, 1)
-                need = cfg.theta * net.n_dependencies[dst] - 1e-9
-                ok = susceptible[dst] & (hits[dst] >= need) & (net.n_dependencies[dst] > 0)
-                src, dst = src[ok], dst[ok]
-            if dst.size == 0:
+                need = net.n_dependencies[dst]
+                ok = susceptible[dst] & (hits[dst] >= cfg.theta * need - 1e-9) & (need > 0)
+            if not ok.any():
                 break
-            targets, sources = first_per_target(dst, src, rng)
+            targets, sources = first_per_target(dst[ok], src[ok], rng)
             susceptible[targets] = False
             self.faulty[targets] = True
             self.fault_time[targets] = self.t
             self.fault_source[targets] = sources
             self.fault_tree[targets] = self.fault_tree[sources]
-            new_sources.append(sources)
-            new_targets.append(targets)
+            infected.append(targets)
             frontier = targets
-        if new_targets:
-            trees = self.fault_tree[np.concatenate(new_targets)]
-            sizes = np.bincount(trees, minlength=self.n_trees)
-            self._add_to_trees(sizes)
-            m.propagated = int(sum(t.size for t in new_targets))
+        if infected:
+            targets = np.concatenate(infected)
+            np.add.at(self._tree_sizes, self.fault_tree[targets], 1)
+            m.propagated = int(targets.size)
 
-    def _add_to_trees(self, sizes: np.ndarray) -> None:
-        flat = np.concatenate(self.tree_sizes) if self.tree_sizes else np.zeros(0, np.int64)
-        flat[: sizes.size] += sizes[: flat.size]
-        self.tree_sizes = [flat]
+    @property
+    def tree_sizes(self) -> list[np.ndarray]:
+        """Sizes of the cascade trees so far, as a one-element list (see cascade_sizes)."""
+        return [self._tree_sizes[: self.n_trees]]
+
+    @tree_sizes.setter
+    def tree_sizes(self, parts: list[np.ndarray]) -> None:
+        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        self._tree_sizes = np.zeros(max(64, 2 * flat.size), dtype=np.int64)
+        self._tree_sizes[: flat.size] = flat
 
     def _evaluate(self, m: StepMetrics) -> np.ndarray:
         """Score every system on the dashboards; return the flagged ids.
@@ -653,6 +661,4 @@ class Engine:
 
     def cascade_sizes(self) -> np.ndarray:
         """Size of every cascade tree so far (1 = a root fault that infected no one)."""
-        if not self.tree_sizes:
-            return np.zeros(0, dtype=np.int64)
-        return np.concatenate(self.tree_sizes)
+        return self._tree_sizes[: self.n_trees].copy()

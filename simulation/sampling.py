@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtr, ndtri
 
 _DENSE = 0.02
@@ -69,6 +71,27 @@ def gather_edges(
     return np.repeat(nodes, counts), indices[offsets].astype(np.int64)
 
 
+def transmissions(
+    rng: np.random.Generator,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    nodes: np.ndarray,
+    p: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR entries of rows ``nodes`` that fire, each independently with probability p.
+
+    Equivalent to ``gather_edges`` followed by a coin flip per entry, but only the entries
+    that fire are materialised.
+    """
+    starts = indptr[nodes]
+    counts = indptr[nodes + 1] - starts
+    ends = np.cumsum(counts)
+    fired = bernoulli_positions(rng, int(ends[-1]) if ends.size else 0, p)
+    row = np.searchsorted(ends, fired, side="right")
+    offset = starts[row] + fired - (ends[row] - counts[row])
+    return nodes[row].astype(np.int64), indices[offset].astype(np.int64)
+
+
 def first_per_target(
     targets: np.ndarray, sources: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -82,11 +105,15 @@ def first_per_target(
 def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Connected-component labels of an undirected graph on ``n`` nodes with edges (a, b).
 
-    Minimum-label propagation with pointer jumping: labels only decrease, each is a node of
+    Small graphs (the usual faulty set of a cycle) use minimum-label propagation with
+    pointer jumping, which avoids building a sparse matrix: labels only decrease, each is a node of
     the same component, and the loop stops when every edge joins equal labels and every
     label is its own label, so nodes share a label exactly when they are connected. Cheap
-    for the small graphs of faulty systems a cycle produces.
+    for small graphs; larger ones go to SciPy's connected_components.
     """
+    if a.size > 256:
+        graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
     labels = np.arange(n)
     while True:
         lowest = np.minimum(labels[a], labels[b])
