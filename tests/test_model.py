@@ -147,13 +147,25 @@ def test_replacement_happens_after_the_delay():
 
 def test_every_system_has_exactly_one_status_each_step():
     model = PeerPreservationModel(**SMALL, fault_rate=0.02, beta=0.3, propensity_scale=3, rng=5)
+    engine = model.engine
     for _ in range(40):
         model.step()
-        counts = np.bincount(model.engine.status, minlength=3)
-        assert counts.sum() == model.engine.n
+        assert set(np.unique(engine.status)) <= {ACTIVE, DECOMMISSIONED, COVERT}
         row = model.last_metrics
-        assert row["active"] + row["decommissioned"] + row["covert"] == model.engine.n
+        for status, name in (
+            (ACTIVE, "active"),
+            (DECOMMISSIONED, "decommissioned"),
+            (COVERT, "covert"),
+        ):
+            assert row[name] == np.count_nonzero(engine.status == status)
+        assert row["active"] + row["decommissioned"] + row["covert"] == engine.n
+        # sub-states belong to one status only
+        assert (engine.status[engine.tampered] == ACTIVE).all()
+        assert (engine.status[engine.escalate_at >= 0] == ACTIVE).all()
+        assert not (engine.tampered & (engine.escalate_at >= 0)).any()
+        assert (engine.replace_at[engine.status == DECOMMISSIONED] > engine.t - 1).all()
     assert model.timeseries()["covert"].max() > 0, "the run should exercise every status"
+    assert engine.tampered.any() or model.timeseries()["tamper_events"].sum() > 0
 
 
 @pytest.mark.parametrize(
