@@ -1,7 +1,31 @@
-"""``ppsim report``: not written yet; registers nothing."""
+"""``ppsim report``: rebuild a study's report.html from its stored results."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+FOLDER_ARGUMENT = typer.Argument(
+    ...,
+    metavar="DIR",
+    help="Results folder of a sweep, what-if or sensitivity study (holds study.toml and runs/).",
+    file_okay=False,
+)
+
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app (nothing yet)."""
+    """Add ``ppsim report`` to the app."""
+
+    @app.command(no_args_is_help=True)
+    def report(folder: Path = FOLDER_ARGUMENT) -> None:
+        """Rebuild DIR/report.html from the results stored in DIR (no run is repeated).
+
+        Example: ppsim report results/propensity-by-audit
+        """
+        from simulation.cli_options import user_errors
+        from simulation.experiments.report import build_report
+
+        with user_errors():
+            path = build_report(folder)
+        typer.echo(f"Report: {path}")

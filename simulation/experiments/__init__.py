@@ -1,0 +1,49 @@
+"""Experiments: parameter sweeps, policy what-if studies and global sensitivity analysis.
+
+A study is declared as data (a TOML file in ``experiments/``, see its README), kept apart
+from the model it runs and from the executor that runs it:
+
+- :mod:`~simulation.experiments.study` reads and validates a study file;
+- :mod:`~simulation.experiments.design` turns it into runs (factorial, Latin hypercube,
+  Sobol or Morris samples), each with a stable key and a seed derived from it;
+- :mod:`~simulation.experiments.runner` runs them on any ``concurrent.futures.Executor``;
+- :mod:`~simulation.experiments.store` keeps one Parquet row per run, append-only;
+- :mod:`~simulation.experiments.whatif`, :mod:`~simulation.experiments.sensitivity` and
+  :mod:`~simulation.experiments.report` analyse and plot the stored results.
+
+The names below are imported on first use, so ``ppsim --help`` stays quick.
+
+Example:
+    >>> from simulation.experiments import load_study, run_study  # doctest: +SKIP
+    >>> study = load_study("experiments/propensity-by-audit.toml")  # doctest: +SKIP
+    >>> result = run_study(study, "results/propensity-by-audit")  # doctest: +SKIP
+    >>> result.frame.groupby("audit_rate")["faulty_share_mean"].mean()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Study": "study",
+    "StudyError": "study",
+    "load_study": "study",
+    "parse_study": "study",
+    "StudyInterrupted": "runner",
+    "StudyResult": "runner",
+    "run_study": "runner",
+    "load_runs": "store",
+    "load_timeseries": "store",
+    "read_stored_study": "store",
+    "build_report": "report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(f"simulation.experiments.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'simulation.experiments' has no attribute {name!r}")

@@ -1,0 +1,247 @@
+"""Terminal side of ``ppsim sweep``, ``whatif`` and ``sensitivity``: turning options into
+study overrides, the live progress bar, and the summary tables printed at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from simulation.cli_options import fail, user_errors
+from simulation.config import parse_assignment
+from simulation.experiments.design import Plan
+from simulation.experiments.executors import open_executor
+from simulation.experiments.report import build_report
+from simulation.experiments.runner import StudyInterrupted, StudyResult, run_study
+from simulation.experiments.study import Overrides, Study, parse_vary_option
+
+RESULTS_ROOT = Path("results")
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def overrides(
+    set_values: list[str] | None,
+    vary: list[str] | None,
+    replicates: int | None,
+    seed: int | None,
+    timeseries: bool | None,
+    outcomes: list[str] | None = None,
+    design: str | None = None,
+    samples: int | None = None,
+) -> Overrides:
+    """Turn command-line options into study overrides (validated with the study)."""
+    values = dict(parse_assignment(item) for item in set_values or [])
+    specs = dict(parse_vary_option(item) for item in vary or [])
+    return Overrides(
+        set_values=values,
+        vary=specs,
+        replicates=replicates,
+        seed=seed,
+        design=design,
+        samples=samples,
+        outcomes=list(outcomes) if outcomes else None,
+        timeseries=timeseries,
+    )
+
+
+class BarProgress:
+    """Live progress: runs done of total, failures, elapsed time and ETA (on stderr)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+        )
+        self.task = None
+        self.failed = 0
+
+    def start(self, total: int, skipped: int, retried: int) -> None:
+        if skipped == total:
+            err_console.print(f"All {total} runs are already stored; nothing to run.")
+        elif skipped:
+            err_console.print(
+                f"Resuming: {skipped} of {total} runs already stored, skipped"
+                + (f"; {retried} failed runs will run again." if retried else ".")
+            )
+        elif retried:
+            err_console.print(f"{retried} failed runs will run again.")
+        self.bar.start()
+        self.task = self.bar.add_task(self.title, total=total, completed=skipped, failed=0)
+
+    def advance(self, failed: bool) -> None:
+        self.failed += failed
+        self.bar.update(self.task, advance=1, failed=self.failed)
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def default_out(study: Study, suffix: str = "") -> Path:
+    return RESULTS_ROOT / f"{study.name}{suffix}"
+
+
+def execute(
+    study: Study,
+    out: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    report: bool,
+    suffix: str = "",
+) -> StudyResult:
+    """Run a study with the progress bar, print what happened, write the report.
+
+    Exits 130 (after storing finished runs) on Ctrl-C, 2 on invalid input.
+    """
+    out_dir = out or default_out(study, suffix)
+    progress = BarProgress(study.name)
+    try:
+        with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):
+            err_console.print(f"Study [bold]{study.name}[/] -> {out_dir}  ({label})")
+            try:
+                result = run_study(study, out_dir, executor, workers=slots, progress=progress)
+            finally:
+                progress.stop()
+    except StudyInterrupted as stop:
+        typer.secho(
+            f"Interrupted: {stop.stored} of {stop.total} runs are stored in {stop.out_dir}. "
+            "Run the same command again to resume.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    failed_now = f", {result.failed} failed" if result.failed else ""
+    err_console.print(
+        f"Done: {result.ran} runs ran{failed_now}, {result.skipped} skipped (already stored); "
+        f"{len(result.frame)} of {result.total} runs in {out_dir / 'runs'}"
+    )
+    if result.failed_total:
+        first = result.frame[result.frame["status"] != "ok"].iloc[0]
+        err_console.print(
+            f"[red]{result.failed_total} runs failed[/], e.g. {first['run_key']}: "
+            f"{first['error']}. Rerun the command to try them again."
+        )
+    if report:
+        path = build_report(out_dir)
+        err_console.print(f"Report: {path}")
+    return result
+
+
+def check_kind(study: Study, kind: str) -> None:
+    """Refuse a study of another kind, naming the command that runs it."""
+    if study.kind != kind:
+        fail(
+            f"{study.origin}: kind = {study.kind!r}; run it with 'ppsim {study.kind} "
+            f"{study.origin}'"
+        )
+
+
+def print_table(frame: pd.DataFrame, title: str, limit: int = 40) -> None:
+    """Print a DataFrame as a rich table (numbers with 4 significant digits)."""
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for _, row in frame.head(limit).iterrows():
+        table.add_row(*(_cell(v) for v in row))
+    out_console.print(table)
+    if len(frame) > limit:
+        out_console.print(f"... {len(frame) - limit} more rows in the report.")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.4g}"
+    return str(value)
+
+
+def print_whatif(frame: pd.DataFrame, study: Study) -> None:
+    """Each outcome per arm with its paired effect and interval, then the cost-benefit table."""
+    from simulation.experiments import whatif
+    from simulation.metrics import SUMMARY_DESCRIPTIONS
+
+    table = whatif.effects(frame, study)
+    for outcome in study.outcomes:
+        part = table[table["outcome"] == outcome]
+        print_table(
+            pd.DataFrame(
+                {
+                    "arm": ["baseline", *part["arm"]],
+                    "mean": [part["baseline_mean"].mean(), *part["arm_mean"]],
+                    "effect": [0.0, *part["effect"]],
+                    "95% CI": ["", *map(_interval, part["ci_low"], part["ci_high"])],
+                    "change": ["", *(_percent(r) for r in part["relative"])],
+                }
+            ),
+            f"{outcome}: {SUMMARY_DESCRIPTIONS[outcome]} (effect = arm - baseline, paired "
+            f"over {int(part['n'].min()) if len(part) else 0} runs)",
+            limit=500,
+        )
+    costs = whatif.cost_benefit(frame, study)
+    print_table(
+        pd.DataFrame(
+            {
+                "arm": costs["arm"],
+                "hours/cycle added": costs["hours_added"],
+                "faulty share cut": costs["faulty_share_reduction"],
+                "shielded cut": costs["shielded_reduction"],
+                "verdict": costs["verdict"],
+            }
+        ),
+        "Human effort each policy costs against the reliability it buys",
+        limit=500,
+    )
+
+
+def print_sensitivity(plan: Plan, frame: pd.DataFrame) -> None:
+    """The indices per outcome and parameter, each as value ± 95 % half-width."""
+    from simulation.experiments import sensitivity
+
+    indices, skipped = sensitivity.analyse(plan, frame)
+    for name, reason in skipped.items():
+        err_console.print(f"[yellow]{name}: not analysed, {reason}.[/]")
+    if indices.empty:
+        return
+    indices["text"] = [
+        f"{v:.3f} ± {c:.3f}" if c == c else f"{v:.3f}"
+        for v, c in zip(indices["value"], indices["conf"], strict=True)
+    ]
+    wide = indices.pivot_table(
+        index=["outcome", "parameter"],
+        columns="index",
+        values="text",
+        aggfunc="first",
+        sort=False,
+    ).reset_index()
+    wide.columns.name = None
+    print_table(wide, f"Sensitivity indices ({plan.study.method}, ± 95 % interval)", limit=500)
+
+
+def _interval(low: float, high: float) -> str:
+    return "–" if low != low else f"{low:.3g} to {high:.3g}"
+
+
+def _percent(ratio: float) -> str:
+    return "–" if ratio != ratio else f"{100 * ratio:+.1f} %"

@@ -1,0 +1,292 @@
+"""Run a study's missing runs on any ``concurrent.futures.Executor`` and store them.
+
+One code path serves every executor: in process (``executor=None``), a local
+``ProcessPoolExecutor``, or a Dask cluster's ``Client.get_executor()``. Each run builds the
+model from its own configuration and seed, so a run gives the same row wherever it runs;
+rows are stored sorted by run key, so the stored table does not depend on the executor
+or the number of workers (only the timings ``wall_time_s`` and ``cpu_time_s`` differ).
+
+A run that raises is stored as failed with its error and the study goes on. Finished runs
+are written in small batches as they complete; on Ctrl-C the runs already finished are
+written before :class:`StudyInterrupted` is raised, and running the study again into the
+same folder runs only what is missing (failed runs are tried again).
+
+Example:
+    >>> from concurrent.futures import ProcessPoolExecutor  # doctest: +SKIP
+    >>> with ProcessPoolExecutor(2) as pool:  # doctest: +SKIP
+    ...     result = run_study(study, "results/demo", pool, workers=2)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from simulation.config import SimulationConfig
+from simulation.experiments.design import Plan, RunSpec, make_plan
+from simulation.experiments.store import OUTCOMES, STATUS_FAILED, STATUS_OK, StudyStore
+from simulation.experiments.study import Study
+
+ERROR_LIMIT = 500
+
+
+@dataclass
+class RunOutput:
+    """The stored row of one run and, if asked for, its per-step series."""
+
+    row: dict[str, Any]
+    series: pd.DataFrame | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.row["status"] != STATUS_OK
+
+
+def _base_row(spec: RunSpec) -> dict[str, Any]:
+    return {
+        "run_key": spec.key,
+        "arm": spec.arm,
+        "scenario": spec.scenario,
+        "replicate": spec.replicate,
+        "seed": spec.seed,
+        **spec.config,
+    }
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 3] + "..."
+
+
+def _failed(
+    spec: RunSpec, error: str, wall: float = float("nan"), cpu: float = float("nan")
+) -> RunOutput:
+    row = _base_row(spec)
+    row.update({"status": STATUS_FAILED, "error": error, "wall_time_s": wall, "cpu_time_s": cpu})
+    row.update({name: None for name in OUTCOMES})
+    return RunOutput(row)
+
+
+def execute_run(spec: RunSpec, timeseries: bool = False) -> RunOutput:
+    """Build, run and summarise one model; an exception becomes a failed row, not a crash."""
+    from simulation.model import PeerPreservationModel  # heavy import, deferred to workers
+
+    start, cpu = time.perf_counter(), time.thread_time()
+    try:
+        model = PeerPreservationModel(
+            SimulationConfig(**spec.config), rng=spec.seed, agent_views=False
+        )
+        model.run()
+        outcomes = model.summary()
+        series = None
+        if timeseries:
+            series = model.timeseries()
+            series.insert(0, "replicate", spec.replicate)
+            series.insert(0, "scenario", spec.scenario)
+            series.insert(0, "arm", spec.arm)
+            series.insert(0, "run_key", spec.key)
+    except Exception as exc:  # a failing run is recorded, the study goes on
+        return _failed(
+            spec, _error_text(exc), time.perf_counter() - start, time.thread_time() - cpu
+        )
+    row = _base_row(spec)
+    row.update(
+        {
+            "status": STATUS_OK,
+            "error": None,
+            "wall_time_s": time.perf_counter() - start,
+            "cpu_time_s": time.thread_time() - cpu,
+        }
+    )
+    row.update({name: _number(outcomes.get(name)) for name in OUTCOMES})
+    return RunOutput(row, series)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def execute_batch(specs: Sequence[RunSpec], timeseries: bool = False) -> list[RunOutput]:
+    """Run several runs in one task (fewer round trips to a pool or a cluster)."""
+    return [execute_run(spec, timeseries) for spec in specs]
+
+
+class Progress(Protocol):
+    """What the runner reports to a progress display."""
+
+    def start(self, total: int, skipped: int, retried: int) -> None: ...
+
+    def advance(self, failed: bool) -> None: ...
+
+
+@dataclass
+class StudyResult:
+    """What a call of :func:`run_study` did, and every stored row (in run-key order)."""
+
+    study: Study
+    out_dir: Path
+    total: int
+    skipped: int
+    retried: int
+    ran: int
+    failed: int
+    frame: pd.DataFrame
+    plan: Plan
+
+    @property
+    def failed_total(self) -> int:
+        return int((self.frame["status"] != STATUS_OK).sum())
+
+
+class StudyInterrupted(Exception):
+    """The study was stopped (Ctrl-C); every finished run is stored and it can resume."""
+
+    def __init__(self, out_dir: Path, stored: int, total: int) -> None:
+        self.out_dir, self.stored, self.total = out_dir, stored, total
+        super().__init__(
+            f"interrupted: {stored} of {total} runs are stored in {out_dir}; run the same "
+            "command again to resume"
+        )
+
+
+class _Collector:
+    """Buffers finished runs and writes them as parts every few seconds or rows."""
+
+    def __init__(
+        self, store: StudyStore, progress: Progress | None, seconds: float, rows: int
+    ) -> None:
+        self.store, self.progress = store, progress
+        self.seconds, self.rows = seconds, rows
+        self.buffer: list[RunOutput] = []
+        self.last = time.monotonic()
+        self.ran = self.failed = 0
+
+    def add(self, outputs: list[RunOutput]) -> None:
+        for out in outputs:
+            self.buffer.append(out)
+            self.ran += 1
+            self.failed += out.failed
+            if self.progress is not None:
+                self.progress.advance(out.failed)
+
+    def maybe_flush(self) -> None:
+        due = time.monotonic() - self.last >= self.seconds
+        if self.buffer and (due or len(self.buffer) >= self.rows):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.store.append([o.row for o in self.buffer], [o.series for o in self.buffer])
+            self.buffer.clear()
+        self.last = time.monotonic()
+
+
+def _chunks(runs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    return [runs[i : i + size] for i in range(0, len(runs), size)]
+
+
+def run_study(
+    study: Study,
+    out_dir: str | Path,
+    executor: Executor | None = None,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+    flush_seconds: float = 2.0,
+    flush_rows: int | None = None,
+) -> StudyResult:
+    """Run every run of ``study`` not yet stored in ``out_dir``; return all stored rows.
+
+    Args:
+        study: a validated study.
+        out_dir: the results folder (created; refused if it holds another study).
+        executor: where runs execute; ``None`` runs them one by one in this process.
+        workers: how many runs the executor runs at once (sizes batches and the queue).
+        progress: receives ``start`` once and ``advance`` per finished run.
+        flush_seconds, flush_rows: write finished runs at least this often (default rows:
+            a twentieth of the study, between 1 and 500, so an interrupted study loses
+            little and a large one does not write thousands of files).
+
+    Raises:
+        StudyError: invalid study or folder (nothing runs).
+        StudyInterrupted: Ctrl-C; finished runs are stored.
+    """
+    plan = make_plan(study)
+    out_dir = Path(out_dir)
+    with StudyStore.open(out_dir, study) as store:
+        retried = store.drop_failed()
+        stored = store.stored_status()
+        pending = [run for run in plan.runs if run.key not in stored]
+        skipped = len(plan.runs) - len(pending)
+        if progress is not None:
+            progress.start(len(plan.runs), skipped, retried)
+        rows = flush_rows or min(500, max(1, len(plan.runs) // 20))
+        collector = _Collector(store, progress, flush_seconds, rows)
+        try:
+            if executor is None:
+                for spec in pending:
+                    collector.add([execute_run(spec, study.timeseries)])
+                    collector.maybe_flush()
+            else:
+                _run_on(executor, pending, study.timeseries, collector, max(1, workers))
+        except KeyboardInterrupt:
+            collector.flush()
+            raise StudyInterrupted(out_dir, skipped + collector.ran, len(plan.runs)) from None
+        collector.flush()
+        frame = store.load()
+    return StudyResult(
+        study,
+        out_dir,
+        len(plan.runs),
+        skipped,
+        retried,
+        collector.ran,
+        collector.failed,
+        frame,
+        plan,
+    )
+
+
+def _run_on(
+    executor: Executor,
+    pending: list[RunSpec],
+    timeseries: bool,
+    collector: _Collector,
+    workers: int,
+) -> None:
+    """Keep a bounded queue of batches on the executor and collect them as they finish."""
+    size = max(1, min(8, len(pending) // (workers * 16)))
+    queue = deque(_chunks(pending, size))
+    in_flight: dict[Future, list[RunSpec]] = {}
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < 2 * workers + 1:
+                batch = queue.popleft()
+                in_flight[executor.submit(execute_batch, batch, timeseries)] = batch
+            done, _ = wait(list(in_flight), timeout=collector.seconds, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = in_flight.pop(future)
+                try:
+                    outputs = future.result()
+                except Exception as exc:  # the worker itself died or could not run the task
+                    outputs = [_failed(spec, f"worker lost: {_error_text(exc)}") for spec in batch]
+                collector.add(outputs)
+            collector.maybe_flush()
+    except BaseException:
+        for future in list(in_flight):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                collector.add(future.result())
+            else:
+                future.cancel()
+        raise

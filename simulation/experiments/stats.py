@@ -1,0 +1,71 @@
+"""Small statistics shared by the study reports: means with t confidence intervals.
+
+Replicates of a scenario are independent runs, so the mean of an outcome over them has a
+Student-t interval ``mean +- t(0.975, n-1) * sd / sqrt(n)``.
+
+Example:
+    >>> mean, low, high = mean_ci([1.0, 2.0, 3.0])
+    >>> round(mean, 3), round(high - mean, 3)
+    (2.0, 2.484)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simulation.experiments.store import STATUS_OK
+
+
+def mean_ci(
+    values: Sequence[float] | np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean and t confidence interval of the finite values (NaN bounds with fewer than 2)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+def ok_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the runs that finished."""
+    return frame[frame["status"] == STATUS_OK]
+
+
+def group_summary(
+    frame: pd.DataFrame, by: Sequence[str], outcomes: Sequence[str], level: float = 0.95
+) -> pd.DataFrame:
+    """One row per group and outcome: ``n``, ``mean``, ``ci_low``, ``ci_high``.
+
+    Groups keep the order in which they first appear (run-key order for a factorial).
+    """
+    ok = ok_runs(frame)
+    records = []
+    groups = ok.groupby(list(by), sort=False, dropna=False) if by else [((), ok)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for outcome in outcomes:
+            values = part[outcome].to_numpy(dtype=np.float64, na_value=np.nan)
+            mean, low, high = mean_ci(values, level)
+            n = int(np.isfinite(values).sum())
+            records.append(
+                {
+                    **dict(zip(by, key, strict=True)),
+                    "outcome": outcome,
+                    "n": n,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return pd.DataFrame.from_records(
+        records, columns=[*by, "outcome", "n", "mean", "ci_low", "ci_high"]
+    )

@@ -1,0 +1,332 @@
+"""The results store: one folder per study, append-only Parquet parts written atomically.
+
+Layout of a study folder::
+
+    study.toml            the resolved study (itself a valid study file)
+    runs/part-*.parquet   one row per run: key, arm, scenario, replicate, seed, every
+                          parameter, status, error, wall and CPU time, every outcome
+    timeseries/part-*.parquet   per-step metrics of each run (when the study asks for them)
+    report.html           the study report
+
+Each part is written to a hidden temporary file and renamed into place, so a reader (or a
+resumed study) never sees half a file; a killed study loses at most the runs it had not
+yet written. Runs of a part in ``timeseries/`` are written before the part of the same name
+in ``runs/``, and a series part without its runs part is removed on the next open, so both
+folders always agree. The folder loads with one call::
+
+    pandas.read_parquet("DIR/runs")
+    polars.read_parquet("DIR/runs/*.parquet")
+    duckdb.sql("SELECT * FROM 'DIR/runs/*.parquet'")
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from simulation.config import config_fields
+from simulation.experiments.study import Study, StudyError, load_study
+from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
+
+RUNS_DIR = "runs"
+SERIES_DIR = "timeseries"
+STUDY_FILE = "study.toml"
+REPORT_FILE = "report.html"
+LOCK_FILE = ".lock"
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+KEY_COLUMNS = ("run_key", "arm", "scenario", "replicate", "seed")
+RUN_COLUMNS = ("status", "error", "wall_time_s", "cpu_time_s")
+TIMING_COLUMNS = ("wall_time_s", "cpu_time_s")
+OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
+
+_ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
+
+
+def _kind(f) -> str:
+    return f.type if isinstance(f.type, str) else f.type.__name__
+
+
+def runs_schema() -> pa.Schema:
+    """Schema of ``runs/`` parts: fixed, so every part (and every executor) agrees."""
+    fields = [
+        pa.field("run_key", pa.string(), nullable=False),
+        pa.field("arm", pa.string(), nullable=False),
+        pa.field("scenario", pa.int64(), nullable=False),
+        pa.field("replicate", pa.int64(), nullable=False),
+        pa.field("seed", pa.int64(), nullable=False),
+    ]
+    fields += [pa.field(f.name, _ARROW_TYPES[_kind(f)]) for f in config_fields()]
+    fields += [
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("wall_time_s", pa.float64()),
+        pa.field("cpu_time_s", pa.float64()),
+    ]
+    fields += [pa.field(name, pa.float64()) for name in OUTCOMES]
+    return pa.schema(fields)
+
+
+def series_schema() -> pa.Schema:
+    """Schema of ``timeseries/`` parts: run identity, step, then every per-step metric."""
+    fields = [
+        pa.field("run_key", pa.string(), nullable=False),
+        pa.field("arm", pa.string(), nullable=False),
+        pa.field("scenario", pa.int64(), nullable=False),
+        pa.field("replicate", pa.int64(), nullable=False),
+        pa.field("step", pa.int64(), nullable=False),
+    ]
+    fields += [pa.field(name, pa.float64()) for name in METRIC_COLUMNS]
+    return pa.schema(fields)
+
+
+def _parts(folder: Path) -> list[Path]:
+    return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _write_text_atomic(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read(parts: list[Path], schema: pa.Schema, columns: list[str] | None = None) -> pd.DataFrame:
+    if not parts:
+        empty = schema.empty_table()
+        return (empty.select(columns) if columns else empty).to_pandas()
+    tables = [pq.read_table(p, columns=columns, schema=schema) for p in parts]
+    return pa.concat_tables(tables).to_pandas()
+
+
+def _sort(frame: pd.DataFrame, arm_order: tuple[str, ...]) -> pd.DataFrame:
+    """Rows in run-key order (arm as in the study, scenario, replicate): executor-independent."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    rank = frame["arm"].map({a: i for i, a in enumerate(arm_order)}).fillna(len(arm_order))
+    order = pd.DataFrame(
+        {"a": rank.to_numpy(), "s": frame["scenario"].to_numpy(), "r": frame["replicate"]}
+    )
+    index = order.sort_values(["a", "s", "r"], kind="stable").index
+    return frame.loc[index].reset_index(drop=True)
+
+
+class StudyStore:
+    """The output folder of one study, opened for writing (holds a lock until closed).
+
+    Use :meth:`open`; it refuses a folder that holds another study's results.
+    """
+
+    def __init__(self, root: Path, study: Study) -> None:
+        self.root = Path(root)
+        self.study = study
+        self.runs_dir = self.root / RUNS_DIR
+        self.series_dir = self.root / SERIES_DIR
+        self._lock: Path | None = None
+
+    @classmethod
+    def open(cls, root: str | Path, study: Study) -> StudyStore:
+        """Open (or create) the folder for ``study``; refuse it if it holds another study."""
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise StudyError(f"--out {root}: exists and is not a folder")
+        root.mkdir(parents=True, exist_ok=True)
+        store = cls(root, study)
+        store._acquire()
+        try:
+            store._check_same_study()
+            store.runs_dir.mkdir(exist_ok=True)
+            if study.timeseries:
+                store.series_dir.mkdir(exist_ok=True)
+            store._clean()
+            _write_text_atomic(_study_text(study), root / STUDY_FILE)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def __enter__(self) -> StudyStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- locking and consistency -------------------------------------------------------
+    def _acquire(self) -> None:
+        path = self.root / LOCK_FILE
+        me = f"{socket.gethostname()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+                host, _, pid = holder.partition(" ")
+                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                    path.unlink(missing_ok=True)  # left by a killed process
+                    continue
+                raise StudyError(
+                    f"{self.root}: in use by process {pid or '?'} on {host or '?'}; wait for it "
+                    f"to finish (or delete {path} if that process is gone)"
+                ) from None
+            with os.fdopen(fd, "w") as handle:
+                handle.write(me)
+            self._lock = path
+            return
+        raise StudyError(f"{self.root}: cannot take the lock {path}")
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self._lock is not None:
+            self._lock.unlink(missing_ok=True)
+            self._lock = None
+
+    def _check_same_study(self) -> None:
+        path = self.root / STUDY_FILE
+        if not path.exists():
+            if _parts(self.runs_dir):
+                raise StudyError(
+                    f"--out {self.root}: holds runs but no {STUDY_FILE}; choose another folder"
+                )
+            return
+        try:
+            stored = load_study(path)
+        except StudyError as exc:
+            raise StudyError(
+                f"--out {self.root}: its {STUDY_FILE} cannot be read ({exc}); choose another folder"
+            ) from None
+        if stored.fingerprint() != self.study.fingerprint():
+            raise StudyError(
+                f"--out {self.root}: holds results of a different study "
+                f"({stored.name}, {stored.kind}); the study changed since, so its runs cannot "
+                "be reused. Choose another --out folder, or delete this one to start over"
+            )
+
+    def _clean(self) -> None:
+        """Remove temporary files of an interrupted write and orphaned series parts."""
+        for folder in (self.runs_dir, self.series_dir):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+        run_names = {p.name for p in _parts(self.runs_dir)}
+        for part in _parts(self.series_dir):
+            if part.name not in run_names:
+                part.unlink(missing_ok=True)
+
+    # -- reading -----------------------------------------------------------------------
+    def stored_status(self) -> dict[str, str]:
+        """Status (``ok``/``failed``) of every stored run, by run key."""
+        frame = _read(_parts(self.runs_dir), runs_schema(), ["run_key", "status"])
+        return dict(zip(frame["run_key"], frame["status"], strict=True))
+
+    def load(self) -> pd.DataFrame:
+        """Every stored run, one row each, in run-key order."""
+        return _sort(_read(_parts(self.runs_dir), runs_schema()), self.study.arm_names)
+
+    # -- writing -----------------------------------------------------------------------
+    def append(self, rows: list[dict[str, Any]], series: Iterable[pd.DataFrame] = ()) -> None:
+        """Write finished runs (and their time series) as one new part, atomically."""
+        if not rows:
+            return
+        name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
+        frames = [s for s in series if s is not None and not s.empty]
+        if frames and self.study.timeseries:
+            table = pa.Table.from_pandas(
+                pd.concat(frames, ignore_index=True), schema=series_schema(), preserve_index=False
+            )
+            _write_atomic(table, self.series_dir / name)
+        _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema()), self.runs_dir / name)
+
+    def drop_failed(self) -> int:
+        """Remove failed runs from the store so they run again; returns how many.
+
+        Each affected part is rewritten atomically without its failed rows (failed runs
+        have no time series), so a crash here loses nothing that had finished.
+        """
+        dropped = 0
+        for part in _parts(self.runs_dir):
+            table = pq.read_table(part, schema=runs_schema())
+            failed = pc.equal(table["status"], STATUS_FAILED)
+            count = pc.sum(failed).as_py() or 0
+            if not count:
+                continue
+            dropped += count
+            kept = table.filter(pc.invert(failed))
+            if kept.num_rows:
+                _write_atomic(kept, part)
+            else:
+                (self.series_dir / part.name).unlink(missing_ok=True)
+                part.unlink()
+        return dropped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _study_text(study: Study) -> str:
+    header = (
+        f"# Resolved study, written by ppsim; fingerprint {study.fingerprint()[:16]}.\n"
+        "# Results: runs/*.parquet (one row per run). Rebuild the report: ppsim report "
+        "<this folder>\n"
+    )
+    return header + study.to_toml()
+
+
+# --------------------------------------------------------------------------------------
+# Read-only access
+
+
+def read_stored_study(root: str | Path) -> Study:
+    """The study a results folder was made by (from its ``study.toml``)."""
+    root = Path(root)
+    path = root / STUDY_FILE
+    if not path.is_file():
+        raise StudyError(f"{root}: not a study results folder (no {STUDY_FILE})")
+    return load_study(path)
+
+
+def load_runs(root: str | Path) -> pd.DataFrame:
+    """Every run stored in a results folder, one row each, in run-key order.
+
+    Equivalent to ``pandas.read_parquet(root / "runs")`` with the rows sorted.
+    """
+    root = Path(root)
+    study = read_stored_study(root)
+    return _sort(_read(_parts(root / RUNS_DIR), runs_schema()), study.arm_names)
+
+
+def load_timeseries(root: str | Path) -> pd.DataFrame:
+    """The per-step metrics stored with the runs (empty if the study did not keep them)."""
+    root = Path(root)
+    arms = read_stored_study(root).arm_names
+    frame = _read(_parts(root / SERIES_DIR), series_schema())
+    if frame.empty:
+        return frame
+    rank = frame["arm"].map({a: i for i, a in enumerate(arms)}).fillna(len(arms))
+    order = frame.assign(_rank=rank.to_numpy()).sort_values(
+        ["_rank", "scenario", "replicate", "step"], kind="stable"
+    )
+    return order.drop(columns="_rank").reset_index(drop=True)
