@@ -28,10 +28,10 @@ from simulation.config import (
     parse_assignment,
     unknown_name_message,
 )
-from simulation.profiles import ProfileError
-from simulation.topology import TopologyError
 
-USER_ERRORS = (ConfigError, ProfileError, TopologyError, FileNotFoundError, ValueError)
+# ConfigError, ProfileError and TopologyError are ValueErrors; importing them here would
+# load NumPy and NetworkX before every command, even ``--help``.
+USER_ERRORS = (ValueError, FileNotFoundError)
 
 _GROUP_PANELS = {
     "network": "Network",

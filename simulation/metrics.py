@@ -7,8 +7,12 @@ sweeps and policy studies compare.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "active": "systems active (serving and on the dashboards, or tampered)",

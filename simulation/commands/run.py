@@ -12,9 +12,8 @@ import shlex
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -32,9 +31,11 @@ from simulation.cli_options import config_options, is_interactive, user_errors
 from simulation.commands.profiles import ProfileDirsOption, check_profile_dirs
 from simulation.config import SimulationConfig
 from simulation.metrics import SUMMARY_DESCRIPTIONS
-from simulation.model import PeerPreservationModel
-from simulation.output import atomic_output, check_destination
-from simulation.report import format_metric, run_report_html, size_distribution
+
+if TYPE_CHECKING:  # the model, pandas and Plotly load only when a run starts
+    import pandas as pd
+
+    from simulation.model import PeerPreservationModel
 
 SUMMARY_FILE = "summary.json"
 TIMESERIES_FILE = "timeseries.parquet"
@@ -128,7 +129,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def run_model(model: PeerPreservationModel, show_progress: bool) -> None:
+def run_model(model: "PeerPreservationModel", show_progress: bool) -> None:
     """Step the model to the end, with a progress bar on stderr if asked."""
     if not show_progress:
         model.run()
@@ -150,14 +151,16 @@ def run_model(model: PeerPreservationModel, show_progress: bool) -> None:
 def summary_document(
     config: SimulationConfig,
     seed: int,
-    model: PeerPreservationModel,
-    series: pd.DataFrame,
+    model: "PeerPreservationModel",
+    series: "pd.DataFrame",
     *,
     command: str,
     profile_dirs: tuple[Path, ...],
     wall_time: float,
 ) -> dict[str, Any]:
     """Everything ``summary.json`` records about a finished run (JSON-ready)."""
+    from simulation.report import size_distribution
+
     return json_safe(
         {
             "ppsim_version": simulation.__version__,
@@ -175,8 +178,10 @@ def summary_document(
     )
 
 
-def write_results(folder: Path, series: pd.DataFrame, document: dict, csv: bool) -> list[str]:
+def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: bool) -> list[str]:
     """Write the result files into ``folder``; returns their names, in writing order."""
+    from simulation.report import run_report_html
+
     series.to_parquet(folder / TIMESERIES_FILE, index=False)
     names = [TIMESERIES_FILE]
     if csv:
@@ -191,6 +196,8 @@ def write_results(folder: Path, series: pd.DataFrame, document: dict, csv: bool)
 
 def outcome_table(metrics: dict[str, Any]) -> Table:
     """The run's outcomes with their values and meanings, in sections."""
+    from simulation.report import format_metric
+
     table = Table(title="Outcomes of the run", header_style="bold", title_justify="left")
     table.add_column("outcome", style="cyan", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
@@ -261,6 +268,9 @@ def register(app: typer.Typer) -> None:
         config_seed: int | None,
     ) -> None:
         """Run one simulation and show its outcomes (help text: ``RUN_HELP``)."""
+        from simulation.model import PeerPreservationModel
+        from simulation.output import atomic_output, check_destination
+
         run_seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
         err = Console(stderr=True)
         show_progress = is_interactive() and not quiet

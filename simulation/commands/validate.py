@@ -28,15 +28,6 @@ from rich.progress import (
 )
 
 from simulation.cli_options import fail, user_errors
-from simulation.validation import (
-    load_settings,
-    preset,
-    render_table,
-    report_html,
-    run_validation,
-    work_units,
-)
-from simulation.validation.study import read_study_cells
 
 JSON_FILE = "validation.json"
 REPORT_FILE = "report.html"
@@ -146,6 +137,16 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
+        from simulation.validation import (
+            load_settings,
+            preset,
+            render_table,
+            report_html,
+            run_validation,
+            work_units,
+        )
+        from simulation.validation.study import read_study_cells
+
         console = Console()
         with user_errors():
             settings = load_settings(study, full) if study is not None else preset(full)
