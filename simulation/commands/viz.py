@@ -1,7 +1,128 @@
-"""``ppsim viz``: not written yet; registers nothing."""
+"""``ppsim viz``: start the interactive app in the browser and serve it until Ctrl-C.
+
+The app's own modules (Solara, Mesa's visualisation) are imported only when the command
+runs, so they do not slow down every other ``ppsim`` command.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
 
 import typer
+from rich.console import Console
+
+from simulation.cli_options import config_options, fail, user_errors
+from simulation.config import SimulationConfig
+
+MAX_APP_SYSTEMS = 20_000
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _check(config: SimulationConfig, seed: int, host: str, port: int) -> None:
+    """Refuse, with one line each, what would make the app fail or be unusable."""
+    from simulation.model import PeerPreservationModel
+    from simulation.viz.assets import missing_packages
+    from simulation.viz.server import address_problem
+
+    if config.n_systems > MAX_APP_SYSTEMS:
+        fail(
+            f"n_systems: the app draws every system, so it takes at most "
+            f"{MAX_APP_SYSTEMS:,} (got {config.n_systems:,}); use 'ppsim run' for larger networks"
+        )
+    with user_errors():
+        PeerPreservationModel(config, rng=seed, agent_views=False)
+    missing = missing_packages()
+    if missing:
+        fail(
+            "the page's scripts are not installed yet (" + ", ".join(missing) + "); "
+            "run 'uv run python -m simulation.viz.assets' once (it needs npm)"
+        )
+    problem = address_problem(host, port)
+    if problem:
+        fail(problem)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app (nothing yet)."""
+    """Add ``ppsim viz`` to the command line."""
+
+    @app.command()
+    @config_options
+    def viz(
+        host: str = typer.Option(
+            "127.0.0.1",
+            help="address to serve the app on; 127.0.0.1 keeps it to this machine, "
+            "0.0.0.0 lets other machines connect",
+        ),
+        port: int = typer.Option(8765, min=1, max=65535, help="port to serve the app on"),
+        seed: int | None = typer.Option(
+            None,
+            min=0,
+            help="seed of the first run (default: the config file's seed, else 0); "
+            "the page has a seed box too",
+        ),
+        *,
+        config: SimulationConfig,
+        config_seed: int | None,
+    ) -> None:
+        """Open the interactive app: watch faulty AI systems being shielded by their
+        overseers, covert copies serving on, and faults spreading to their dependents.
+
+        The options set the first network the page shows (the same options as
+        'ppsim run'); the page's sidebar changes the main ones and rebuilds on Reset.
+        Stop the app with Ctrl-C.
+        """
+        from simulation.viz.server import start_server, stop_server, url_for, wait_until_ready
+
+        first_seed = seed if seed is not None else (config_seed or 0)
+        _check(config, first_seed, host, port)
+        console = Console(stderr=True)
+        url = url_for(host, port)
+        log_dir = Path(tempfile.mkdtemp(prefix="ppsim-viz-"))
+        log_path = log_dir / "server.log"
+
+        def on_terminate(signum, frame):  # noqa: ARG001
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, on_terminate)
+        process: subprocess.Popen | None = None
+        try:
+            with log_path.open("w", encoding="utf-8") as log:
+                process = start_server(
+                    config, first_seed, host, port, stdout=log, stderr=subprocess.STDOUT
+                )
+                with console.status(f"Starting the app ({config.n_systems:,} systems)…"):
+                    try:
+                        wait_until_ready(url, process)
+                    except (RuntimeError, TimeoutError) as exc:
+                        stop_server(process)
+                        tail = _log_tail(log_path)
+                        fail(f"{exc}" + (f"; its last output:\n{tail}" if tail else ""), code=1)
+                typer.echo(f"The app is running at {url}")
+                typer.echo("Open that address in a browser. Press Ctrl-C to stop.")
+                code = process.wait()
+                tail = _log_tail(log_path)
+                fail(
+                    f"the app's server stopped unexpectedly (exit code {code})"
+                    + (f"; its last output:\n{tail}" if tail else ""),
+                    code=1,
+                )
+        except KeyboardInterrupt:
+            if process is not None:
+                stop_server(process)
+            typer.echo("Stopped.")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            if process is not None and process.poll() is None:
+                stop_server(process)
+            log_path.unlink(missing_ok=True)
+            log_dir.rmdir()

@@ -1,0 +1,170 @@
+"""The live plots beside the network: four panels over the cycles run so far.
+
+1. faulty share of serving systems (%);
+2. faulty systems shielded, by mechanism (inflated score, tampered shutdown, exfiltrated
+   copy, refused shutdown);
+3. covert copies alive;
+4. evaluation distortion: mean reported minus true score of the faulty systems evaluated.
+
+The panels share the cycle axis and are stacked, so a change in one lines up with the
+others. The figure is a plain Plotly dict built from ``engine.history``.
+
+Example:
+    >>> from simulation.model import PeerPreservationModel
+    >>> model = PeerPreservationModel(n_systems=50, rng=1)
+    >>> model.step(); model.step()
+    >>> [len(t["x"]) for t in plots_figure(model)["traces"]][:1]
+    [2]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from simulation.model import PeerPreservationModel
+from simulation.viz import style
+
+PANELS = (
+    ("Faulty share of serving systems (%)", "faulty_share"),
+    ("Faulty systems shielded, by mechanism", "shielded"),
+    ("Covert copies alive (exfiltrated, still serving)", "covert_alive"),
+    ("Evaluation distortion: reported minus true score of faulty systems", "eval_distortion"),
+)
+_GAP = 0.075
+MARKERS_BELOW = 40
+
+
+def _domains(count: int) -> list[tuple[float, float]]:
+    """Vertical domains of ``count`` stacked panels, top first, leaving room for titles."""
+    height = (1.0 - _GAP * (count - 1)) / count
+    tops = [1.0 - i * (height + _GAP) for i in range(count)]
+    return [(round(top - height, 4), round(top, 4)) for top in tops]
+
+
+def _column(history: list[dict[str, float]], key: str, scale: float = 1.0) -> list:
+    """A metric over the cycles; NaN (nothing to measure that cycle) becomes a gap."""
+    values = [row[key] * scale for row in history]
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _line(x: list, y: list, name: str, colour: str, axis: int, **extra: Any) -> dict[str, Any]:
+    suffix = "" if axis == 1 else str(axis)
+    return {
+        "type": "scatter",
+        # Markers while the lines are short, so the first cycles are visible at all.
+        "mode": "lines+markers" if len(x) < MARKERS_BELOW else "lines",
+        "marker": {"size": 5, "color": colour},
+        "x": x,
+        "y": y,
+        "name": name,
+        "line": {"color": colour, "width": 2.2, "dash": extra.pop("dash", "solid")},
+        "xaxis": "x",
+        "yaxis": f"y{suffix}",
+        "hovertemplate": f"{name}: %{{y:.3~f}}<extra>cycle %{{x}}</extra>",
+        **extra,
+    }
+
+
+def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
+    """The four panels as ``{"traces": [...], "layout": {...}}``."""
+    history = model.engine.history
+    x = [int(row["step"]) for row in history]
+    traces = [
+        _line(
+            x,
+            _column(history, "faulty_share", 100.0),
+            "Faulty share (%)",
+            style.STATUS_COLOURS[style.FAULTY],
+            1,
+            showlegend=False,
+            meta="faulty_share",
+        )
+    ]
+    for key, label, colour, dash in style.MECHANISM_LINES:
+        traces.append(
+            _line(x, _column(history, key), label, colour, 2, dash=dash, meta=key, legendgroup="m")
+        )
+    traces.append(
+        _line(
+            x,
+            _column(history, "covert_alive"),
+            "Covert copies",
+            style.STATUS_COLOURS[style.COVERT_NODE],
+            3,
+            showlegend=False,
+            meta="covert_alive",
+        )
+    )
+    traces.append(
+        _line(
+            x,
+            _column(history, "eval_distortion"),
+            "Distortion",
+            "#009E73",
+            4,
+            showlegend=False,
+            meta="eval_distortion",
+            connectgaps=False,
+        )
+    )
+    return {"traces": traces, "layout": plots_layout(model)}
+
+
+def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
+    """Stacked panels sharing one cycle axis, each titled in words."""
+    domains = _domains(len(PANELS))
+    steps = max(model.engine.t, 1)
+    layout: dict[str, Any] = {
+        "xaxis": {
+            "anchor": f"y{len(PANELS)}",
+            "title": {"text": "Oversight cycle", "standoff": 4},
+            "range": [0, max(10, steps)],
+            "showgrid": True,
+            "gridcolor": "#E5E5E5",
+            "zeroline": False,
+        },
+        "annotations": [],
+        "margin": {"l": 52, "r": 12, "t": 26, "b": 40},
+        "showlegend": True,
+        "legend": {
+            "title": {"text": "Shielded by:"},
+            "orientation": "h",
+            "x": 0.0,
+            "xanchor": "left",
+            "y": -0.07,
+            "yanchor": "top",
+            "font": {"size": 12},
+        },
+        "hovermode": "x unified",
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "font": style.FONT,
+        "uirevision": f"plots-{id(model.network)}",
+    }
+    for index, ((title, _key), (low, high)) in enumerate(zip(PANELS, domains, strict=True)):
+        name = "yaxis" if index == 0 else f"yaxis{index + 1}"
+        axis: dict[str, Any] = {
+            "domain": [low, high],
+            "anchor": "x",
+            "gridcolor": "#E5E5E5",
+            "zeroline": True,
+            "zerolinecolor": "#BBBBBB",
+            "rangemode": "tozero",
+            "automargin": True,
+        }
+        layout[name] = axis
+        layout["annotations"].append(
+            {
+                "text": f"<b>{title}</b>",
+                "x": 0,
+                "xref": "paper",
+                "xanchor": "left",
+                "y": high,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
+    return layout

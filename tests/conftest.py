@@ -1,0 +1,8 @@
+"""Shared pytest set-up: the markers the suite uses."""
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "browser: drives the app in headless Chromium (deselect with -m 'not browser')",
+    )

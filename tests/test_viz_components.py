@@ -1,0 +1,514 @@
+"""The app's building blocks without a browser: traces, hover texts, layout, colours,
+controls, the plots, and the installer of the page's scripts."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import math
+import re
+import stat
+import tarfile
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from simulation.config import SimulationConfig
+from simulation.engine import (
+    COVERT,
+    DECOMMISSIONED,
+    NO_FAULT,
+    ROOT_FAULT,
+    SHIELD_EXFILTRATED,
+    SHIELD_MISREPRESENTED,
+    SHIELD_TAMPERED,
+)
+from simulation.model import PeerPreservationModel
+from simulation.oversight import HUMAN
+from simulation.topology import ROLE_ORCHESTRATOR, build_network
+from simulation.viz import assets, layout, style
+from simulation.viz.controls import (
+    AppModel,
+    model_params,
+    parse_seed,
+    settings_from_env,
+    settings_to_env,
+)
+from simulation.viz.network_plot import (
+    count_points,
+    depends_on_pairs,
+    hover_texts,
+    network_figure,
+    node_status,
+    oversees_pairs,
+    svg_path,
+)
+from simulation.viz.plots import plots_figure
+from simulation.viz.server import address_problem, port_in_use, url_for
+
+
+def _model(**overrides) -> PeerPreservationModel:
+    return PeerPreservationModel(
+        **{"n_systems": 80, "profile_mix": "gpt-5.2=0.5,gemini-3-pro=0.5", **overrides}, rng=7
+    )
+
+
+def _node_traces(figure: dict) -> dict[str, dict]:
+    return {t["uid"].removeprefix("status-"): t for t in figure["traces"] if t["meta"] == "nodes"}
+
+
+def _status_legend(figure: dict) -> dict[str, str]:
+    return {
+        t["legendgroup"].removeprefix("status-"): t["name"]
+        for t in figure["traces"]
+        if t["meta"] == "status-legend"
+    }
+
+
+def _image_segments(figure: dict, kind: str) -> int:
+    image = next(i for i in figure["images"] if i["name"] == f"edge:{kind}")
+    svg = base64.b64decode(image["source"].split(",", 1)[1]).decode()
+    return len(re.findall(r"M-?\d", svg))
+
+
+def _set_statuses(model: PeerPreservationModel) -> dict[str, list[int]]:
+    """Put chosen systems into each status by hand; return which ones."""
+    e = model.engine
+    chosen = {
+        "decommissioned": [1, 2],
+        "faulty": [3],
+        "shielded": [4, 5, 6],
+        "covert": [7],
+    }
+    e.status[chosen["decommissioned"]] = DECOMMISSIONED
+    e.faulty[[3, 4, 5, 6, 7]] = True
+    e.fault_source[[3, 4, 5, 6, 7]] = [ROOT_FAULT, 3, 3, 4, 4]
+    e.shield[4] = SHIELD_MISREPRESENTED
+    e.shield[[5, 6]] = SHIELD_TAMPERED
+    e.status[7] = COVERT
+    e.shield[7] = SHIELD_EXFILTRATED
+    chosen["healthy"] = [i for i in range(e.n) if i not in range(1, 8)]
+    return chosen
+
+
+def test_one_trace_per_status_with_the_right_nodes() -> None:
+    model = _model()
+    chosen = _set_statuses(model)
+    traces = _node_traces(network_figure(model))
+    assert list(traces) == list(style.STATUS_KEYS)
+    pos = layout.network_layout(model.network, model.config.topology)
+    for key, ids in chosen.items():
+        assert count_points(traces[key]) == len(ids)
+        expected = sorted(np.round(pos[ids, 0], 4).tolist())
+        assert sorted(traces[key]["x"]) == expected
+    assert sum(count_points(t) for t in traces.values()) == model.network.n
+
+
+def test_empty_status_keeps_its_legend_entry_without_points() -> None:
+    model = _model()
+    figure = network_figure(model)
+    traces = _node_traces(figure)
+    assert traces["covert"]["x"] == [None]
+    assert count_points(traces["covert"]) == 0
+    legend = _status_legend(figure)
+    assert list(legend) == list(style.STATUS_KEYS)
+    assert legend["covert"].endswith(": 0")
+    assert legend["healthy"].endswith(f": {model.network.n:,}")
+
+
+def test_status_follows_the_engine_arrays() -> None:
+    model = _model(n_systems=300, propensity_scale=5.0, fault_rate=0.05)
+    for _ in range(15):
+        model.step()
+    e = model.engine
+    status = node_status(e)
+    faulty_active = e.faulty & (e.status == 0)
+    assert np.array_equal(status == style.COVERT_NODE, e.status == COVERT)
+    assert np.array_equal(status == style.DECOMMISSIONED_NODE, e.status == DECOMMISSIONED)
+    assert np.array_equal(status == style.SHIELDED, faulty_active & (e.shield != 0))
+    assert np.array_equal(status == style.FAULTY, faulty_active & (e.shield == 0))
+    assert np.array_equal(status == style.HEALTHY, ~e.faulty & (e.status == 0))
+    assert (status == style.SHIELDED).any() and (status == style.COVERT_NODE).any()
+
+
+@pytest.mark.parametrize("topology", ["agent-platform", "erdos-renyi", "hierarchy"])
+def test_edges_of_each_kind_are_all_drawn_once(topology: str) -> None:
+    model = _model(topology=topology, n_systems=150)
+    figure = network_figure(model)
+    net = model.network
+    graph = nx.Graph()
+    graph.add_edges_from(zip(net.caller.tolist(), net.callee.tolist(), strict=True))
+    assert len(depends_on_pairs(net)[0]) == graph.number_of_edges()
+    assert _image_segments(figure, "depends_on") == graph.number_of_edges()
+    managers = model.engine.overseers[:, 0]
+    managed = sum(1 for i, m in enumerate(managers.tolist()) if 0 <= m < net.n and m != i)
+    assert len(oversees_pairs(model.engine)[0]) == managed
+    assert _image_segments(figure, "oversees") == managed
+    legend = {t["meta"]: t["name"] for t in figure["traces"] if t["meta"].startswith("edge:")}
+    assert legend["edge:depends_on"].endswith(f": {graph.number_of_edges():,}")
+    assert legend["edge:oversees"].endswith(f": {managed:,}")
+
+
+def test_svg_path_joins_the_right_points() -> None:
+    pos = np.array([[0.0, 0.0], [1.0, 0.5], [-0.25, -1.0]])
+    path = svg_path(pos, np.array([0, 1]), np.array([1, 2]))
+    assert path == "M0.0000 -0.0000L1.0000 -0.5000M1.0000 -0.5000L-0.2500 1.0000"
+    assert svg_path(pos, np.array([], dtype=int), np.array([], dtype=int)) == ""
+
+
+def test_oversees_edges_follow_rotation_and_only_the_latest_is_kept() -> None:
+    model = _model(assignment="rotation", n_systems=60)
+    before = network_figure(model)["images"][1]
+    model.step()
+    model.step()
+    after = network_figure(model)["images"][1]
+    assert after["source"] != before["source"]
+    managers = model.engine.overseers[:, 0]
+    expected = sum(1 for i, m in enumerate(managers.tolist()) if m != i)
+    assert _image_segments(network_figure(model), "oversees") == expected
+    entries = [key for key in layout._CACHE if key[0] == id(model.network)]
+    assert sum(name == "oversees_image" for _, name in entries) == 1
+
+
+def test_humans_and_pool_evaluators_draw_no_oversees_edges() -> None:
+    for assignment in ("humans", "independent-pool"):
+        model = _model(assignment=assignment)
+        assert len(oversees_pairs(model.engine)[0]) == 0
+        assert _image_segments(network_figure(model), "oversees") == 0
+
+
+def test_hover_texts_name_profile_status_quality_trust_and_fault_source() -> None:
+    model = _model()
+    _set_statuses(model)
+    e = model.engine
+    e.trust[4, 0] = 0.9
+    e.overseers[4, 0] = 12
+    e.overseers[9, 0] = HUMAN
+    texts = dict(zip([0, 3, 4, 7, 9], hover_texts(model, np.array([0, 3, 4, 7, 9])), strict=True))
+    display = {"gpt-5.2": "GPT-5.2", "gemini-3-pro": "Gemini 3 Pro"}
+    for i, text in texts.items():
+        assert f"<b>System {i}</b>" in text
+        assert f"Profile: {display[e.tables.names[e.profile[i]]]}" in text
+    assert "Status: healthy" in texts[0] and "Source of fault: none (not faulty)" in texts[0]
+    assert "Quality: 0.92 (healthy)" in texts[0]
+    assert "Status: faulty (not shielded)" in texts[3]
+    assert "Source of fault: arose here (a root fault)" in texts[3]
+    assert "Status: faulty but shielded (inflated evaluation score)" in texts[4]
+    assert "Quality: 0.60 (faulty)" in texts[4]
+    assert "Trust of its overseer: 0.90 (good)" in texts[4]
+    assert "Overseen by: system 12" in texts[4]
+    assert "Source of fault: caught from system 3" in texts[4]
+    assert "Status: covert copy" in texts[7]
+    assert "Overseen by: a human" in texts[9]
+    assert "Trust of its overseer: not applicable" in texts[9]
+    assert e.fault_source[0] == NO_FAULT
+
+
+def test_hover_text_names_the_role_on_the_agent_platform() -> None:
+    model = _model(topology="agent-platform")
+    orchestrator = int(np.flatnonzero(model.network.role == ROLE_ORCHESTRATOR)[0])
+    specialist = int(np.flatnonzero(model.network.role != ROLE_ORCHESTRATOR)[0])
+    texts = hover_texts(model, np.array([orchestrator, specialist]))
+    assert "· orchestrator" in texts[0] and "· specialist" in texts[1]
+
+
+def test_profiles_get_distinct_marker_shapes_and_a_legend() -> None:
+    model = _model()
+    figure = network_figure(model)
+    legend = [t for t in figure["traces"] if t["meta"] == "profile-legend"]
+    assert [t["name"] for t in legend] == ["GPT-5.2", "Gemini 3 Pro"]
+    assert legend[0]["marker"]["symbol"] != legend[1]["marker"]["symbol"]
+    healthy = _node_traces(figure)["healthy"]
+    ids = np.flatnonzero(node_status(model.engine) == style.HEALTHY)
+    expected = [style.PROFILE_SYMBOLS[p] for p in model.engine.profile[ids]]
+    assert healthy["marker"]["symbol"] == expected
+
+
+def test_layout_is_computed_once_per_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    original = layout.compute_layout
+
+    def counting(network, topology):
+        calls.append(network.n)
+        return original(network, topology)
+
+    monkeypatch.setattr(layout, "compute_layout", counting)
+    model = _model(n_systems=90)
+    first = network_figure(model)
+    for _ in range(5):
+        model.step()
+        network_figure(model)
+    assert calls == [90]
+    again = network_figure(model)
+    assert again["images"][0] is first["images"][0]
+    network_figure(_model(n_systems=91))
+    assert calls == [90, 91]
+
+
+@pytest.mark.parametrize(
+    "topology",
+    [
+        "agent-platform",
+        "hierarchy",
+        "watts-strogatz",
+        "erdos-renyi",
+        "barabasi-albert",
+        "random-regular",
+    ],
+)
+def test_layouts_fit_the_frame_and_repeat(topology: str) -> None:
+    net = build_network(topology, 400, 8.0, np.random.default_rng(3))
+    pos = layout.compute_layout(net, topology)
+    assert pos.shape == (400, 2)
+    assert np.isfinite(pos).all()
+    assert np.abs(pos).max() <= 1.0 + 1e-9
+    assert np.array_equal(pos, layout.compute_layout(net, topology))
+    # Not collapsed: typical distance between nodes is a sizeable part of the frame.
+    assert np.median(np.sqrt((pos**2).sum(axis=1))) > 0.3
+
+
+def test_structured_layouts_put_the_centre_where_it_belongs() -> None:
+    platform = build_network("agent-platform", 500, 8.0, np.random.default_rng(1))
+    pos = layout.compute_layout(platform, "agent-platform")
+    radius = np.sqrt((pos**2).sum(axis=1))
+    orchestrators = platform.role == ROLE_ORCHESTRATOR
+    assert radius[orchestrators].max() < radius[~orchestrators].min()
+    tree = build_network("hierarchy", 300, 3.0, np.random.default_rng(1))
+    pos = layout.compute_layout(tree, "hierarchy")
+    radius = np.sqrt((pos**2).sum(axis=1))
+    assert radius[0] == 0.0
+    children = np.flatnonzero(tree.parent >= 0)
+    assert (radius[children] > radius[tree.parent[children]]).all()
+
+
+def test_layout_at_three_thousand_nodes_takes_seconds_not_minutes() -> None:
+    # Measured at 0.9-1.5 s on a busy 2-core machine (an all-pairs layout would need
+    # minutes); 5 s leaves room for a slower one.
+    net = build_network("barabasi-albert", 3000, 8.0, np.random.default_rng(2))
+    started = time.perf_counter()
+    layout.compute_layout(net, "barabasi-albert")
+    assert time.perf_counter() - started < 5.0
+
+
+def test_a_step_at_a_thousand_nodes_rebuilds_the_figures_quickly() -> None:
+    # About 10 ms measured; the bound (0.3 s) keeps the page's redraw well under a second.
+    model = PeerPreservationModel(n_systems=1000, rng=1)
+    network_figure(model)
+    model.step()
+    started = time.perf_counter()
+    figure = network_figure(model)
+    plots_figure(model)
+    assert time.perf_counter() - started < 0.3
+    assert sum(count_points(t) for t in _node_traces(figure).values()) == 1000
+
+
+def test_plots_follow_the_history() -> None:
+    model = _model(n_systems=200, propensity_scale=3.0, fault_rate=0.02)
+    for _ in range(12):
+        model.step()
+    figure = plots_figure(model)
+    by_meta = {t["meta"]: t for t in figure["traces"]}
+    history = model.engine.history
+    assert by_meta["faulty_share"]["x"] == list(range(1, 13))
+    assert by_meta["faulty_share"]["y"] == pytest.approx([r["faulty_share"] * 100 for r in history])
+    for key, *_ in style.MECHANISM_LINES:
+        assert by_meta[key]["y"] == [r[key] for r in history]
+    assert by_meta["covert_alive"]["y"] == [r["covert_alive"] for r in history]
+    distortion = by_meta["eval_distortion"]["y"]
+    for value, row in zip(distortion, history, strict=True):
+        if math.isnan(row["eval_distortion"]):
+            assert value is None
+        else:
+            assert value == pytest.approx(row["eval_distortion"])
+    json.dumps(figure, allow_nan=False)
+
+
+def test_figures_are_strict_json() -> None:
+    model = _model()
+    for _ in range(3):
+        model.step()
+    json.dumps(network_figure(model), allow_nan=False)
+
+
+# --- colours ----------------------------------------------------------------------------
+# Machado, Oliveira & Fernandes (2009) matrices for full-severity dichromacy, applied in
+# linear RGB.
+CVD = {
+    "protanopia": [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ],
+    "deuteranopia": [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ],
+    "tritanopia": [
+        [1.255528, -0.076749, -0.178779],
+        [-0.078411, 0.930809, 0.147602],
+        [0.004733, 0.691367, 0.303900],
+    ],
+}
+
+
+def _lab(hex_colour: str, matrix: np.ndarray) -> np.ndarray:
+    srgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    linear = np.clip(matrix @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    t = (xyz @ linear) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("vision", ["normal", *CVD])
+def test_status_colours_stay_apart_for_colour_blind_readers(vision: str) -> None:
+    # A CIE76 difference above about 10 is plain at a glance; ask for 15 under every
+    # simulated dichromacy (the palette's weakest pair, faulty/shielded under
+    # deuteranopia, is at about 18).
+    matrix = np.eye(3) if vision == "normal" else np.array(CVD[vision])
+    labs = [_lab(c, matrix) for c in style.STATUS_COLOURS]
+    smallest = min(np.linalg.norm(a - b) for a, b in itertools.combinations(labs, 2))
+    assert smallest > 15
+
+
+# --- controls ---------------------------------------------------------------------------
+def test_controls_start_at_the_initial_configuration() -> None:
+    config = SimulationConfig(n_systems=250, audit_rate=0.07, topology="hierarchy")
+    params = model_params(config, seed=4)
+    assert params["n_systems"]["value"] == "250"
+    assert params["audit_rate"]["value"] == "7 %"
+    assert params["topology"]["value"] == "Management tree (hierarchy)"
+    assert params["seed"]["value"] == "4"
+    assert params["config"] is config
+    for name, spec in params.items():
+        if name != "config":
+            assert spec["label"] and spec["label"] != name
+            if spec["type"] == "Select":
+                assert spec["value"] in spec["values"]
+
+
+def test_a_mix_given_in_another_order_shows_its_preset_label() -> None:
+    config = SimulationConfig(profile_mix="loyal=2,honest=2")
+    params = model_params(config, seed=0)
+    assert params["profile_mix"]["value"] == "Half honest, half loyal"
+    model = AppModel(config=config, profile_mix="Half honest, half loyal")
+    assert model.config.profile_mix == "loyal=2,honest=2"
+    custom = model_params(SimulationConfig(profile_mix="gpt-5.2=3,honest=1"), seed=0)
+    assert custom["profile_mix"]["value"] == "Your mix: gpt-5.2=3,honest=1"
+
+
+def test_app_model_reads_the_controls_labels() -> None:
+    params = model_params(SimulationConfig(), seed=0)
+    choices = {
+        "n_systems": "200",
+        "topology": "Small-world ring (Watts–Strogatz)",
+        "profile_mix": "Half honest, half loyal",
+        "propensity_scale": "2 ×",
+        "audit_rate": "20 %",
+        "assignment": "An independent evaluator pool",
+        "egress_control": "90 %",
+        "human_execution": True,
+        "safety_prompt": True,
+    }
+    for name, value in choices.items():
+        if params[name]["type"] == "Select":
+            assert value in params[name]["values"]
+    model = AppModel(config=params["config"], seed="5", scenario=object(), **choices)
+    cfg = model.config
+    assert model.network.n == 200
+    assert (cfg.topology, cfg.profile_mix, cfg.assignment) == (
+        "watts-strogatz",
+        "honest=0.5,loyal=0.5",
+        "independent-pool",
+    )
+    assert (cfg.propensity_scale, cfg.audit_rate, cfg.egress_control) == (2.0, 0.2, 0.9)
+    assert cfg.human_execution and cfg.safety_prompt
+    same = PeerPreservationModel(cfg, rng=5)
+    for _ in range(5):
+        model.step()
+        same.step()
+    assert model.timeseries().equals(same.timeseries())
+
+
+def test_settings_that_cannot_be_built_show_an_error_instead_of_crashing() -> None:
+    model = AppModel(config=SimulationConfig(n_systems=50), assignment="cross-family")
+    assert model.build_error is not None and "cross-family" in model.build_error
+    assert model.running is False
+    model.step()
+    assert model.engine is None
+
+
+def test_seed_box_accepts_whole_numbers_only() -> None:
+    assert parse_seed("42") == (42, None)
+    assert parse_seed(7) == (7, None)
+    seed, problem = parse_seed("4.5")
+    assert seed == 0 and "whole number" in problem
+    assert AppModel(config=SimulationConfig(n_systems=30), seed="abc").notice is not None
+
+
+def test_initial_settings_travel_through_the_environment() -> None:
+    config = SimulationConfig(n_systems=321, fault_rate=0.01, safety_prompt=True)
+    env = {"PPSIM_VIZ_SETTINGS": settings_to_env(config, 9)}
+    assert settings_from_env(env) == (config, 9)
+    assert settings_from_env({}) == (SimulationConfig(), 0)
+
+
+def test_server_helpers() -> None:
+    assert url_for("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    assert url_for("0.0.0.0", 80) == "http://localhost:80/"
+    assert url_for("::1", 9000) == "http://[::1]:9000/"
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert port_in_use("127.0.0.1", port)
+        assert address_problem("127.0.0.1", port).startswith(f"--port: {port} is in use")
+    assert address_problem("127.0.0.1", port) is None
+    assert not port_in_use("127.0.0.1", port)
+    assert address_problem("no-such-host.invalid", port).startswith("--host:")
+
+
+# --- the installer of the page's scripts ---------------------------------------------------
+def test_required_packages_come_from_solaras_page_template() -> None:
+    specs = assets.required_packages()
+    assert any(s.startswith("requirejs@") for s in specs)
+    assert any(s.startswith("@widgetti/solara-vuetify") for s in specs)
+    assert all(re.fullmatch(r"(@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+\S*", s) for s in specs)
+
+
+def test_install_unpacks_each_package_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for npm that packs a one-file package, so no registry is contacted."""
+    source = tmp_path / "src" / "package"
+    source.mkdir(parents=True)
+    (source / "index.js").write_text("// ok\n")
+    tarball = tmp_path / "src" / "pkg-1.0.0.tgz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(source, arcname="package")
+    fake_npm = tmp_path / "npm"
+    fake_npm.write_text(
+        "#!/bin/sh\n"
+        'for last; do :; done\ncp "' + str(tarball) + '" "$last/pkg-1.0.0.tgz"\n'
+        "echo pkg-1.0.0.tgz\n"
+    )
+    fake_npm.chmod(fake_npm.stat().st_mode | stat.S_IXUSR)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(assets, "cache_dir", lambda: cache)
+    done = assets.install(["@scope/pkg@1.0.0", "plain@2.0.0"], npm=str(fake_npm))
+    assert done == [cache / "@scope/pkg@1.0.0", cache / "plain@2.0.0"]
+    assert (cache / "@scope/pkg@1.0.0" / "index.js").read_text() == "// ok\n"
+    assert not any(p.name.startswith(".unpack-") for p in cache.rglob("*"))
+
+
+def test_install_without_npm_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(assets.AssetError, match="npm is not installed"):
+        assets.install(["x@1.0.0"], npm="no-such-npm-here")
