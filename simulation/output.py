@@ -11,6 +11,7 @@ left exactly as it was.
 Example:
     >>> import tempfile
     >>> from pathlib import Path
+from typing import Any
     >>> dest = Path(tempfile.mkdtemp()) / "results"
     >>> with atomic_output(dest) as tmp:
     ...     _ = (tmp / "summary.json").write_text("{}")
@@ -20,12 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class OutputError(ValueError):
@@ -114,3 +117,17 @@ def atomic_output(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-ready copy: NaN and infinities become None, tuples lists, NumPy scalars
+    Python numbers, keys strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # NumPy scalars
+        return json_safe(value.item())
+    return value

@@ -7,7 +7,6 @@ folder, all at once or not at all.
 """
 
 import json
-import math
 import shlex
 import time
 from datetime import UTC, datetime
@@ -118,17 +117,6 @@ def dumps(value: Any, indent: int = 2, level: int = 0) -> str:
     return json.dumps(value, allow_nan=False)
 
 
-def json_safe(value: Any) -> Any:
-    """Replace NaN and infinities (not valid JSON) by ``None``, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
 def run_model(model: "PeerPreservationModel", show_progress: bool) -> None:
     """Step the model to the end, with a progress bar on stderr if asked."""
     if not show_progress:
@@ -159,6 +147,7 @@ def summary_document(
     wall_time: float,
 ) -> dict[str, Any]:
     """Everything ``summary.json`` records about a finished run (JSON-ready)."""
+    from simulation.output import json_safe
     from simulation.report import size_distribution
 
     return json_safe(

@@ -9,12 +9,8 @@ files at once or neither. Exits 1 if any check disagrees, so it can gate a relea
 from __future__ import annotations
 
 import json
-import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -50,39 +46,6 @@ HELP = (
     "Examples: ppsim validate;  ppsim validate --full --out results/validation;  "
     "ppsim validate --study experiments/replicate-study.toml"
 )
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities become None; tuples become lists (valid JSON)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # NumPy scalars
-        return _json_safe(value.item())
-    return value
-
-
-def write_outputs(dest: Path, files: dict[str, str]) -> None:
-    """Write ``files`` into ``dest`` all at once: a temporary folder beside it, then renames.
-
-    On any error the temporary folder is removed and ``dest`` is left as it was.
-    """
-    if dest.exists() and not dest.is_dir():
-        raise ValueError(f"--out: {dest} is a file; give a folder")
-    parent = dest.parent if dest.parent != Path("") else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=parent))
-    try:
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8")
-        dest.mkdir(exist_ok=True)
-        for name in files:
-            os.replace(tmp / name, dest / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _command_text(full: bool, study: Path | None, seed: int | None, out: Path) -> str:
@@ -137,6 +100,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
+        from simulation.output import atomic_output, json_safe
         from simulation.validation import (
             load_settings,
             preset,
@@ -175,9 +139,11 @@ def register(app: typer.Typer) -> None:
                 )
             command = _command_text(full, study, seed, out)
             document = json.dumps(
-                _json_safe({"command": command, **result.to_dict()}), indent=1, allow_nan=False
+                json_safe({"command": command, **result.to_dict()}), indent=1, allow_nan=False
             )
-            write_outputs(out, {JSON_FILE: document, REPORT_FILE: report_html(result, command)})
+            with atomic_output(out) as folder:
+                (folder / JSON_FILE).write_text(document, encoding="utf-8")
+                (folder / REPORT_FILE).write_text(report_html(result, command), encoding="utf-8")
         console.print(render_table(result))
         for line in result.summary():
             console.print(line)
