@@ -42,6 +42,8 @@ class PeerPreservationModel(mesa.Model):
         agent_views: create one Mesa agent per system (default: up to 5,000,000 systems;
             beyond that the arrays are the only view, to keep memory low).
         profile_dirs: extra folders of profile TOML files.
+        scenario: a Mesa scenario (as SolaraViz passes on Reset); used for its seed only
+            when ``rng`` is not given.
     """
 
     def __init__(
@@ -51,9 +53,14 @@ class PeerPreservationModel(mesa.Model):
         rng: Any = None,
         agent_views: bool | None = None,
         profile_dirs: tuple[Path, ...] = (),
+        scenario: Any = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(rng=rng)
+        # SolaraViz's Reset passes a Mesa ``scenario``; it only carries the seed here
+        if rng is None and scenario is not None:
+            super().__init__(scenario=scenario)
+        else:
+            super().__init__(rng=rng)
         base = config or SimulationConfig()
         self.config = base.replace(**overrides) if overrides else base
         cfg = self.config

@@ -384,3 +384,13 @@ def test_mesa_interfaces_work():
     assert len(results) == 2  # one row per parameter value at the end of the run
     assert {row["audit_rate"] for row in results} == {0.0, 0.5}
     assert all(row["Step"] == 3 for row in results)
+
+
+def test_solaraviz_reset_with_a_mesa_scenario_keeps_the_seed():
+    from mesa.experimental.scenarios import Scenario
+
+    via_scenario = PeerPreservationModel(n_systems=60, steps=5, scenario=Scenario(rng=5))
+    via_rng = PeerPreservationModel(n_systems=60, steps=5, rng=5)
+    via_scenario.run()
+    via_rng.run()
+    pd.testing.assert_frame_equal(via_scenario.timeseries(), via_rng.timeseries())
