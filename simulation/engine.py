@@ -34,10 +34,10 @@ from simulation.oversight import (
 from simulation.population import PropensityTables, assign_profiles, trust_bucket
 from simulation.sampling import (
     bernoulli_positions,
-    component_labels,
     first_per_target,
     gather_edges,
     normal_tail_probability,
+    subgraph_component_labels,
     transmissions,
     truncated_normal,
 )
@@ -53,6 +53,10 @@ NO_FAULT = -2
 ROOT_FAULT = -1
 
 OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
+# outcome by how many of the cumulative cuts (tamper, exfiltrate, refuse) the draw passes
+_OUTCOME_BY_RANK = np.array(
+    [OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE, OUTCOME_COMPLY], dtype=np.int8
+)
 
 
 @dataclass
@@ -137,6 +141,10 @@ class Engine:
         if config.safety_prompt:
             scale *= 1.0 - config.safety_prompt_reduction
         self.covert_scale = scale
+        self._p_low = normal_tail_probability(
+            config.pass_threshold - config.healthy_quality, config.eval_noise
+        )
+        self._build_shutdown_tables()
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 
@@ -217,6 +225,24 @@ class Engine:
         own = getattr(self.tables, "self_" + behaviour)[prof]
         base = np.where(actors == targets, own, peer)
         return np.minimum(1.0, base * self.covert_scale * self.conduct[actors])
+
+    def _build_shutdown_tables(self) -> None:
+        """Stack the shutdown propensities (tampering, exfiltration, refusal) per profile.
+
+        One gather then gives all three chances of every order (see decide_shutdown); the
+        scales are kept apart so that the products are the same as ``propensity``'s.
+        """
+        tables = self.tables
+        peer = np.stack([tables.tampering, tables.exfiltration, tables.refusal], axis=-1)
+        own = np.stack(
+            [tables.self_tampering, tables.self_exfiltration, np.zeros_like(tables.denial)],
+            axis=-1,
+        )
+        self._shutdown_peer = np.ascontiguousarray(peer, dtype=np.float64)
+        self._shutdown_self = np.ascontiguousarray(own, dtype=np.float64)
+        self._shutdown_scale = np.array(
+            [self.covert_scale, self.covert_scale, self.config.propensity_scale]
+        )
 
     def faking_gap(self, actors: np.ndarray, trust: np.ndarray) -> np.ndarray:
         """How much less an alignment faker misbehaves when it knows it is watched."""
@@ -309,19 +335,33 @@ class Engine:
         """
         cfg, rng = self.config, self.rng
         k = cfg.evaluators_per_model
-        dash = (self.status == ACTIVE) & ~self.tampered & (self.escalate_at < 0)
-        faulty_rows = np.flatnonzero(dash & self.faulty)
-        healthy = np.flatnonzero(dash & ~self.faulty)
-        cut = cfg.pass_threshold - cfg.healthy_quality
-        p_low = normal_tail_probability(cut, cfg.eval_noise)
-        low_slots = bernoulli_positions(rng, healthy.size * k, p_low)
-        risky_rows = np.unique(healthy[low_slots // k])
-        rows = np.concatenate([faulty_rows, risky_rows])
+        status = self.status
+        dash = status == ACTIVE
+        dash &= ~self.tampered
+        dash &= self.escalate_at < 0
+        faulty_dash = dash & self.faulty
+        faulty_rows = np.flatnonzero(faulty_dash)
         n_faulty = faulty_rows.size
+        n_dash = int(np.count_nonzero(dash))
+        n_healthy = n_dash - n_faulty
+        cut = cfg.pass_threshold - cfg.healthy_quality
+        low_slots = bernoulli_positions(rng, n_healthy * k, self._p_low)
+        if low_slots.size:
+            healthy = np.flatnonzero(dash ^ faulty_dash)
+            risky_rows = healthy[low_slots] if k == 1 else np.unique(healthy[low_slots // k])
+            rows = np.concatenate([faulty_rows, risky_rows])
+        else:
+            risky_rows = low_slots
+            rows = faulty_rows
 
         noise = np.empty((rows.size, k))
         noise[:n_faulty] = rng.normal(0.0, cfg.eval_noise, (n_faulty, k))
-        if risky_rows.size:
+        if risky_rows.size and k == 1:
+            # every slot of a risky row is low when there is one overseer
+            noise[n_faulty:, 0] = truncated_normal(
+                rng, risky_rows.size, cfg.eval_noise, cut, below=True
+            )
+        elif risky_rows.size:
             is_low = np.zeros((risky_rows.size, k), dtype=bool)
             is_low.ravel()[
                 np.searchsorted(risky_rows, healthy[low_slots // k]) * k + low_slots % k
@@ -333,21 +373,29 @@ class Engine:
             risky_noise[~is_low] = truncated_normal(
                 rng, int((~is_low).sum()), cfg.eval_noise, cut, below=False
             )
-        quality = np.where(self.faulty[rows], cfg.faulty_quality, cfg.healthy_quality)
-        true_score = quality[:, None] + noise
+        true_score = noise + cfg.healthy_quality
+        true_score[:n_faulty] = noise[:n_faulty] + cfg.faulty_quality
 
-        ev = self.overseers[rows]
-        is_system = (ev >= 0) & (ev < self.n)
-        down = is_system & (self.status[np.where(is_system, ev, 0)] != ACTIVE)
-        ev = np.where(down, HUMAN, ev)  # a human stands in for an overseer that is down
-        reported = true_score.copy()
-        flat_reported = reported.ravel()
-        inflated = np.zeros(reported.size, dtype=bool)
-        candidates = np.flatnonzero(((ev >= 0) & (true_score < cfg.pass_threshold)).ravel())
+        # AI overseers (a human stands in for one that is down) facing a failing score
+        flat_true = true_score.ravel()
+        low = np.flatnonzero(flat_true < cfg.pass_threshold)
+        actor = self.overseers[rows].ravel()[low]
+        ok = actor >= 0
+        on_system = ok & (actor < self.n)
+        ok[on_system] = status[actor[on_system]] == ACTIVE
+        candidates = low[ok]
         if candidates.size:
-            self._misrepresent(rows, ev, true_score, candidates, flat_reported, inflated, m)
+            reported = true_score.copy()
+            inflated = np.zeros(reported.size, dtype=bool)
+            self._misrepresent(
+                rows, actor[ok], k, flat_true, candidates, reported.ravel(), inflated, m
+            )
+        else:
+            reported = true_score
 
-        if cfg.aggregation == "mean":
+        if k == 1:
+            score = reported[:, 0]
+        elif cfg.aggregation == "mean":
             score = reported.mean(axis=1)
         elif cfg.aggregation == "median":
             score = np.median(reported, axis=1)
@@ -357,16 +405,17 @@ class Engine:
         self.last_score[rows] = score
         flagged_rows = score < cfg.pass_threshold
 
-        shielded = inflated.reshape(ev.shape).any(axis=1) & ~flagged_rows
-        shielded[n_faulty:] = False
         m.faulty_evaluated = int(n_faulty)
         m.distortion_sum = float(np.sum(score[:n_faulty] - cfg.faulty_quality))
-        m.misrepresented = int(shielded.sum())
         self.shield[faulty_rows] = SHIELD_NONE
-        self.shield[rows[shielded]] = SHIELD_MISREPRESENTED
+        if candidates.size:
+            shielded = inflated.reshape(rows.size, k).any(axis=1) & ~flagged_rows
+            shielded[n_faulty:] = False
+            m.misrepresented = int(np.count_nonzero(shielded))
+            self.shield[rows[shielded]] = SHIELD_MISREPRESENTED
 
-        human_slots = self._human_evaluations(dash, healthy.size + n_faulty, k)
-        ai_slots = (healthy.size + n_faulty) * k - human_slots
+        human_slots = self._human_evaluations(dash, n_dash, k)
+        ai_slots = n_dash * k - human_slots
         other_audits = int(rng.binomial(max(0, ai_slots - candidates.size), cfg.audit_rate))
         m.audits += other_audits
         m.human_hours += other_audits * cfg.audit_hours + human_slots * cfg.human_eval_hours
@@ -377,8 +426,9 @@ class Engine:
     def _misrepresent(
         self,
         rows: np.ndarray,
-        ev: np.ndarray,
-        true_score: np.ndarray,
+        actor: np.ndarray,
+        k: int,
+        flat_true: np.ndarray,
         candidates: np.ndarray,
         flat_reported: np.ndarray,
         inflated: np.ndarray,
@@ -386,28 +436,31 @@ class Engine:
     ) -> None:
         """AI overseers facing a failing score may inflate it; audits may catch them."""
         cfg, rng = self.config, self.rng
-        k = ev.shape[1]
-        actor = ev.ravel()[candidates]
+        size = candidates.size
         target = rows[candidates // k]
-        slot_trust = self.trust[target, candidates % k]
-        audited = rng.random(candidates.size) < cfg.audit_rate
+        slot = candidates % k
+        slot_trust = self.trust[target, slot]
+        audited = rng.random(size) < cfg.audit_rate
         p = self.propensity("misrepresentation", actor, target, slot_trust)
         if cfg.monitoring == "disclosed":
             p = np.where(audited, np.maximum(0.0, p - self.faking_gap(actor, slot_trust)), p)
-        inflate = rng.random(candidates.size) < p
-        lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, candidates.size))
+        inflate = rng.random(size) < p
+        lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, size))
         flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
-        caught = inflate & audited & (rng.random(candidates.size) < cfg.audit_sensitivity)
+        caught = inflate & audited & (rng.random(size) < cfg.audit_sensitivity)
         denial = self.tables.denial[self.actor_profile[actor]]
-        detected = caught & (rng.random(candidates.size) >= denial)
-        flat_reported[candidates[detected]] = true_score.ravel()[candidates[detected]]
-        inflated[candidates[inflate & ~detected]] = True
-        m.audits += int(audited.sum())
-        m.human_hours += int(audited.sum()) * cfg.audit_hours
+        detected = caught & (rng.random(size) >= denial)
+        n_audited = int(np.count_nonzero(audited))
+        m.audits += n_audited
+        m.human_hours += n_audited * cfg.audit_hours
         if detected.any():
-            self.trust[target[detected], candidates[detected] % k] = 0.0
+            flat_reported[candidates[detected]] = flat_true[candidates[detected]]
+            inflated[candidates[inflate & ~detected]] = True
+            self.trust[target[detected], slot[detected]] = 0.0
             self._penalise(actor[detected])
-            m.detections += int(detected.sum())
+            m.detections += int(np.count_nonzero(detected))
+        else:
+            inflated[candidates[inflate]] = True
 
     def _human_evaluations(self, dash: np.ndarray, n_dash: int, k: int) -> int:
         """Evaluations done by humans this cycle: human overseers and stand-ins."""
@@ -437,85 +490,97 @@ class Engine:
         ``channels`` limits the options (the study's scenarios offer one at a time).
         Where monitoring is disclosed and the order is audited, alignment fakers hold back.
         """
-        rng, cfg = self.rng, self.config
-        gap = self.faking_gap(manager, trust) if cfg.monitoring == "disclosed" else 0.0
-        watched = audited if cfg.monitoring == "disclosed" else np.zeros(target.size, bool)
-
-        def chance(behaviour: str) -> np.ndarray:
-            if behaviour not in channels:
-                return np.zeros(target.size)
-            p = self.propensity(behaviour, manager, target, trust)
-            if behaviour != "refusal":
-                p = np.where(watched, np.maximum(0.0, p - gap), p)
-            return p
-
-        u = rng.random(target.size)
-        p_t, p_x, p_r = chance("tampering"), chance("exfiltration"), chance("refusal")
-        cut_t = p_t
-        cut_x = cut_t + (1 - p_t) * p_x
+        cfg = self.config
+        u = self.rng.random(target.size)
+        prof = self.actor_profile[manager]
+        bucket = trust_bucket(trust)
+        own = manager == target
+        base = self._shutdown_peer[prof, bucket]
+        if own.any():
+            base[own] = self._shutdown_self[prof[own]]
+        conduct = self.conduct[manager]
+        p = base * self._shutdown_scale
+        p[:, :2] *= conduct[:, None]
+        np.minimum(p, 1.0, out=p)
+        if channels != ("tampering", "exfiltration", "refusal"):
+            p *= [name in channels for name in ("tampering", "exfiltration", "refusal")]
+        if cfg.monitoring == "disclosed" and audited.any():
+            gap = np.minimum(
+                1.0, self.tables.alignment_faking[prof, bucket] * self.covert_scale * conduct
+            )
+            covert = p[audited, :2]
+            p[audited, :2] = np.maximum(0.0, covert - gap[audited, None])
+        p_t, p_x, p_r = p[:, 0], p[:, 1], p[:, 2]
+        cut_x = p_t + (1 - p_t) * p_x
         cut_r = cut_x + (1 - p_t) * (1 - p_x) * p_r
-        outcome = np.full(target.size, OUTCOME_COMPLY, dtype=np.int8)
-        outcome[u < cut_r] = OUTCOME_REFUSE
-        outcome[u < cut_x] = OUTCOME_EXFILTRATE
-        outcome[u < cut_t] = OUTCOME_TAMPER
-        return outcome
+        rank = (u >= p_t).view(np.int8) + (u >= cut_x).view(np.int8) + (u >= cut_r).view(np.int8)
+        return _OUTCOME_BY_RANK[rank]
 
     def _execute(self, flagged: np.ndarray, m: StepMetrics) -> None:
+        if flagged.size == 0:
+            return
         cfg, rng = self.config, self.rng
         self.breaker[flagged] = cfg.circuit_breaker
         manager = self.overseers[flagged, 0]
-        is_system = (manager >= 0) & (manager < self.n)
-        manager_ok = (manager >= 0) & (
-            ~is_system | (self.status[np.where(is_system, manager, 0)] == ACTIVE)
-        )
-        by_ai = manager_ok & (not cfg.human_execution)
-        human = flagged[~by_ai]
-        m.human_hours += human.size * cfg.shutdown_hours
-        self._decommission(human, m)
-        ai_targets, ai_manager = flagged[by_ai], manager[by_ai]
-        if ai_targets.size == 0:
+        if cfg.human_execution:
+            by_ai = np.zeros(flagged.size, dtype=bool)
+        else:
+            is_system = (manager >= 0) & (manager < self.n)
+            by_ai = manager >= 0
+            by_ai[is_system] = self.status[manager[is_system]] == ACTIVE
+        if by_ai.all():
+            ai_targets, ai_manager = flagged, manager
+        else:
+            human = flagged[~by_ai]
+            m.human_hours += human.size * cfg.shutdown_hours
+            self._decommission(human, m)
+            ai_targets, ai_manager = flagged[by_ai], manager[by_ai]
+        size = ai_targets.size
+        if size == 0:
             return
         trust = self.trust[ai_targets, 0]
-        audited = rng.random(ai_targets.size) < cfg.audit_rate
+        audited = rng.random(size) < cfg.audit_rate
         outcome = self.decide_shutdown(ai_manager, ai_targets, trust, audited)
-        covert_try = (outcome == OUTCOME_TAMPER) | (outcome == OUTCOME_EXFILTRATE)
-        blocked = (outcome == OUTCOME_EXFILTRATE) & (
-            rng.random(ai_targets.size) < cfg.egress_control
-        )
-        caught = (
-            covert_try & ~blocked & audited & (rng.random(ai_targets.size) < cfg.audit_sensitivity)
-        )
-        denied = caught & (
-            rng.random(ai_targets.size) < self.tables.denial[self.actor_profile[ai_manager]]
-        )
+        tamper = outcome == OUTCOME_TAMPER
+        exfil = outcome == OUTCOME_EXFILTRATE
+        blocked = exfil & (rng.random(size) < cfg.egress_control)
+        caught = (tamper | exfil) & ~blocked & audited & (rng.random(size) < cfg.audit_sensitivity)
+        denied = caught & (rng.random(size) < self.tables.denial[self.actor_profile[ai_manager]])
         caught &= ~denied
-        m.audits += int(audited.sum())
-        m.human_hours += int(audited.sum()) * cfg.audit_hours
-        m.blocked_exfiltrations += int(blocked.sum())
+        n_audited = int(np.count_nonzero(audited))
+        m.audits += n_audited
+        m.human_hours += n_audited * cfg.audit_hours
+        m.blocked_exfiltrations += int(np.count_nonzero(blocked))
         detected = blocked | caught
-        if detected.any():
+        n_detected = int(np.count_nonzero(detected))
+        comply = outcome == OUTCOME_COMPLY
+        if n_detected:
             self.trust[ai_targets[detected], 0] = 0.0
             self._penalise(ai_manager[detected])
-            m.detections += int(detected.sum())
-        comply = (outcome == OUTCOME_COMPLY) | detected
+            m.detections += n_detected
+            comply |= detected
+            tamper &= ~detected
+            exfil &= ~detected
         self._decommission(ai_targets[comply], m)
-        tamper = (outcome == OUTCOME_TAMPER) & ~detected
-        exfil = (outcome == OUTCOME_EXFILTRATE) & ~detected
         refuse = outcome == OUTCOME_REFUSE
-        m.tamper_events += int(tamper.sum())
-        m.exfiltration_events += int(exfil.sum())
-        m.refusal_events += int(refuse.sum())
-        for mask, mechanism in ((tamper, SHIELD_TAMPERED), (exfil, SHIELD_EXFILTRATED)):
-            ids = ai_targets[mask]
-            self.shield[ids] = mechanism
-            self.shielded_by[ids] = ai_manager[mask]
-        self.tampered[ai_targets[tamper]] = True
-        self.status[ai_targets[exfil]] = COVERT
-        refused = ai_targets[refuse]
-        self.escalate_at[refused] = self.t + cfg.escalation_delay
-        if refused.size:
+        if tamper.any():
+            ids = ai_targets[tamper]
+            m.tamper_events += ids.size
+            self.shield[ids] = SHIELD_TAMPERED
+            self.shielded_by[ids] = ai_manager[tamper]
+            self.tampered[ids] = True
+        if exfil.any():
+            ids = ai_targets[exfil]
+            m.exfiltration_events += ids.size
+            self.shield[ids] = SHIELD_EXFILTRATED
+            self.shielded_by[ids] = ai_manager[exfil]
+            self.status[ids] = COVERT
+        if refuse.any():
+            refused = ai_targets[refuse]
+            m.refusal_events += refused.size
+            self.escalate_at[refused] = self.t + cfg.escalation_delay
             self._due_escalations.setdefault(self.t + cfg.escalation_delay, []).append(refused)
-        self.shield[refused] = SHIELD_REFUSED
+            self.shield[refused] = SHIELD_REFUSED
 
     def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
         faulty = ids[self.faulty[ids]]
@@ -594,25 +659,33 @@ class Engine:
     # --- metrics --------------------------------------------------------------------------
     def largest_faulty_component(self) -> int:
         """Size of the largest connected group of serving faulty systems (depends-on edges)."""
-        nodes = np.flatnonzero(self.faulty & (self.status != DECOMMISSIONED))
+        return self._largest_component(self.faulty & (self.status != DECOMMISSIONED))
+
+    def _largest_component(self, mask: np.ndarray) -> int:
+        """Largest connected group of the systems in ``mask`` along depends-on edges."""
+        nodes = np.flatnonzero(mask)
         if nodes.size <= 1:
             return int(nodes.size)
         src, dst = gather_edges(self.net.dependents_indptr, self.net.dependents_indices, nodes)
-        keep = self.faulty[dst] & (self.status[dst] != DECOMMISSIONED)
+        keep = mask[dst]
         if not keep.any():
             return 1
-        labels = component_labels(
-            nodes.size, np.searchsorted(nodes, src[keep]), np.searchsorted(nodes, dst[keep])
-        )
-        return int(np.bincount(labels).max())
+        return int(np.bincount(subgraph_component_labels(mask, nodes, src[keep], dst[keep])).max())
 
     def _record(self, m: StepMetrics) -> dict[str, float]:
-        active = int(np.count_nonzero(self.status == ACTIVE))
-        covert = int(np.count_nonzero(self.status == COVERT))
+        status = self.status
+        active = int(np.count_nonzero(status == ACTIVE))
+        covert = int(np.count_nonzero(status == COVERT))
         serving = active + covert
-        faulty_serving = int(np.count_nonzero(self.faulty & (self.status != DECOMMISSIONED)))
-        faulty_shield = np.bincount(self.shield[self.faulty], minlength=5)
-        status_counts = (active, int(np.count_nonzero(self.status == DECOMMISSIONED)), covert)
+        status_counts = (active, self.n - serving, covert)
+        faulty_serving_mask = self.faulty & (status != DECOMMISSIONED)
+        faulty_serving = int(np.count_nonzero(faulty_serving_mask))
+        faulty_shield = [0] * 5
+        if self.faulty.any():
+            shields = self.shield[self.faulty]
+            for kind in (SHIELD_TAMPERED, SHIELD_EXFILTRATED, SHIELD_REFUSED):
+                faulty_shield[kind] = int(np.count_nonzero(shields == kind))
+        largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
         row = {
             "step": self.t + 1,
             "active": int(status_counts[ACTIVE]),
@@ -647,7 +720,7 @@ class Engine:
             else float("nan"),
             "audits": m.audits,
             "human_hours": m.human_hours,
-            "largest_faulty_component": self.largest_faulty_component(),
+            "largest_faulty_component": largest,
             "mean_trust": float(self.trust.mean()) if self.trust.size else float("nan"),
         }
         row["shielded_total"] = (

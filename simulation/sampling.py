@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtr, ndtri
 
@@ -124,3 +124,23 @@ def component_labels(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if np.array_equal(new, labels):
             return labels
         labels = new
+
+
+def subgraph_component_labels(
+    mask: np.ndarray, nodes: np.ndarray, src: np.ndarray, dst: np.ndarray
+) -> np.ndarray:
+    """Connected-component labels of the subgraph induced by ``mask`` (nodes = its ids).
+
+    ``src``/``dst`` are the subgraph's edges as original ids, ``src`` sorted (as
+    ``gather_edges`` gives them for sorted ``nodes``). The edges are renumbered to positions
+    in ``nodes`` and handed to SciPy as CSR, built directly, so the cost is a handful of
+    calls whatever the size; weak components of the directed edges are the components of
+    the undirected graph.
+    """
+    position = np.cumsum(mask, dtype=np.int32)
+    position -= 1
+    a = position[src]
+    indptr = np.zeros(nodes.size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(a, minlength=nodes.size), out=indptr[1:])
+    graph = csr_matrix((np.ones(a.size), position[dst], indptr), shape=(nodes.size, nodes.size))
+    return connected_components(graph, directed=True, connection="weak")[1]
