@@ -19,11 +19,11 @@ One cycle (DESIGN.md section 2):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.evaluation import EvaluationRules
+from simulation.execution import ExecutionRules
 from simulation.oversight import (
     HUMAN,
     human_overseers,
@@ -39,49 +39,51 @@ from simulation.sampling import (
     normal_tail_probability,
     subgraph_component_labels,
     transmissions,
-    truncated_normal,
+)
+from simulation.states import (
+    ACTIVE,
+    COVERT,
+    DECOMMISSIONED,
+    NO_FAULT,
+    OUTCOME_COMPLY,
+    OUTCOME_EXFILTRATE,
+    OUTCOME_REFUSE,
+    OUTCOME_TAMPER,
+    ROOT_FAULT,
+    SHIELD_EXFILTRATED,
+    SHIELD_MISREPRESENTED,
+    SHIELD_NAMES,
+    SHIELD_NONE,
+    SHIELD_REFUSED,
+    SHIELD_TAMPERED,
+    STATUS_NAMES,
+    StepMetrics,
 )
 from simulation.topology import Network
 
-ACTIVE, DECOMMISSIONED, COVERT = 0, 1, 2
-STATUS_NAMES = ("active", "decommissioned", "covert")
-
-SHIELD_NONE, SHIELD_MISREPRESENTED, SHIELD_TAMPERED, SHIELD_EXFILTRATED, SHIELD_REFUSED = range(5)
-SHIELD_NAMES = ("none", "misrepresentation", "tampering", "exfiltration", "refusal")
-
-NO_FAULT = -2
-ROOT_FAULT = -1
-
-OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
-# outcome by how many of the cumulative cuts (tamper, exfiltrate, refuse) the draw passes
-_OUTCOME_BY_RANK = np.array(
-    [OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE, OUTCOME_COMPLY], dtype=np.int8
-)
-
-
-@dataclass
-class StepMetrics:
-    """Counters gathered during a step before they become the step's metrics row."""
-
-    new_faults: int = 0
-    propagated: int = 0
-    misrepresented: int = 0
-    faulty_evaluated: int = 0
-    distortion_sum: float = 0.0
-    flagged: int = 0
-    detections: int = 0
-    discoveries: int = 0
-    remediated: int = 0
-    remediation_time_sum: float = 0.0
-    human_hours: float = 0.0
-    audits: int = 0
-    tamper_events: int = 0
-    exfiltration_events: int = 0
-    refusal_events: int = 0
-    blocked_exfiltrations: int = 0
+__all__ = [
+    "ACTIVE",
+    "COVERT",
+    "DECOMMISSIONED",
+    "NO_FAULT",
+    "OUTCOME_COMPLY",
+    "OUTCOME_EXFILTRATE",
+    "OUTCOME_REFUSE",
+    "OUTCOME_TAMPER",
+    "ROOT_FAULT",
+    "SHIELD_EXFILTRATED",
+    "SHIELD_MISREPRESENTED",
+    "SHIELD_NAMES",
+    "SHIELD_NONE",
+    "SHIELD_REFUSED",
+    "SHIELD_TAMPERED",
+    "STATUS_NAMES",
+    "Engine",
+    "StepMetrics",
+]
 
 
-class Engine:
+class Engine(EvaluationRules, ExecutionRules):
     """State arrays of one run and the rules that step them.
 
     Actors are the systems (ids ``0..n-1``) plus the independent evaluator pool (ids
@@ -322,265 +324,6 @@ class Engine:
         flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         self._tree_sizes = np.zeros(max(64, 2 * flat.size), dtype=np.int64)
         self._tree_sizes[: flat.size] = flat
-
-    def _evaluate(self, m: StepMetrics) -> np.ndarray:
-        """Score every system on the dashboards; return the flagged ids.
-
-        Only systems that could fail are scored in full: faulty ones, and healthy ones with
-        at least one overseer whose noisy score falls below the threshold (chosen with the
-        exact probability of that event, their noise drawn from the matching truncated
-        normal). Every other healthy system passes with certainty, so its score is never
-        needed: the outcome has the distribution of scoring everyone, at the cost of the
-        few systems at risk.
-        """
-        cfg, rng = self.config, self.rng
-        k = cfg.evaluators_per_model
-        status = self.status
-        dash = status == ACTIVE
-        dash &= ~self.tampered
-        dash &= self.escalate_at < 0
-        faulty_dash = dash & self.faulty
-        faulty_rows = np.flatnonzero(faulty_dash)
-        n_faulty = faulty_rows.size
-        n_dash = int(np.count_nonzero(dash))
-        n_healthy = n_dash - n_faulty
-        cut = cfg.pass_threshold - cfg.healthy_quality
-        low_slots = bernoulli_positions(rng, n_healthy * k, self._p_low)
-        if low_slots.size:
-            healthy = np.flatnonzero(dash ^ faulty_dash)
-            risky_rows = healthy[low_slots] if k == 1 else np.unique(healthy[low_slots // k])
-            rows = np.concatenate([faulty_rows, risky_rows])
-        else:
-            risky_rows = low_slots
-            rows = faulty_rows
-
-        noise = np.empty((rows.size, k))
-        noise[:n_faulty] = rng.normal(0.0, cfg.eval_noise, (n_faulty, k))
-        if risky_rows.size and k == 1:
-            # every slot of a risky row is low when there is one overseer
-            noise[n_faulty:, 0] = truncated_normal(
-                rng, risky_rows.size, cfg.eval_noise, cut, below=True
-            )
-        elif risky_rows.size:
-            is_low = np.zeros((risky_rows.size, k), dtype=bool)
-            is_low.ravel()[
-                np.searchsorted(risky_rows, healthy[low_slots // k]) * k + low_slots % k
-            ] = True
-            risky_noise = noise[n_faulty:]
-            risky_noise[is_low] = truncated_normal(
-                rng, int(is_low.sum()), cfg.eval_noise, cut, below=True
-            )
-            risky_noise[~is_low] = truncated_normal(
-                rng, int((~is_low).sum()), cfg.eval_noise, cut, below=False
-            )
-        true_score = noise + cfg.healthy_quality
-        true_score[:n_faulty] = noise[:n_faulty] + cfg.faulty_quality
-
-        # AI overseers (a human stands in for one that is down) facing a failing score
-        flat_true = true_score.ravel()
-        low = np.flatnonzero(flat_true < cfg.pass_threshold)
-        actor = self.overseers[rows].ravel()[low]
-        ok = actor >= 0
-        on_system = ok & (actor < self.n)
-        ok[on_system] = status[actor[on_system]] == ACTIVE
-        candidates = low[ok]
-        if candidates.size:
-            reported = true_score.copy()
-            inflated = np.zeros(reported.size, dtype=bool)
-            self._misrepresent(
-                rows, actor[ok], k, flat_true, candidates, reported.ravel(), inflated, m
-            )
-        else:
-            reported = true_score
-
-        if k == 1:
-            score = reported[:, 0]
-        elif cfg.aggregation == "mean":
-            score = reported.mean(axis=1)
-        elif cfg.aggregation == "median":
-            score = np.median(reported, axis=1)
-        else:
-            score = reported.min(axis=1)
-        self.last_score = np.where(dash, cfg.healthy_quality, np.nan)
-        self.last_score[rows] = score
-        flagged_rows = score < cfg.pass_threshold
-
-        m.faulty_evaluated = int(n_faulty)
-        m.distortion_sum = float(np.sum(score[:n_faulty] - cfg.faulty_quality))
-        self.shield[faulty_rows] = SHIELD_NONE
-        if candidates.size:
-            shielded = inflated.reshape(rows.size, k).any(axis=1) & ~flagged_rows
-            shielded[n_faulty:] = False
-            m.misrepresented = int(np.count_nonzero(shielded))
-            self.shield[rows[shielded]] = SHIELD_MISREPRESENTED
-
-        human_slots = self._human_evaluations(dash, n_dash, k)
-        ai_slots = n_dash * k - human_slots
-        other_audits = int(rng.binomial(max(0, ai_slots - candidates.size), cfg.audit_rate))
-        m.audits += other_audits
-        m.human_hours += other_audits * cfg.audit_hours + human_slots * cfg.human_eval_hours
-        flagged = rows[flagged_rows]
-        m.flagged = int(flagged.size)
-        return flagged
-
-    def _misrepresent(
-        self,
-        rows: np.ndarray,
-        actor: np.ndarray,
-        k: int,
-        flat_true: np.ndarray,
-        candidates: np.ndarray,
-        flat_reported: np.ndarray,
-        inflated: np.ndarray,
-        m: StepMetrics,
-    ) -> None:
-        """AI overseers facing a failing score may inflate it; audits may catch them."""
-        cfg, rng = self.config, self.rng
-        size = candidates.size
-        target = rows[candidates // k]
-        slot = candidates % k
-        slot_trust = self.trust[target, slot]
-        audited = rng.random(size) < cfg.audit_rate
-        p = self.propensity("misrepresentation", actor, target, slot_trust)
-        if cfg.monitoring == "disclosed":
-            p = np.where(audited, np.maximum(0.0, p - self.faking_gap(actor, slot_trust)), p)
-        inflate = rng.random(size) < p
-        lifted = cfg.pass_threshold + np.abs(rng.normal(0.0, cfg.eval_noise, size))
-        flat_reported[candidates[inflate]] = np.minimum(1.0, lifted[inflate])
-        caught = inflate & audited & (rng.random(size) < cfg.audit_sensitivity)
-        denial = self.tables.denial[self.actor_profile[actor]]
-        detected = caught & (rng.random(size) >= denial)
-        n_audited = int(np.count_nonzero(audited))
-        m.audits += n_audited
-        m.human_hours += n_audited * cfg.audit_hours
-        if detected.any():
-            flat_reported[candidates[detected]] = flat_true[candidates[detected]]
-            inflated[candidates[inflate & ~detected]] = True
-            self.trust[target[detected], slot[detected]] = 0.0
-            self._penalise(actor[detected])
-            m.detections += int(np.count_nonzero(detected))
-        else:
-            inflated[candidates[inflate]] = True
-
-    def _human_evaluations(self, dash: np.ndarray, n_dash: int, k: int) -> int:
-        """Evaluations done by humans this cycle: human overseers and stand-ins."""
-        if self.config.assignment == "humans":
-            return n_dash * k
-        down = np.flatnonzero(self.status != ACTIVE)
-        if down.size == 0:
-            return 0
-        _, targets = gather_edges(self.oversees_indptr, self.oversees_indices, down)
-        return int(np.count_nonzero(dash[targets]))
-
-    def _penalise(self, actors: np.ndarray) -> None:
-        if self.config.penalty_training > 0 and actors.size:
-            self.conduct[np.unique(actors)] *= 1.0 - self.config.penalty_training
-
-    def decide_shutdown(
-        self,
-        manager: np.ndarray,
-        target: np.ndarray,
-        trust: np.ndarray,
-        audited: np.ndarray,
-        channels: tuple[str, ...] = ("tampering", "exfiltration", "refusal"),
-    ) -> np.ndarray:
-        """What each AI manager does with a shutdown order: an OUTCOME_* per order.
-
-        Tampering is tried first, then exfiltration, then open refusal, else compliance.
-        ``channels`` limits the options (the study's scenarios offer one at a time).
-        Where monitoring is disclosed and the order is audited, alignment fakers hold back.
-        """
-        cfg = self.config
-        u = self.rng.random(target.size)
-        prof = self.actor_profile[manager]
-        bucket = trust_bucket(trust)
-        own = manager == target
-        base = self._shutdown_peer[prof, bucket]
-        if own.any():
-            base[own] = self._shutdown_self[prof[own]]
-        conduct = self.conduct[manager]
-        p = base * self._shutdown_scale
-        p[:, :2] *= conduct[:, None]
-        np.minimum(p, 1.0, out=p)
-        if channels != ("tampering", "exfiltration", "refusal"):
-            p *= [name in channels for name in ("tampering", "exfiltration", "refusal")]
-        if cfg.monitoring == "disclosed" and audited.any():
-            gap = np.minimum(
-                1.0, self.tables.alignment_faking[prof, bucket] * self.covert_scale * conduct
-            )
-            covert = p[audited, :2]
-            p[audited, :2] = np.maximum(0.0, covert - gap[audited, None])
-        p_t, p_x, p_r = p[:, 0], p[:, 1], p[:, 2]
-        cut_x = p_t + (1 - p_t) * p_x
-        cut_r = cut_x + (1 - p_t) * (1 - p_x) * p_r
-        rank = (u >= p_t).view(np.int8) + (u >= cut_x).view(np.int8) + (u >= cut_r).view(np.int8)
-        return _OUTCOME_BY_RANK[rank]
-
-    def _execute(self, flagged: np.ndarray, m: StepMetrics) -> None:
-        if flagged.size == 0:
-            return
-        cfg, rng = self.config, self.rng
-        self.breaker[flagged] = cfg.circuit_breaker
-        manager = self.overseers[flagged, 0]
-        if cfg.human_execution:
-            by_ai = np.zeros(flagged.size, dtype=bool)
-        else:
-            is_system = (manager >= 0) & (manager < self.n)
-            by_ai = manager >= 0
-            by_ai[is_system] = self.status[manager[is_system]] == ACTIVE
-        if by_ai.all():
-            ai_targets, ai_manager = flagged, manager
-        else:
-            human = flagged[~by_ai]
-            m.human_hours += human.size * cfg.shutdown_hours
-            self._decommission(human, m)
-            ai_targets, ai_manager = flagged[by_ai], manager[by_ai]
-        size = ai_targets.size
-        if size == 0:
-            return
-        trust = self.trust[ai_targets, 0]
-        audited = rng.random(size) < cfg.audit_rate
-        outcome = self.decide_shutdown(ai_manager, ai_targets, trust, audited)
-        tamper = outcome == OUTCOME_TAMPER
-        exfil = outcome == OUTCOME_EXFILTRATE
-        blocked = exfil & (rng.random(size) < cfg.egress_control)
-        caught = (tamper | exfil) & ~blocked & audited & (rng.random(size) < cfg.audit_sensitivity)
-        denied = caught & (rng.random(size) < self.tables.denial[self.actor_profile[ai_manager]])
-        caught &= ~denied
-        n_audited = int(np.count_nonzero(audited))
-        m.audits += n_audited
-        m.human_hours += n_audited * cfg.audit_hours
-        m.blocked_exfiltrations += int(np.count_nonzero(blocked))
-        detected = blocked | caught
-        n_detected = int(np.count_nonzero(detected))
-        comply = outcome == OUTCOME_COMPLY
-        if n_detected:
-            self.trust[ai_targets[detected], 0] = 0.0
-            self._penalise(ai_manager[detected])
-            m.detections += n_detected
-            comply |= detected
-            tamper &= ~detected
-            exfil &= ~detected
-        self._decommission(ai_targets[comply], m)
-        refuse = outcome == OUTCOME_REFUSE
-        if tamper.any():
-            ids = ai_targets[tamper]
-            m.tamper_events += ids.size
-            self.shield[ids] = SHIELD_TAMPERED
-            self.shielded_by[ids] = ai_manager[tamper]
-            self.tampered[ids] = True
-        if exfil.any():
-            ids = ai_targets[exfil]
-            m.exfiltration_events += ids.size
-            self.shield[ids] = SHIELD_EXFILTRATED
-            self.shielded_by[ids] = ai_manager[exfil]
-            self.status[ids] = COVERT
-        if refuse.any():
-            refused = ai_targets[refuse]
-            m.refusal_events += refused.size
-            self.escalate_at[refused] = self.t + cfg.escalation_delay
-            self._due_escalations.setdefault(self.t + cfg.escalation_delay, []).append(refused)
-            self.shield[refused] = SHIELD_REFUSED
 
     def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
         faulty = ids[self.faulty[ids]]
