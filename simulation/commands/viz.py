@@ -31,7 +31,7 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 def _check(config: SimulationConfig, seed: int, host: str, port: int) -> None:
     """Refuse, with one line each, what would make the app fail or be unusable."""
     from simulation.model import PeerPreservationModel
-    from simulation.viz.assets import missing_packages
+    from simulation.viz.assets import AssetError, install, missing_packages
     from simulation.viz.server import address_problem
 
     if config.n_systems > MAX_APP_SYSTEMS:
@@ -43,10 +43,15 @@ def _check(config: SimulationConfig, seed: int, host: str, port: int) -> None:
         PeerPreservationModel(config, rng=seed, agent_views=False)
     missing = missing_packages()
     if missing:
-        fail(
-            "the page's scripts are not installed yet (" + ", ".join(missing) + "); "
-            "run 'uv run python -m simulation.viz.assets' once (it needs npm)"
+        Console(stderr=True).print(
+            "Installing the page's scripts once, from the npm registry: " + ", ".join(missing),
+            style="dim",
+            highlight=False,
         )
+        try:
+            install(missing)
+        except AssetError as exc:
+            fail(f"{exc}; or run 'uv run python -m simulation.viz.assets' once by hand")
     problem = address_problem(host, port)
     if problem:
         fail(problem)
