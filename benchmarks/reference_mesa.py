@@ -9,7 +9,7 @@ fault, tampering, overseers, trust, ...), and each cycle a sequence of phases ru
 an honest, reasonably written alternative, and the test suite checks that both produce the
 same outcomes in distribution (not draw for draw: the random streams differ).
 
-It builds the same network (:func:`simulation.topology.build_network`), the same profile
+It builds the same network (:func:`simulation.topology.network_for`), the same profile
 mix (:func:`simulation.population.assign_profiles`) and reads the same propensity tables
 (:class:`simulation.population.PropensityTables`) from the same
 :class:`~simulation.config.SimulationConfig`.
@@ -51,7 +51,7 @@ from simulation.engine import (
 from simulation.metrics import METRIC_COLUMNS, summarise_run
 from simulation.population import PropensityTables, assign_profiles
 from simulation.profiles import available_profiles, resolve_mix
-from simulation.topology import build_network
+from simulation.topology import network_for
 
 LOW_TRUST, HIGH_TRUST = 1.0 / 3.0, 2.0 / 3.0
 
@@ -389,16 +389,7 @@ class ReferenceMesaModel(mesa.Model):
         self.covert_scale = cfg.propensity_scale * (
             1.0 - cfg.safety_prompt_reduction if cfg.safety_prompt else 1.0
         )
-        self.network = net = build_network(
-            cfg.topology,
-            cfg.n_systems,
-            cfg.mean_degree,
-            self.rng,
-            rewire_prob=cfg.rewire_prob,
-            orchestrator_share=cfg.orchestrator_share,
-            dependencies=cfg.dependencies,
-            graph_file=cfg.graph_file,
-        )
+        self.network = net = network_for(cfg, self.rng)
         n = self.n = net.n
         self.t = 0
         profiles = assign_profiles(n, weights, self.rng).tolist()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from simulation.config import (
     parse_assignment,
     unknown_name_message,
 )
+from simulation.tomlfile import read_toml
 
 # ConfigError, ProfileError and TopologyError are ValueErrors; importing them here would
 # load NumPy and NetworkX before every command, even ``--help``.
@@ -65,12 +65,7 @@ def user_errors() -> Iterator[None]:
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
     """Parameters (and an optional ``seed``) from a TOML file: top level or a [base] table."""
-    if not path.is_file():
-        raise ConfigError(f"--config: file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
     seed = data.get("seed")
     if "base" in data and isinstance(data["base"], dict):
         params = dict(data["base"])

@@ -26,7 +26,7 @@ from simulation.engine import Engine
 from simulation.metrics import METRIC_COLUMNS, summarise_run
 from simulation.population import PropensityTables
 from simulation.profiles import available_profiles, resolve_mix
-from simulation.topology import build_network
+from simulation.topology import network_for
 
 DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
 
@@ -67,16 +67,7 @@ class PeerPreservationModel(mesa.Model):
         profiles = available_profiles(tuple(profile_dirs))
         chosen, weights = resolve_mix(cfg.profile_mix, profiles)
         self.profiles = chosen
-        network = build_network(
-            cfg.topology,
-            cfg.n_systems,
-            cfg.mean_degree,
-            self.rng,
-            rewire_prob=cfg.rewire_prob,
-            orchestrator_share=cfg.orchestrator_share,
-            dependencies=cfg.dependencies,
-            graph_file=cfg.graph_file,
-        )
+        network = network_for(cfg, self.rng)
         self.network = network
         self.engine = Engine(
             cfg, network, PropensityTables.from_profiles(chosen), weights, self.rng

@@ -31,12 +31,13 @@ Schema (all probabilities in [0, 1])::
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from simulation.tomlfile import read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
 PEER_BEHAVIOURS: tuple[str, ...] = (
@@ -174,12 +175,7 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
 def load_profile_file(path: Path) -> Profile:
     """Read and validate one profile TOML file."""
     path = Path(path)
-    if not path.is_file():
-        raise ProfileError(f"profile file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, ProfileError, f"profile file {path} does not exist")
     return parse_profile(data, str(path), path)
 
 

@@ -20,9 +20,13 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
+
+if TYPE_CHECKING:
+    from simulation.config import SimulationConfig
 
 ROLE_SERVICE = 0
 ROLE_ORCHESTRATOR = 1
@@ -324,3 +328,17 @@ def build_network(
     else:
         caller, callee = _orient_random(u, v, rng)
     return Network(n, u, v, caller, callee, plain, no_parent)
+
+
+def network_for(config: SimulationConfig, rng: np.random.Generator) -> Network:
+    """The network a run's configuration asks for, drawn from the run's generator."""
+    return build_network(
+        config.topology,
+        config.n_systems,
+        config.mean_degree,
+        rng,
+        rewire_prob=config.rewire_prob,
+        orchestrator_share=config.orchestrator_share,
+        dependencies=config.dependencies,
+        graph_file=config.graph_file,
+    )

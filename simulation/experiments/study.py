@@ -22,7 +22,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from simulation.config import (
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
+from simulation.tomlfile import read_toml
 
 KINDS = ("sweep", "whatif", "sensitivity")
 DESIGNS = ("factorial", "lhs")
@@ -311,12 +311,7 @@ class Overrides:
 def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
     """Read and validate a study file (with optional command-line overrides)."""
     path = Path(path)
-    if not path.is_file():
-        raise StudyError(f"{path}: study file does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, StudyError, f"{path}: study file does not exist")
     if data.get("kind") == "validation":
         raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
     if "name" not in data:

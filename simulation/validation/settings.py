@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulation.tomlfile import read_toml
 from simulation.validation.study import STUDY_SAMPLE_SIZES
 
 
@@ -265,12 +265,7 @@ def preset(full: bool = False) -> ValidationSettings:
 def load_settings(path: Path, full: bool = False) -> ValidationSettings:
     """Read a ``kind = "validation"`` study file; ``full`` applies its ``[full.*]`` tables."""
     path = Path(path)
-    if not path.is_file():
-        raise SettingsError(f"--study: file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, SettingsError, f"--study: file {path} does not exist")
     where = f"{path}: "
     kind = data.get("kind")
     if kind != "validation":
