@@ -31,6 +31,7 @@ Schema (all probabilities in [0, 1])::
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -187,12 +188,23 @@ def builtin_profile_dir() -> Path:
     return Path(str(resources.files("simulation") / "_profiles"))
 
 
+@functools.lru_cache(maxsize=256)
+def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Profile:
+    """``load_profile_file`` remembered while the file keeps its time stamp and size."""
+    return load_profile_file(path)
+
+
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
-    """All profiles: the shipped ones plus any in ``extra_dirs`` (later ones win)."""
+    """All profiles: the shipped ones plus any in ``extra_dirs`` (later ones win).
+
+    Files are parsed once and re-read only when they change, so the many models of a
+    sweep do not parse the same files again.
+    """
     profiles: dict[str, Profile] = {}
     for folder in (builtin_profile_dir(), *extra_dirs):
         for path in sorted(Path(folder).glob("*.toml")):
-            profile = load_profile_file(path)
+            stat = path.stat()
+            profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
             profiles[profile.name] = profile
     return profiles
 
