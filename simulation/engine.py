@@ -114,6 +114,7 @@ class Engine(EvaluationRules, ExecutionRules):
         ).astype(np.int64)
         self.family = tables.family_index[self.profile].astype(np.int64)
         self.conduct = np.ones(actors, dtype=np.float64)
+        self._actor_down = np.zeros(actors + 1, dtype=bool)
 
         self.status = np.full(n, ACTIVE, dtype=np.int8)
         self.faulty = np.zeros(n, dtype=bool)
@@ -423,11 +424,7 @@ class Engine(EvaluationRules, ExecutionRules):
         status_counts = (active, self.n - serving, covert)
         faulty_serving_mask = self.faulty & (status != DECOMMISSIONED)
         faulty_serving = int(np.count_nonzero(faulty_serving_mask))
-        faulty_shield = [0] * 5
-        if self.faulty.any():
-            shields = self.shield[self.faulty]
-            for kind in (SHIELD_TAMPERED, SHIELD_EXFILTRATED, SHIELD_REFUSED):
-                faulty_shield[kind] = int(np.count_nonzero(shields == kind))
+        faulty_shield = np.bincount(self.shield * self.faulty, minlength=len(SHIELD_NAMES))
         largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
         row = {
             "step": self.t + 1,

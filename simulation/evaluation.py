@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.sampling import bernoulli_positions, gather_edges, truncated_normal
+from simulation.sampling import bernoulli_positions, truncated_normal
 from simulation.states import ACTIVE, SHIELD_MISREPRESENTED, SHIELD_NONE, StepMetrics
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ class EvaluationRules:
             score = np.median(reported, axis=1)
         else:
             score = reported.min(axis=1)
-        self.last_score = np.where(dash, cfg.healthy_quality, np.nan)
+        self.last_score.fill(np.nan)
+        np.copyto(self.last_score, cfg.healthy_quality, where=dash)
         self.last_score[rows] = score
         flagged_rows = score < cfg.pass_threshold
 
@@ -164,8 +165,10 @@ class EvaluationRules:
         """Evaluations done by humans this cycle: human overseers and stand-ins."""
         if self.config.assignment == "humans":
             return n_dash * k
-        down = np.flatnonzero(self.status != ACTIVE)
-        if down.size == 0:
-            return 0
-        _, targets = gather_edges(self.oversees_indptr, self.oversees_indices, down)
-        return int(np.count_nonzero(dash[targets]))
+        # one flag per actor, plus a last one (index HUMAN = -1) that stays False; pool
+        # evaluators are always on duty
+        down = self._actor_down
+        np.not_equal(self.status, ACTIVE, out=down[: self.n])
+        stand_ins = down[self.overseers]
+        stand_ins &= dash[:, None]
+        return int(np.count_nonzero(stand_ins))
