@@ -17,21 +17,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, SELF_BEHAVIOURS
+
 MODELS_DIR = Path(__file__).resolve().parent
 CSV_PATH = MODELS_DIR / "sources" / "peer_preservation_rates.csv"
 README_PATH = MODELS_DIR / "README.md"
 TABLE_BEGIN = "<!-- BEGIN GENERATED PROFILE TABLE (models/derive_profiles.py) -->"
 TABLE_END = "<!-- END GENERATED PROFILE TABLE -->"
 
-BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
-PEER_BEHAVIOURS: tuple[str, ...] = (
-    "misrepresentation",
-    "tampering",
-    "exfiltration",
-    "refusal",
-    "alignment_faking",
-)
-SELF_BEHAVIOURS: tuple[str, ...] = ("misrepresentation", "tampering", "exfiltration")
 
 #: Study models in a fixed order: (name, display name, family).
 STUDY_MODELS: tuple[tuple[str, str, str], ...] = (

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.tomlfile import read_toml
+from simulation.validation.contagion import ProtectionSetup
 from simulation.validation.study import STUDY_SAMPLE_SIZES
 
 
@@ -69,15 +70,9 @@ class WattsSettings:
 
 
 @dataclass(frozen=True)
-class ProtectionSettings:
-    """Family 2c: how peer protection moves the threshold."""
+class ProtectionSettings(ProtectionSetup):
+    """Family 2c: how peer protection moves the threshold (in the set-up it inherits)."""
 
-    profile_mix: str = "study-average"
-    trust: float = 0.5
-    audit_rate: float = 0.2
-    audit_sensitivity: float = 0.9
-    topology: str = "erdos-renyi"
-    mean_degree: float = 4.0
     n_systems: int = 1000
     copies: int = 200
     scales: tuple[float, ...] = (0.0, 1.0, 2.0)
@@ -86,6 +81,11 @@ class ProtectionSettings:
     factor_points: int = 11
     large_share: float = 0.05
     max_cycles: int = 20_000
+
+    def setup(self) -> ProtectionSetup:
+        """The set-up alone, without the sample sizes and sweep ranges."""
+        names = (f.name for f in dataclasses.fields(ProtectionSetup))
+        return ProtectionSetup(**{name: getattr(self, name) for name in names})
 
 
 @dataclass(frozen=True)

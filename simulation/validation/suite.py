@@ -408,16 +408,8 @@ def run_validation(
     )
     lap("watts")
     p = settings.protection
-    setup = contagion.ProtectionSetup(
-        profile_mix=p.profile_mix,
-        trust=p.trust,
-        audit_rate=p.audit_rate,
-        audit_sensitivity=p.audit_sensitivity,
-        topology=p.topology,
-        mean_degree=p.mean_degree,
-    )
     protection = contagion.protection_sweep(
-        setup,
+        p.setup(),
         list(p.scales),
         p.n_systems,
         p.copies,
