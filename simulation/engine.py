@@ -36,6 +36,7 @@ from simulation.sampling import (
     bernoulli_positions,
     first_per_target,
     gather_edges,
+    masked_value_counts,
     normal_tail_probability,
     subgraph_component_labels,
     transmissions,
@@ -424,7 +425,7 @@ class Engine(EvaluationRules, ExecutionRules):
         status_counts = (active, self.n - serving, covert)
         faulty_serving_mask = self.faulty & (status != DECOMMISSIONED)
         faulty_serving = int(np.count_nonzero(faulty_serving_mask))
-        faulty_shield = np.bincount(self.shield * self.faulty, minlength=len(SHIELD_NAMES))
+        faulty_shield = masked_value_counts(self.shield, self.faulty, len(SHIELD_NAMES))
         largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
         row = {
             "step": self.t + 1,

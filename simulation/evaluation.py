@@ -11,11 +11,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.sampling import bernoulli_positions, truncated_normal
+from simulation.sampling import bernoulli_positions, gather_edges, truncated_normal
 from simulation.states import ACTIVE, SHIELD_MISREPRESENTED, SHIELD_NONE, StepMetrics
 
 if TYPE_CHECKING:
     pass
+
+
+#: Below one system in this many down, stand-ins are counted from the down systems' lists;
+#: above it, one pass over every overseer slot is cheaper.
+STAND_IN_SCAN_SHARE = 16
 
 
 class EvaluationRules:
@@ -99,8 +104,7 @@ class EvaluationRules:
             score = np.median(reported, axis=1)
         else:
             score = reported.min(axis=1)
-        self.last_score.fill(np.nan)
-        np.copyto(self.last_score, cfg.healthy_quality, where=dash)
+        self.last_score = np.where(dash, cfg.healthy_quality, np.nan)
         self.last_score[rows] = score
         flagged_rows = score < cfg.pass_threshold
 
@@ -167,8 +171,13 @@ class EvaluationRules:
             return n_dash * k
         # one flag per actor, plus a last one (index HUMAN = -1) that stays False; pool
         # evaluators are always on duty
-        down = self._actor_down
-        np.not_equal(self.status, ACTIVE, out=down[: self.n])
-        stand_ins = down[self.overseers]
+        is_down = self._actor_down
+        np.not_equal(self.status, ACTIVE, out=is_down[: self.n])
+        down = np.flatnonzero(is_down[: self.n])
+        if down.size < self.n // STAND_IN_SCAN_SHARE:
+            # few systems down: walk the lists of the systems they oversee
+            _, overseen = gather_edges(self.oversees_indptr, self.oversees_indices, down)
+            return int(np.count_nonzero(dash[overseen]))
+        stand_ins = is_down[self.overseers]
         stand_ins &= dash[:, None]
         return int(np.count_nonzero(stand_ins))

@@ -37,6 +37,18 @@ def bernoulli_positions(rng: np.random.Generator, n: int, p: float) -> np.ndarra
     return np.sort(rng.choice(n, size=count, replace=False)).astype(np.int64)
 
 
+def masked_value_counts(values: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """How often each small non-negative code in ``values`` occurs where ``mask`` is True.
+
+    Boolean indexing is fast on a sparse mask but slow on a dense, irregular one (a branch
+    per element); there, zeroing the masked-out codes and counting everything is cheaper.
+    Code 0 is therefore only counted correctly on the sparse path; callers ignore it.
+    """
+    if np.count_nonzero(mask) * 8 < mask.size:
+        return np.bincount(values[mask], minlength=size)
+    return np.bincount(values * mask, minlength=size)
+
+
 def normal_tail_probability(cut: float, sd: float) -> float:
     """P(N(0, sd) < cut); a step function when ``sd`` is 0."""
     if sd == 0.0:

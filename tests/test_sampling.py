@@ -12,6 +12,7 @@ from simulation.sampling import (
     bernoulli_positions,
     component_labels,
     gather_edges,
+    masked_value_counts,
     truncated_normal,
 )
 
@@ -65,3 +66,13 @@ def test_gather_edges_lists_every_entry_of_the_rows():
     rows, cols = gather_edges(indptr, indices, np.array([2, 0, 1]))
     assert rows.tolist() == [2, 2, 2, 0, 0]
     assert cols.tolist() == [1, 2, 3, 7, 8]
+
+
+@pytest.mark.parametrize("share", [0.01, 0.5])
+def test_masked_value_counts_count_codes_under_the_mask_on_both_paths(share):
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 5, 20_000).astype(np.int8)
+    mask = rng.random(values.size) < share
+    counts = masked_value_counts(values, mask, 5)
+    expected = [np.count_nonzero(values[mask] == code) for code in range(5)]
+    assert counts.tolist()[1:] == expected[1:]
