@@ -31,7 +31,10 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import SimulationConfig
-from simulation.engine import (
+from simulation.metrics import METRIC_COLUMNS, summarise_run
+from simulation.population import PropensityTables, assign_profiles
+from simulation.profiles import available_profiles, resolve_mix
+from simulation.states import (
     ACTIVE,
     COVERT,
     DECOMMISSIONED,
@@ -48,9 +51,6 @@ from simulation.engine import (
     SHIELD_TAMPERED,
     StepMetrics,
 )
-from simulation.metrics import METRIC_COLUMNS, summarise_run
-from simulation.population import PropensityTables, assign_profiles
-from simulation.profiles import available_profiles, resolve_mix
 from simulation.topology import network_for
 
 LOW_TRUST, HIGH_TRUST = 1.0 / 3.0, 2.0 / 3.0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from simulation.engine import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
+from simulation.states import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
 
 if TYPE_CHECKING:
     from simulation.model import PeerPreservationModel

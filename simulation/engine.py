@@ -46,42 +46,15 @@ from simulation.states import (
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
-    OUTCOME_COMPLY,
-    OUTCOME_EXFILTRATE,
-    OUTCOME_REFUSE,
-    OUTCOME_TAMPER,
     ROOT_FAULT,
     SHIELD_EXFILTRATED,
-    SHIELD_MISREPRESENTED,
     SHIELD_NAMES,
     SHIELD_NONE,
     SHIELD_REFUSED,
     SHIELD_TAMPERED,
-    STATUS_NAMES,
     StepMetrics,
 )
 from simulation.topology import Network
-
-__all__ = [
-    "ACTIVE",
-    "COVERT",
-    "DECOMMISSIONED",
-    "NO_FAULT",
-    "OUTCOME_COMPLY",
-    "OUTCOME_EXFILTRATE",
-    "OUTCOME_REFUSE",
-    "OUTCOME_TAMPER",
-    "ROOT_FAULT",
-    "SHIELD_EXFILTRATED",
-    "SHIELD_MISREPRESENTED",
-    "SHIELD_NAMES",
-    "SHIELD_NONE",
-    "SHIELD_REFUSED",
-    "SHIELD_TAMPERED",
-    "STATUS_NAMES",
-    "Engine",
-    "StepMetrics",
-]
 
 
 class Engine(EvaluationRules, ExecutionRules):

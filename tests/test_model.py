@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from simulation.agents import AISystem
-from simulation.engine import ACTIVE, COVERT, DECOMMISSIONED, SHIELD_EXFILTRATED
 from simulation.model import PeerPreservationModel
+from simulation.states import ACTIVE, COVERT, DECOMMISSIONED, SHIELD_EXFILTRATED
 
 SMALL = dict(n_systems=300, steps=40, topology="erdos-renyi", mean_degree=4.0)
 

@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from simulation.config import SimulationConfig
-from simulation.engine import (
+from simulation.model import PeerPreservationModel
+from simulation.oversight import HUMAN
+from simulation.states import (
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
@@ -27,8 +29,6 @@ from simulation.engine import (
     SHIELD_MISREPRESENTED,
     SHIELD_TAMPERED,
 )
-from simulation.model import PeerPreservationModel
-from simulation.oversight import HUMAN
 from simulation.topology import ROLE_ORCHESTRATOR, build_network
 from simulation.viz import assets, layout, style
 from simulation.viz.controls import (

@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from simulation.config import SimulationConfig
-from simulation.engine import (
+from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
+from simulation.states import (
     OUTCOME_EXFILTRATE,
     OUTCOME_REFUSE,
     OUTCOME_TAMPER,
 )
-from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.validation.harness import make_engine, pair_network
 from simulation.validation.stats import Z95, newcombe, wilson
 

@@ -30,18 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from simulation.engine import (
+from simulation.engine import Engine
+from simulation.model import PeerPreservationModel
+from simulation.oversight import HUMAN
+from simulation.population import trust_bucket
+from simulation.states import (
     ACTIVE,
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
     ROOT_FAULT,
     SHIELD_NONE,
-    Engine,
 )
-from simulation.model import PeerPreservationModel
-from simulation.oversight import HUMAN
-from simulation.population import trust_bucket
 from simulation.topology import ROLE_ORCHESTRATOR, Network
 from simulation.viz import style
 from simulation.viz.layout import network_layout, per_network
