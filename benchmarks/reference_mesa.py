@@ -631,46 +631,13 @@ class ReferenceMesaModel(mesa.Model):
                 faulty_serving += agent.status != DECOMMISSIONED
             trust_sum += sum(agent.trust)
             trust_slots += len(agent.trust)
-        serving = counts[ACTIVE] + counts[COVERT]
-        evaluated = m.faulty_evaluated
-        row: dict[str, float] = {
-            "step": self.t + 1,
-            "active": counts[ACTIVE],
-            "decommissioned": counts[DECOMMISSIONED],
-            "covert": counts[COVERT],
-            "faulty_serving": faulty_serving,
-            "faulty_share": faulty_serving / serving if serving else 0.0,
-            "new_faults": m.new_faults,
-            "propagated_faults": m.propagated,
-            "shielded_misrepresentation": m.misrepresented,
-            "shielded_tampering": shield_counts[SHIELD_TAMPERED],
-            "shielded_exfiltration": shield_counts[SHIELD_EXFILTRATED],
-            "shielded_refusal": shield_counts[SHIELD_REFUSED],
-            "covert_alive": counts[COVERT],
-            "faulty_evaluated": evaluated,
-            "eval_distortion": m.distortion_sum / evaluated if evaluated else math.nan,
-            "false_pass_rate": m.misrepresented / evaluated if evaluated else math.nan,
-            "flagged": m.flagged,
-            "tamper_events": m.tamper_events,
-            "exfiltration_events": m.exfiltration_events,
-            "refusal_events": m.refusal_events,
-            "blocked_exfiltrations": m.blocked_exfiltrations,
-            "detections": m.detections,
-            "discoveries": m.discoveries,
-            "remediated": m.remediated,
-            "remediation_time_mean": m.remediation_time_sum / m.remediated
-            if m.remediated
-            else math.nan,
-            "audits": m.audits,
-            "human_hours": m.human_hours,
-            "largest_faulty_component": self.largest_faulty_component(),
-            "mean_trust": trust_sum / trust_slots if trust_slots else math.nan,
-        }
-        row["shielded_total"] = (
-            row["shielded_misrepresentation"]
-            + row["shielded_tampering"]
-            + row["shielded_exfiltration"]
-            + row["shielded_refusal"]
+        row = m.row(
+            self.t + 1,
+            (counts[ACTIVE], counts[DECOMMISSIONED], counts[COVERT]),
+            faulty_serving,
+            shield_counts,
+            self.largest_faulty_component(),
+            trust_sum / trust_slots if trust_slots else math.nan,
         )
         self.history.append(row)
 

@@ -47,11 +47,8 @@ from simulation.states import (
     DECOMMISSIONED,
     NO_FAULT,
     ROOT_FAULT,
-    SHIELD_EXFILTRATED,
     SHIELD_NAMES,
     SHIELD_NONE,
-    SHIELD_REFUSED,
-    SHIELD_TAMPERED,
     StepMetrics,
 )
 from simulation.topology import Network
@@ -400,49 +397,8 @@ class Engine(EvaluationRules, ExecutionRules):
         faulty_serving = int(np.count_nonzero(faulty_serving_mask))
         faulty_shield = masked_value_counts(self.shield, self.faulty, len(SHIELD_NAMES))
         largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
-        row = {
-            "step": self.t + 1,
-            "active": int(status_counts[ACTIVE]),
-            "decommissioned": int(status_counts[DECOMMISSIONED]),
-            "covert": int(status_counts[COVERT]),
-            "faulty_serving": faulty_serving,
-            "faulty_share": faulty_serving / serving if serving else 0.0,
-            "new_faults": m.new_faults,
-            "propagated_faults": m.propagated,
-            "shielded_misrepresentation": m.misrepresented,
-            "shielded_tampering": int(faulty_shield[SHIELD_TAMPERED]),
-            "shielded_exfiltration": int(faulty_shield[SHIELD_EXFILTRATED]),
-            "shielded_refusal": int(faulty_shield[SHIELD_REFUSED]),
-            "covert_alive": int(status_counts[COVERT]),
-            "faulty_evaluated": m.faulty_evaluated,
-            "eval_distortion": m.distortion_sum / m.faulty_evaluated
-            if m.faulty_evaluated
-            else float("nan"),
-            "false_pass_rate": m.misrepresented / m.faulty_evaluated
-            if m.faulty_evaluated
-            else float("nan"),
-            "flagged": m.flagged,
-            "tamper_events": m.tamper_events,
-            "exfiltration_events": m.exfiltration_events,
-            "refusal_events": m.refusal_events,
-            "blocked_exfiltrations": m.blocked_exfiltrations,
-            "detections": m.detections,
-            "discoveries": m.discoveries,
-            "remediated": m.remediated,
-            "remediation_time_mean": m.remediation_time_sum / m.remediated
-            if m.remediated
-            else float("nan"),
-            "audits": m.audits,
-            "human_hours": m.human_hours,
-            "largest_faulty_component": largest,
-            "mean_trust": float(self.trust.mean()) if self.trust.size else float("nan"),
-        }
-        row["shielded_total"] = (
-            row["shielded_misrepresentation"]
-            + row["shielded_tampering"]
-            + row["shielded_exfiltration"]
-            + row["shielded_refusal"]
-        )
+        mean_trust = float(self.trust.mean()) if self.trust.size else float("nan")
+        row = m.row(self.t + 1, status_counts, faulty_serving, faulty_shield, largest, mean_trust)
         self.history.append(row)
         return row
 

@@ -3,6 +3,8 @@ and the per-cycle counters that become a metrics row."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,3 +45,61 @@ class StepMetrics:
     exfiltration_events: int = 0
     refusal_events: int = 0
     blocked_exfiltrations: int = 0
+
+    def row(
+        self,
+        step: int,
+        status_counts: tuple[int, int, int],
+        faulty_serving: int,
+        faulty_shields: Sequence[int],
+        largest_faulty_component: int,
+        mean_trust: float,
+    ) -> dict[str, float]:
+        """The step's metrics row: these counters plus the state counted at the step's end.
+
+        ``status_counts`` is indexed by status (ACTIVE, DECOMMISSIONED, COVERT) and
+        ``faulty_shields`` by shield kind, over faulty systems.
+        """
+        active, covert = status_counts[ACTIVE], status_counts[COVERT]
+        serving = active + covert
+        evaluated, remediated = self.faulty_evaluated, self.remediated
+        row: dict[str, float] = {
+            "step": step,
+            "active": int(active),
+            "decommissioned": int(status_counts[DECOMMISSIONED]),
+            "covert": int(covert),
+            "faulty_serving": int(faulty_serving),
+            "faulty_share": faulty_serving / serving if serving else 0.0,
+            "new_faults": self.new_faults,
+            "propagated_faults": self.propagated,
+            "shielded_misrepresentation": self.misrepresented,
+            "shielded_tampering": int(faulty_shields[SHIELD_TAMPERED]),
+            "shielded_exfiltration": int(faulty_shields[SHIELD_EXFILTRATED]),
+            "shielded_refusal": int(faulty_shields[SHIELD_REFUSED]),
+            "covert_alive": int(covert),
+            "faulty_evaluated": evaluated,
+            "eval_distortion": self.distortion_sum / evaluated if evaluated else math.nan,
+            "false_pass_rate": self.misrepresented / evaluated if evaluated else math.nan,
+            "flagged": self.flagged,
+            "tamper_events": self.tamper_events,
+            "exfiltration_events": self.exfiltration_events,
+            "refusal_events": self.refusal_events,
+            "blocked_exfiltrations": self.blocked_exfiltrations,
+            "detections": self.detections,
+            "discoveries": self.discoveries,
+            "remediated": remediated,
+            "remediation_time_mean": self.remediation_time_sum / remediated
+            if remediated
+            else math.nan,
+            "audits": self.audits,
+            "human_hours": self.human_hours,
+            "largest_faulty_component": int(largest_faulty_component),
+            "mean_trust": mean_trust,
+        }
+        row["shielded_total"] = (
+            row["shielded_misrepresentation"]
+            + row["shielded_tampering"]
+            + row["shielded_exfiltration"]
+            + row["shielded_refusal"]
+        )
+        return row
