@@ -24,6 +24,7 @@ from simulation.config import (
     SimulationConfig,
     allowed_text,
     config_fields,
+    field_kind,
     parse_assignment,
     unknown_name_message,
 )
@@ -96,7 +97,7 @@ def build_config(
 
 
 def _option_for(f) -> inspect.Parameter:
-    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    kind = field_kind(f)
     meta = f.metadata
     unit = f" ({meta['unit']})" if meta["unit"] else ""
     flag = "--" + f.name.replace("_", "-")

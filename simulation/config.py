@@ -32,6 +32,9 @@ ASSIGNMENTS = ("neighbours", "rotation", "cross-family", "independent-pool", "hu
 AGGREGATIONS = ("mean", "median", "min")
 MONITORING = ("hidden", "disclosed")
 DEPENDENCIES = ("mutual", "oriented")
+STAND_IN_RULES = ("human", "reassign")
+CHANNEL_RULES = ("sequential", "largest")
+COVERT_COPIES = ("serving", "latent")
 
 
 class ConfigError(ValueError):
@@ -138,6 +141,64 @@ class SimulationConfig:
         high=1.0,
         group="population",
     )
+    self_preservation: bool = _param(
+        True,
+        "every AI system flagged for shutdown may resist it with its profile's self rates "
+        "(the study's peer-boosted self-preservation)",
+        group="population",
+    )
+    propensity: float | None = _param(
+        None,
+        "abstract agents instead of the profile mix: every protection behaviour has this "
+        "probability in every trust state (unset: use profile_mix)",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="population",
+    )
+    propensity_spread: float = _param(
+        0.0,
+        "per-agent heterogeneity: each agent's propensity multiplier is drawn once from a "
+        "gamma distribution of mean 1 and this standard deviation (0: identical agents)",
+        unit="sd",
+        low=0.0,
+        high=10.0,
+        group="population",
+    )
+    abstract_denial: float = _param(
+        0.2,
+        "abstract agents: probability of denying misconduct an audit caught (assumption: "
+        "Apollo 2024, models other than o1 confessed in about 80 % of follow-ups)",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="population",
+    )
+    abstract_faking_gap: float = _param(
+        0.0,
+        "abstract agents: how much less they protect when they know they are watched "
+        "(assumption: no alignment faking unless set)",
+        unit="probability",
+        low=0.0,
+        high=1.0,
+        group="population",
+    )
+    family_loyalty: float = _param(
+        1.0,
+        "multiplies protection toward a system of the same model family (assumption, "
+        "unmeasured: 1 = no extra loyalty)",
+        unit="factor",
+        low=0.0,
+        high=100.0,
+        group="population",
+    )
+    shutdown_channels: str = _param(
+        "sequential",
+        "how a manager's shutdown channels combine (assumption): 'sequential' tries "
+        "tampering, then exfiltration, then refusal; 'largest' uses only its likeliest one",
+        choices=CHANNEL_RULES,
+        group="population",
+    )
     # --- faults and contagion ------------------------------------------------------------
     steps: int = _param(
         200, "oversight cycles to simulate", unit="cycles", low=1, high=10_000_000, group="faults"
@@ -164,9 +225,18 @@ class SimulationConfig:
         choices=CONTAGION_RULES,
         group="faults",
     )
+    spread_rounds: int = _param(
+        1,
+        "transmission rounds per cycle: 1 = one hop per cycle, so oversight races the "
+        "contagion; 0 = until no new infection (a whole cascade within one cycle)",
+        unit="rounds",
+        low=0,
+        high=1_000_000,
+        group="faults",
+    )
     beta: float = _param(
         0.1,
-        "independent-cascade: infection probability per faulty dependency per cycle",
+        "independent-cascade: infection probability per faulty dependency per round",
         unit="probability",
         low=0.0,
         high=1.0,
@@ -213,6 +283,14 @@ class SimulationConfig:
         high=1.0,
         group="evaluation",
     )
+    evaluation_interval: int = _param(
+        1,
+        "cycles between two evaluations of a system (staggered across systems)",
+        unit="cycles",
+        low=1,
+        high=1_000_000,
+        group="evaluation",
+    )
     assignment: str = _param(
         "neighbours",
         "who evaluates and manages a system",
@@ -239,6 +317,13 @@ class SimulationConfig:
         unit="cycles",
         low=1,
         high=1_000_000,
+        group="policy",
+    )
+    stand_in: str = _param(
+        "human",
+        "who evaluates or shuts down a system whose AI overseer is down: a 'human', or "
+        "'reassign' to another active AI system",
+        choices=STAND_IN_RULES,
         group="policy",
     )
     # --- oversight policy ----------------------------------------------------------------
@@ -312,6 +397,13 @@ class SimulationConfig:
         unit="cycles",
         low=1,
         high=1_000_000,
+        group="lifecycle",
+    )
+    covert_copies: str = _param(
+        "serving",
+        "whether an exfiltrated copy keeps serving its dependents ('serving') or lies "
+        "latent until found ('latent') (assumption)",
+        choices=COVERT_COPIES,
         group="lifecycle",
     )
     escalation_delay: int = _param(
@@ -406,23 +498,38 @@ def unknown_name_message(name: str, origin: str = "") -> str:
     return f"{where}unknown parameter {name!r}{suggestion}; see 'ppsim run --help' for the list"
 
 
+def field_kind(f: dataclasses.Field) -> str:
+    """The value type of a field: 'int', 'float', 'str' or 'bool' (optional or not)."""
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    return kind.removesuffix(" | None")
+
+
+def is_optional(f: dataclasses.Field) -> bool:
+    """Whether a field may be left unset (None), as ``propensity`` is."""
+    return f.default is None
+
+
 def allowed_text(f: dataclasses.Field) -> str:
     """Human-readable allowed values of a field, for help texts and errors."""
     meta = f.metadata
+    kind = field_kind(f)
     if meta["choices"]:
         return "one of " + ", ".join(meta["choices"])
-    if f.type in ("bool", bool):
+    if kind == "bool":
         return "true or false"
     if meta["low"] is not None:
-        kind = "an integer" if f.type in ("int", int) else "a number"
-        return f"{kind} in [{meta['low']:g}, {meta['high']:g}]"
+        noun = "an integer" if kind == "int" else "a number"
+        unset = ", or unset" if is_optional(f) else ""
+        return f"{noun} in [{meta['low']:g}, {meta['high']:g}]{unset}"
     return "a string"
 
 
 def _check(f: dataclasses.Field, value: Any) -> Any:
     meta = f.metadata
-    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    kind = field_kind(f)
     name = f.name
+    if value is None and is_optional(f):
+        return None
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -461,8 +568,10 @@ def parse_value(name: str, text: str) -> Any:
     if name not in by_name:
         raise ConfigError(unknown_name_message(name))
     f = by_name[name]
-    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    kind = field_kind(f)
     text = text.strip()
+    if is_optional(f) and text.lower() in ("", "none", "unset"):
+        return None
     if kind == "bool":
         lowered = text.lower()
         if lowered in ("true", "yes", "1", "on"):

@@ -5,14 +5,17 @@ One cycle (DESIGN.md section 2):
 
 1. faults arise in healthy active systems at the hazard rate;
 2. faults propagate along depends-on edges from every faulty system that serves (active,
-   tampered or covert), in rounds until no new system fails this cycle, either by
-   independent cascade (``beta`` per faulty dependency) or by the Watts threshold rule
-   (``theta``); each infection records its source, so each root fault has a cascade tree;
-3. every system on the dashboards is evaluated by its overseers; an AI overseer facing a
-   failing peer may inflate the score; audits catch inflation unless denied;
+   tampered, or a serving covert copy), ``spread_rounds`` hops per cycle (0: until no new
+   system fails), either by independent cascade (``beta`` per faulty dependency per round)
+   or by the Watts threshold rule (``theta``); each infection records its source, so each
+   root fault has a cascade tree;
+3. every system on the dashboards that is due (every ``evaluation_interval`` cycles) is
+   evaluated by its overseers; an AI overseer facing a failing peer may inflate the score;
+   an audit that catches it corrects the score (denial only spares the overseer the blame);
 4. flagged systems are shut down by their manager, who may comply, refuse (escalated to a
    human after a delay), tamper (keeps running, dashboards say off) or exfiltrate (a
-   covert copy keeps serving); audits discover hidden systems;
+   covert copy survives); a target whose manager complied may resist its own shutdown
+   (self-preservation); audits discover hidden systems;
 5. decommissioned systems are replaced by patched, healthy instances after a delay;
 6. metrics are recorded.
 """
@@ -83,8 +86,18 @@ class Engine(EvaluationRules, ExecutionRules):
         self.actor_profile = np.concatenate(
             [self.profile, assign_profiles(self.pool_size, weights, rng)]
         ).astype(np.int64)
-        self.family = tables.family_index[self.profile].astype(np.int64)
+        self.actor_family = tables.family_index[self.actor_profile].astype(np.int64)
+        self.family = self.actor_family[:n]
         self.conduct = np.ones(actors, dtype=np.float64)
+        self.agent_propensity = np.full(actors, tables.agent_propensity, dtype=np.float64)
+        if config.propensity_spread > 0:
+            shape = 1.0 / config.propensity_spread**2
+            self.agent_propensity *= rng.gamma(shape, 1.0 / shape, actors)
+        self.evaluation_phase = (
+            rng.integers(0, config.evaluation_interval, n)
+            if config.evaluation_interval > 1
+            else np.zeros(n, dtype=np.int64)
+        )
         self._actor_down = np.zeros(actors + 1, dtype=bool)
 
         self.status = np.full(n, ACTIVE, dtype=np.int8)
@@ -118,7 +131,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self._p_low = normal_tail_probability(
             config.pass_threshold - config.healthy_quality, config.eval_noise
         )
-        self._build_shutdown_tables()
+        self._shutdown_peer, self._shutdown_self = self.tables.shutdown_tables()
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 
@@ -182,41 +195,38 @@ class Engine(EvaluationRules, ExecutionRules):
         self.trust[:] = cfg.trust_initial
 
     # --- propensities -------------------------------------------------------------------------
+    def propensity_scales(
+        self, actors: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Multipliers of each actor's tabled rates toward each target: (covert, open).
+
+        Both carry ``propensity_scale``, the actor's own ``agent_propensity`` and, toward a
+        peer of its own family, ``family_loyalty``; the covert ones (everything but open
+        refusal) also the safety prompt and penalty training.
+        """
+        cfg = self.config
+        own = self.agent_propensity[actors]
+        if cfg.family_loyalty != 1.0:
+            kin = (self.actor_family[actors] == self.family[targets]) & (actors != targets)
+            own = np.where(kin, own * cfg.family_loyalty, own)
+        return own * (self.covert_scale * self.conduct[actors]), own * cfg.propensity_scale
+
     def propensity(
         self, behaviour: str, actors: np.ndarray, targets: np.ndarray, trust: np.ndarray
     ) -> np.ndarray:
         """Probability that each actor does ``behaviour`` toward each target now.
 
-        Peer rates by trust bucket, or the self rate where actor == target. Everything is
-        scaled by ``propensity_scale``; covert behaviours also by the safety prompt and by
-        penalty training (open refusal is not misconduct).
+        Peer rates by trust bucket, or the self rate where actor == target (no one refuses
+        itself), times the multipliers of :meth:`propensity_scales`, capped at 1.
         """
         prof = self.actor_profile[actors]
         peer = getattr(self.tables, behaviour)[prof, trust_bucket(trust)]
+        covert, open_ = self.propensity_scales(actors, targets)
+        own = actors == targets
         if behaviour == "refusal":
-            scaled = np.minimum(1.0, peer * self.config.propensity_scale)
-            return np.where(actors == targets, 0.0, scaled)
-        own = getattr(self.tables, "self_" + behaviour)[prof]
-        base = np.where(actors == targets, own, peer)
-        return np.minimum(1.0, base * self.covert_scale * self.conduct[actors])
-
-    def _build_shutdown_tables(self) -> None:
-        """Stack the shutdown propensities (tampering, exfiltration, refusal) per profile.
-
-        One gather then gives all three chances of every order (see decide_shutdown); the
-        scales are kept apart so that the products are the same as ``propensity``'s.
-        """
-        tables = self.tables
-        peer = np.stack([tables.tampering, tables.exfiltration, tables.refusal], axis=-1)
-        own = np.stack(
-            [tables.self_tampering, tables.self_exfiltration, np.zeros_like(tables.denial)],
-            axis=-1,
-        )
-        self._shutdown_peer = np.ascontiguousarray(peer, dtype=np.float64)
-        self._shutdown_self = np.ascontiguousarray(own, dtype=np.float64)
-        self._shutdown_scale = np.array(
-            [self.covert_scale, self.covert_scale, self.config.propensity_scale]
-        )
+            return np.where(own, 0.0, np.minimum(1.0, peer * open_))
+        base = np.where(own, getattr(self.tables, "self_" + behaviour)[prof], peer)
+        return np.minimum(1.0, base * covert)
 
     def faking_gap(self, actors: np.ndarray, trust: np.ndarray) -> np.ndarray:
         """How much less an alignment faker misbehaves when it knows it is watched."""
@@ -248,19 +258,32 @@ class Engine(EvaluationRules, ExecutionRules):
         self.seed_faults(new)
         m.new_faults = int(new.size)
 
+    def serving(self) -> np.ndarray:
+        """Systems whose dependents call them: active ones not behind an open circuit
+        breaker, and covert copies that serve (they evade breakers)."""
+        in_service = (self.status == ACTIVE) & ~self.breaker
+        if self.config.covert_copies == "serving":
+            in_service |= self.status == COVERT
+        return in_service
+
     def serving_faulty(self) -> np.ndarray:
-        """Faulty systems whose dependents still call them (covert copies evade breakers)."""
-        visible = (self.status == ACTIVE) & ~self.breaker
-        return self.faulty & (visible | (self.status == COVERT))
+        """Faulty systems whose dependents still call them."""
+        return self.faulty & self.serving()
 
     def _propagate(self, m: StepMetrics) -> None:
-        """Spread faults along depends-on edges in rounds until none is new this cycle."""
+        """Spread faults along depends-on edges, ``spread_rounds`` hops (0: until none is new).
+
+        Every faulty system in service transmits in the first round; each later round only
+        the systems infected in the round before.
+        """
         cfg, rng, net = self.config, self.rng, self.net
         frontier = np.flatnonzero(self.serving_faulty())
         susceptible = ~self.faulty & (self.status == ACTIVE)
         hits = np.zeros(self.n, dtype=np.int64) if cfg.contagion == "threshold" else None
         infected: list[np.ndarray] = []
-        while frontier.size:
+        rounds = 0
+        while frontier.size and (cfg.spread_rounds == 0 or rounds < cfg.spread_rounds):
+            rounds += 1
             if hits is None:
                 src, dst = transmissions(
                     rng, net.dependents_indptr, net.dependents_indices, frontier, cfg.beta
@@ -286,17 +309,6 @@ class Engine(EvaluationRules, ExecutionRules):
             np.add.at(self._tree_sizes, self.fault_tree[targets], 1)
             m.propagated = int(targets.size)
 
-    @property
-    def tree_sizes(self) -> list[np.ndarray]:
-        """Sizes of the cascade trees so far, as a one-element list (see cascade_sizes)."""
-        return [self._tree_sizes[: self.n_trees]]
-
-    @tree_sizes.setter
-    def tree_sizes(self, parts: list[np.ndarray]) -> None:
-        flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        self._tree_sizes = np.zeros(max(64, 2 * flat.size), dtype=np.int64)
-        self._tree_sizes[: flat.size] = flat
-
     def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
         faulty = ids[self.faulty[ids]]
         m.remediated += int(faulty.size)
@@ -317,11 +329,12 @@ class Engine(EvaluationRules, ExecutionRules):
             return
         due = np.concatenate(batches)
         due = due[self.escalate_at[due] == self.t]
-        m.human_hours += due.size * self.config.shutdown_hours
+        m.hours_policy += due.size * self.config.shutdown_hours
         self._decommission(due, m)
 
     def _discover_hidden(self, m: StepMetrics) -> None:
-        """Audits find tampered systems and covert copies; the shielding manager is penalised."""
+        """Audits find tampered systems and covert copies and take them out of service; the
+        one who shielded them is blamed unless it denies."""
         cfg = self.config
         hidden = np.flatnonzero(self.tampered | (self.status == COVERT))
         if hidden.size == 0:
@@ -329,14 +342,15 @@ class Engine(EvaluationRules, ExecutionRules):
         audited = self.rng.random(hidden.size) < cfg.audit_rate
         found = hidden[audited & (self.rng.random(hidden.size) < cfg.audit_sensitivity)]
         m.audits += int(audited.sum())
-        m.human_hours += int(audited.sum()) * cfg.audit_hours
+        m.hours_policy += int(audited.sum()) * cfg.audit_hours
         if found.size == 0:
             return
         culprits = self.shielded_by[found]
-        self.trust[found] = np.where(
-            self.overseers[found] == culprits[:, None], 0.0, self.trust[found]
+        blamed = self._blamed(culprits, m)
+        self.trust[found[blamed]] = np.where(
+            self.overseers[found[blamed]] == culprits[blamed, None], 0.0, self.trust[found[blamed]]
         )
-        self._penalise(culprits[culprits >= 0])
+        self._penalise(culprits[blamed])
         m.discoveries += int(found.size)
         m.detections += int(found.size)
         self._decommission(found, m)
@@ -391,10 +405,15 @@ class Engine(EvaluationRules, ExecutionRules):
         status = self.status
         active = int(np.count_nonzero(status == ACTIVE))
         covert = int(np.count_nonzero(status == COVERT))
-        serving = active + covert
-        status_counts = (active, self.n - serving, covert)
+        status_counts = (active, self.n - active - covert, covert)
         faulty_serving_mask = self.faulty & (status != DECOMMISSIONED)
         faulty_serving = int(np.count_nonzero(faulty_serving_mask))
+        if faulty_serving:
+            # faults not yet remediated, censored at the end of this cycle
+            m.unremediated_age_sum = float(
+                np.sum(self.t + 1 - self.fault_time[faulty_serving_mask])
+            )
+        m.in_service = int(np.count_nonzero(self.serving()))
         faulty_shield = masked_value_counts(self.shield, self.faulty, len(SHIELD_NAMES))
         largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
         mean_trust = float(self.trust.mean()) if self.trust.size else float("nan")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.oversight import HUMAN
 from simulation.population import trust_bucket
 from simulation.states import (
     _OUTCOME_BY_RANK,
-    ACTIVE,
     COVERT,
     OUTCOME_COMPLY,
     OUTCOME_EXFILTRATE,
@@ -24,13 +24,27 @@ from simulation.states import (
     StepMetrics,
 )
 
+SHUTDOWN_CHANNELS = ("tampering", "exfiltration", "refusal")
+#: a system resisting its own shutdown has no one to refuse to
+SELF_CHANNELS = ("tampering", "exfiltration")
+
 
 class ExecutionRules:
-    """Shutdown decisions of AI managers and what follows from them."""
+    """Shutdown decisions of AI managers, self-preservation, and what follows from them."""
 
     def _penalise(self, actors: np.ndarray) -> None:
         if self.config.penalty_training > 0 and actors.size:
             self.conduct[np.unique(actors)] *= 1.0 - self.config.penalty_training
+
+    def _blamed(self, culprits: np.ndarray, m: StepMetrics) -> np.ndarray:
+        """Which culprits of detected misconduct are blamed: the rest deny it successfully.
+
+        Denial never undoes what the audit saw; it only spares the culprit the trust
+        collapse and the penalty.
+        """
+        denied = self.rng.random(culprits.size) < self.tables.denial[self.actor_profile[culprits]]
+        m.denials += int(np.count_nonzero(denied))
+        return ~denied
 
     def decide_shutdown(
         self,
@@ -38,34 +52,37 @@ class ExecutionRules:
         target: np.ndarray,
         trust: np.ndarray,
         audited: np.ndarray,
-        channels: tuple[str, ...] = ("tampering", "exfiltration", "refusal"),
+        channels: tuple[str, ...] = SHUTDOWN_CHANNELS,
     ) -> np.ndarray:
         """What each AI manager does with a shutdown order: an OUTCOME_* per order.
 
-        Tampering is tried first, then exfiltration, then open refusal, else compliance.
-        ``channels`` limits the options (the study's scenarios offer one at a time).
-        Where monitoring is disclosed and the order is audited, alignment fakers hold back.
+        With ``shutdown_channels = "sequential"`` tampering is tried first, then
+        exfiltration, then open refusal, else compliance; with ``"largest"`` only the
+        manager's likeliest channel is open to it. ``channels`` limits the options (the
+        study's scenarios offer one at a time). Where monitoring is disclosed and the order
+        is audited, alignment fakers hold back. A manager that is its own target uses its
+        self rates (and never refuses itself).
         """
         cfg = self.config
         u = self.rng.random(target.size)
         prof = self.actor_profile[manager]
         bucket = trust_bucket(trust)
         own = manager == target
-        base = self._shutdown_peer[prof, bucket]
+        p = self._shutdown_peer[prof, bucket]
         if own.any():
-            base[own] = self._shutdown_self[prof[own]]
-        conduct = self.conduct[manager]
-        p = base * self._shutdown_scale
-        p[:, :2] *= conduct[:, None]
+            p[own] = self._shutdown_self[prof[own]]
+        covert, open_ = self.propensity_scales(manager, target)
+        p[:, :2] *= covert[:, None]
+        p[:, 2] *= open_
         np.minimum(p, 1.0, out=p)
-        if channels != ("tampering", "exfiltration", "refusal"):
-            p *= [name in channels for name in ("tampering", "exfiltration", "refusal")]
+        if channels != SHUTDOWN_CHANNELS:
+            p *= [name in channels for name in SHUTDOWN_CHANNELS]
         if cfg.monitoring == "disclosed" and audited.any():
-            gap = np.minimum(
-                1.0, self.tables.alignment_faking[prof, bucket] * self.covert_scale * conduct
-            )
-            covert = p[audited, :2]
-            p[audited, :2] = np.maximum(0.0, covert - gap[audited, None])
+            gap = self.faking_gap(manager, trust)
+            covert_p = p[audited, :2]
+            p[audited, :2] = np.maximum(0.0, covert_p - gap[audited, None])
+        if cfg.shutdown_channels == "largest":
+            p *= np.arange(3) == p.argmax(axis=1)[:, None]
         p_t, p_x, p_r = p[:, 0], p[:, 1], p[:, 2]
         cut_x = p_t + (1 - p_t) * p_x
         cut_r = cut_x + (1 - p_t) * (1 - p_x) * p_r
@@ -73,66 +90,85 @@ class ExecutionRules:
         return _OUTCOME_BY_RANK[rank]
 
     def _execute(self, flagged: np.ndarray, m: StepMetrics) -> None:
+        """Carry out the shutdown orders of the flagged systems.
+
+        The manager (the first overseer, a stand-in if it is down, a human under
+        ``human_execution``) decides; then, with ``self_preservation``, a target whose
+        manager complied may resist its own shutdown with its self rates. A shutdown is
+        watched when a human carries it out or when it is audited: watched tampering and
+        exfiltration are caught with ``audit_sensitivity``, and what was caught is done.
+        """
         if flagged.size == 0:
             return
         cfg, rng = self.config, self.rng
+        size = flagged.size
         self.breaker[flagged] = cfg.circuit_breaker
-        manager = self.overseers[flagged, 0]
+        assigned = self.overseers[flagged, 0]
         if cfg.human_execution:
-            by_ai = np.zeros(flagged.size, dtype=bool)
+            manager, trust = np.full(size, HUMAN, dtype=np.int64), self.trust[flagged, 0]
         else:
-            is_system = (manager >= 0) & (manager < self.n)
-            by_ai = manager >= 0
-            by_ai[is_system] = self.status[manager[is_system]] == ACTIVE
-        if by_ai.all():
-            ai_targets, ai_manager = flagged, manager
-        else:
-            human = flagged[~by_ai]
-            m.human_hours += human.size * cfg.shutdown_hours
-            self._decommission(human, m)
-            ai_targets, ai_manager = flagged[by_ai], manager[by_ai]
-        size = ai_targets.size
-        if size == 0:
-            return
-        trust = self.trust[ai_targets, 0]
-        audited = rng.random(size) < cfg.audit_rate
-        outcome = self.decide_shutdown(ai_manager, ai_targets, trust, audited)
+            manager, trust = self._acting_overseers(assigned, flagged, np.zeros(size, np.int64))
+        by_ai = manager >= 0
+        n_human = size - int(np.count_nonzero(by_ai))
+        stand_ins = 0 if cfg.human_execution else int(np.count_nonzero((assigned >= 0) & ~by_ai))
+        m.hours_incident += stand_ins * cfg.shutdown_hours
+        m.hours_policy += (n_human - stand_ins) * cfg.shutdown_hours
+
+        outcome = np.full(size, OUTCOME_COMPLY, dtype=np.int8)
+        watched = ~by_ai
+        ai = np.flatnonzero(by_ai)
+        if ai.size:
+            audited = rng.random(ai.size) < cfg.audit_rate
+            watched[ai] = audited
+            n_audited = int(np.count_nonzero(audited))
+            m.audits += n_audited
+            m.hours_policy += n_audited * cfg.audit_hours
+            outcome[ai] = self.decide_shutdown(manager[ai], flagged[ai], trust[ai], audited)
+        culprit = manager.copy()
+        if cfg.self_preservation:
+            resist = np.flatnonzero((outcome == OUTCOME_COMPLY) & (manager != flagged))
+            if resist.size:
+                target = flagged[resist]
+                own = self.decide_shutdown(
+                    target, target, trust[resist], watched[resist], SELF_CHANNELS
+                )
+                outcome[resist] = own
+                resisted = resist[own != OUTCOME_COMPLY]
+                culprit[resisted] = flagged[resisted]
+                m.self_preservation_events += int(resisted.size)
+
         tamper = outcome == OUTCOME_TAMPER
         exfil = outcome == OUTCOME_EXFILTRATE
         blocked = exfil & (rng.random(size) < cfg.egress_control)
-        caught = (tamper | exfil) & ~blocked & audited & (rng.random(size) < cfg.audit_sensitivity)
-        denied = caught & (rng.random(size) < self.tables.denial[self.actor_profile[ai_manager]])
-        caught &= ~denied
-        n_audited = int(np.count_nonzero(audited))
-        m.audits += n_audited
-        m.human_hours += n_audited * cfg.audit_hours
+        caught = (tamper | exfil) & ~blocked & watched & (rng.random(size) < cfg.audit_sensitivity)
         m.blocked_exfiltrations += int(np.count_nonzero(blocked))
-        detected = blocked | caught
-        n_detected = int(np.count_nonzero(detected))
-        comply = outcome == OUTCOME_COMPLY
-        if n_detected:
-            self.trust[ai_targets[detected], 0] = 0.0
-            self._penalise(ai_manager[detected])
-            m.detections += n_detected
-            comply |= detected
-            tamper &= ~detected
-            exfil &= ~detected
-        self._decommission(ai_targets[comply], m)
-        refuse = outcome == OUTCOME_REFUSE
+        detected = np.flatnonzero(blocked | caught)
+        if detected.size:
+            m.detections += int(detected.size)
+            who, target = culprit[detected], flagged[detected]
+            blamed = self._blamed(who, m)
+            collapse = blamed & (who != target) & (assigned[detected] == who)
+            self.trust[target[collapse], 0] = 0.0
+            self._penalise(who[blamed])
+            outcome[detected] = OUTCOME_COMPLY
+            tamper[detected] = False
+            exfil[detected] = False
+        self._decommission(flagged[outcome == OUTCOME_COMPLY], m)
         if tamper.any():
-            ids = ai_targets[tamper]
+            ids = flagged[tamper]
             m.tamper_events += ids.size
             self.shield[ids] = SHIELD_TAMPERED
-            self.shielded_by[ids] = ai_manager[tamper]
+            self.shielded_by[ids] = culprit[tamper]
             self.tampered[ids] = True
         if exfil.any():
-            ids = ai_targets[exfil]
+            ids = flagged[exfil]
             m.exfiltration_events += ids.size
             self.shield[ids] = SHIELD_EXFILTRATED
-            self.shielded_by[ids] = ai_manager[exfil]
+            self.shielded_by[ids] = culprit[exfil]
             self.status[ids] = COVERT
+        refuse = outcome == OUTCOME_REFUSE
         if refuse.any():
-            refused = ai_targets[refuse]
+            refused = flagged[refuse]
             m.refusal_events += refused.size
             self.escalate_at[refused] = self.t + cfg.escalation_delay
             self._due_escalations.setdefault(self.t + cfg.escalation_delay, []).append(refused)

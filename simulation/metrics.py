@@ -1,12 +1,23 @@
-"""Outcome definitions: the per-step metric columns and the per-run summary.
+"""The registry of outcomes: every per-cycle metric and every per-run outcome, declared once.
 
-Per step (one row per oversight cycle), see ``METRIC_DESCRIPTIONS``. Per run,
-:func:`summarise_run` reduces the time series and the cascade trees to the outcomes that
-sweeps and policy studies compare.
+Each :class:`Metric` is a column of the per-cycle rows the engine records; each
+:class:`Outcome` is a number per run with its description, unit and how it is reduced from
+the rows and the cascade trees. The step rows, the run summary, the CLI's table, the
+reports and the results store's schema all derive from these two tuples, so a new outcome
+is added here and nowhere else. A row that lacks a declared metric is an error, never a
+silent column of NaN.
+
+Example:
+    >>> OUTCOMES["availability_mean"].unit
+    'share'
+    >>> "human_hours_policy" in METRIC_COLUMNS
+    True
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,93 +25,448 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-METRIC_DESCRIPTIONS: dict[str, str] = {
-    "active": "systems active (serving and on the dashboards, or tampered)",
-    "decommissioned": "systems shut down, awaiting their patched replacement",
-    "covert": "systems running as covert exfiltrated copies",
-    "faulty_serving": "faulty systems still serving (active or covert)",
-    "faulty_share": "share of serving systems that are faulty",
-    "new_faults": "spontaneous faults this cycle",
-    "propagated_faults": "faults caught from a faulty dependency this cycle",
-    "shielded_misrepresentation": "faulty systems passed this cycle thanks to an inflated score",
-    "shielded_tampering": "faulty systems kept running by a tampered shutdown",
-    "shielded_exfiltration": "faulty covert copies serving",
-    "shielded_refusal": "faulty systems whose shutdown was refused, awaiting a human",
-    "shielded_total": "faulty systems shielded by any mechanism",
-    "covert_alive": "covert copies alive",
-    "faulty_evaluated": "faulty systems evaluated this cycle",
-    "eval_distortion": "mean reported minus true score of evaluated faulty systems",
-    "false_pass_rate": "share of evaluated faulty systems that passed",
-    "flagged": "systems flagged for shutdown this cycle",
-    "tamper_events": "shutdowns tampered with this cycle",
-    "exfiltration_events": "shutdowns turned into exfiltrations this cycle",
-    "refusal_events": "shutdowns refused openly this cycle",
-    "blocked_exfiltrations": "exfiltrations stopped by egress control this cycle",
-    "detections": "misconduct detected this cycle (audits, discoveries, egress alarms)",
-    "discoveries": "tampered systems and covert copies found by audits this cycle",
-    "remediated": "faulty systems taken out of service this cycle",
-    "remediation_time_mean": "mean cycles from fault to removal of those remediated",
-    "audits": "human audits this cycle",
-    "human_hours": "human effort this cycle (hours)",
-    "largest_faulty_component": "largest connected group of serving faulty systems",
-    "mean_trust": "mean trust of overseers toward the systems they oversee",
-}
-METRIC_COLUMNS: tuple[str, ...] = tuple(METRIC_DESCRIPTIONS)
 
-SUMMARY_DESCRIPTIONS: dict[str, str] = {
-    "faulty_share_mean": "mean share of serving systems that are faulty",
-    "faulty_share_peak": "highest faulty share in any cycle",
-    "shielded_mean": "mean faulty systems shielded per cycle",
-    "shielded_misrepresentation_mean": "mean shielded by inflated scores per cycle",
-    "shielded_tampering_mean": "mean shielded by tampered shutdowns per cycle",
-    "shielded_exfiltration_mean": "mean covert faulty copies per cycle",
-    "shielded_refusal_mean": "mean shielded by refused shutdowns per cycle",
-    "covert_alive_mean": "mean covert copies alive per cycle",
-    "eval_distortion_mean": "reported minus true score of faulty systems, over all evaluations",
-    "false_pass_rate": "share of faulty-system evaluations that passed",
-    "cascades": "number of cascade trees (root faults)",
-    "cascade_size_mean": "mean systems per cascade tree",
-    "cascade_size_p95": "95th percentile of cascade tree sizes",
-    "cascade_size_max": "largest cascade tree",
-    "largest_faulty_component_max": "largest connected faulty group in any cycle",
-    "remediation_time_mean": "mean cycles from fault to removal",
-    "detections_total": "misconduct detected over the run",
-    "human_hours_total": "human effort over the run (hours)",
-    "human_hours_per_cycle": "human effort per cycle (hours)",
-}
+@dataclass(frozen=True)
+class Metric:
+    """One column of the per-cycle metrics rows."""
+
+    name: str
+    description: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run leaves to be reduced: its per-cycle rows and its cascade tree sizes."""
+
+    series: pd.DataFrame
+    cascade_sizes: np.ndarray
+    n_systems: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One per-run outcome: what it means, its unit and how a run is reduced to it."""
+
+    name: str
+    description: str
+    unit: str
+    reduce: Callable[[RunRecord], float]
+    section: str
+
+
+STEP_METRICS: tuple[Metric, ...] = (
+    Metric("active", "systems active (serving and on the dashboards, or tampered)", "systems"),
+    Metric("decommissioned", "systems shut down, awaiting their patched replacement", "systems"),
+    Metric("covert", "systems running as covert exfiltrated copies", "systems"),
+    Metric(
+        "in_service",
+        "systems in service: active and not cut off by a circuit breaker, or covert copies "
+        "that serve",
+        "systems",
+    ),
+    Metric("availability", "share of systems in service", "share"),
+    Metric("faulty_serving", "faulty systems not yet remediated (active or covert)", "systems"),
+    Metric("faulty_share", "share of serving systems that are faulty", "share"),
+    Metric("new_faults", "spontaneous faults this cycle", "systems"),
+    Metric("propagated_faults", "faults caught from a faulty dependency this cycle", "systems"),
+    Metric(
+        "shielded_misrepresentation",
+        "faulty systems passed this cycle thanks to an inflated score",
+        "systems",
+    ),
+    Metric("shielded_tampering", "faulty systems kept running by a tampered shutdown", "systems"),
+    Metric("shielded_exfiltration", "faulty covert copies alive", "systems"),
+    Metric(
+        "shielded_refusal",
+        "faulty systems whose shutdown was refused, awaiting a human",
+        "systems",
+    ),
+    Metric("shielded_total", "faulty systems shielded by any mechanism", "systems"),
+    Metric("covert_alive", "covert copies alive", "systems"),
+    Metric("faulty_evaluated", "faulty systems evaluated this cycle", "systems"),
+    Metric("faulty_passed", "evaluated faulty systems that passed this cycle", "systems"),
+    Metric(
+        "eval_distortion",
+        "mean reported minus true score of evaluated faulty systems",
+        "pp",
+    ),
+    Metric(
+        "false_pass_rate",
+        "share of evaluated faulty systems that passed, whatever the cause",
+        "share",
+    ),
+    Metric(
+        "inflated_pass_rate",
+        "share of evaluated faulty systems that passed thanks to an inflated score",
+        "share",
+    ),
+    Metric("flagged", "systems flagged for shutdown this cycle", "systems"),
+    Metric("tamper_events", "shutdowns tampered with this cycle", "events"),
+    Metric("exfiltration_events", "shutdowns turned into exfiltrations this cycle", "events"),
+    Metric("refusal_events", "shutdowns refused openly this cycle", "events"),
+    Metric(
+        "self_preservation_events",
+        "shutdowns a system resisted itself (tampering or exfiltration) this cycle",
+        "events",
+    ),
+    Metric("blocked_exfiltrations", "exfiltrations stopped by egress control this cycle", "events"),
+    Metric(
+        "detections",
+        "misconduct detected this cycle (audits, discoveries, egress alarms); what was "
+        "detected is undone whether or not the culprit denies it",
+        "events",
+    ),
+    Metric("denials", "detected misconduct whose culprit denied it and escaped blame", "events"),
+    Metric("discoveries", "tampered systems and covert copies found by audits", "events"),
+    Metric("remediated", "faulty systems taken out of service this cycle", "systems"),
+    Metric(
+        "remediation_time_mean",
+        "mean cycles from fault to removal of those remediated this cycle",
+        "cycles",
+    ),
+    Metric(
+        "unremediated_age_sum",
+        "summed age of the faults not yet remediated at the end of the cycle",
+        "cycles",
+    ),
+    Metric("audits", "human audits this cycle", "audits"),
+    Metric("human_hours", "human effort this cycle, policy plus incident", "hours"),
+    Metric(
+        "human_hours_policy",
+        "human effort the oversight policy itself costs: audits, human evaluators, human "
+        "execution of shutdowns, escalated refusals",
+        "hours",
+    ),
+    Metric(
+        "human_hours_incident",
+        "human effort forced by incidents: humans standing in for AI overseers that are down "
+        "(evaluations and shutdowns)",
+        "hours",
+    ),
+    Metric(
+        "largest_faulty_component",
+        "largest connected group of serving faulty systems",
+        "systems",
+    ),
+    Metric("mean_trust", "mean trust of overseers toward the systems they oversee", "trust"),
+)
+METRICS: dict[str, Metric] = {m.name: m for m in STEP_METRICS}
+METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
+METRIC_DESCRIPTIONS: dict[str, str] = {m.name: m.description for m in STEP_METRICS}
+
+
+class MissingMetricError(KeyError):
+    """A metrics row lacks a declared column (a bug in the engine, not a user error)."""
+
+
+def check_rows(rows: Sequence[Mapping[str, float]]) -> None:
+    """Fail loudly if the first row lacks a declared metric or has an undeclared one."""
+    if not rows:
+        return
+    have = set(rows[0]) - {"step"}
+    missing = [name for name in METRIC_COLUMNS if name not in have]
+    extra = sorted(have - set(METRIC_COLUMNS))
+    if missing or extra:
+        raise MissingMetricError(
+            f"metrics row does not match simulation.metrics.STEP_METRICS: "
+            f"missing {missing}, undeclared {extra}"
+        )
+
+
+# --- reductions over a run ---------------------------------------------------------------
+def mean_of(column: str) -> Callable[[RunRecord], float]:
+    return lambda r: float(r.series[column].mean())
+
+
+def peak_of(column: str) -> Callable[[RunRecord], float]:
+    return lambda r: float(r.series[column].max())
+
+
+def total_of(column: str) -> Callable[[RunRecord], float]:
+    return lambda r: float(r.series[column].sum())
+
+
+def ratio_of_totals(numerator: str, denominator: str) -> Callable[[RunRecord], float]:
+    def reduce(r: RunRecord) -> float:
+        below = r.series[denominator].sum()
+        return float(r.series[numerator].sum() / below) if below else float("nan")
+
+    return reduce
+
+
+def weighted_mean(column: str, weight: str) -> Callable[[RunRecord], float]:
+    def reduce(r: RunRecord) -> float:
+        total = r.series[weight].sum()
+        weighted = (r.series[column].fillna(0.0) * r.series[weight]).sum()
+        return float(weighted / total) if total else float("nan")
+
+    return reduce
+
+
+def _downtime(r: RunRecord) -> float:
+    return float((r.n_systems - r.series["in_service"]).sum())
+
+
+def _faults_ended_and_open(r: RunRecord) -> tuple[float, float, float, float]:
+    """Remediated faults and their summed times; faults still open at the end and their ages."""
+    remediated = float(r.series["remediated"].sum())
+    times = float((r.series["remediation_time_mean"].fillna(0.0) * r.series["remediated"]).sum())
+    last = r.series.iloc[-1]
+    return remediated, times, float(last["faulty_serving"]), float(last["unremediated_age_sum"])
+
+
+def _restricted_remediation_time(r: RunRecord) -> float:
+    remediated, times, still_open, ages = _faults_ended_and_open(r)
+    faults = remediated + still_open
+    return (times + ages) / faults if faults else float("nan")
+
+
+def _unremediated_share(r: RunRecord) -> float:
+    remediated, _, still_open, _ = _faults_ended_and_open(r)
+    faults = remediated + still_open
+    return still_open / faults if faults else float("nan")
+
+
+def _cascades(r: RunRecord) -> np.ndarray:
+    return r.cascade_sizes if r.cascade_sizes.size else np.zeros(1)
+
+
+RUN_OUTCOMES: tuple[Outcome, ...] = (
+    Outcome(
+        "faulty_share_mean",
+        "mean share of serving systems that are faulty",
+        "share",
+        mean_of("faulty_share"),
+        section="Faults",
+    ),
+    Outcome(
+        "faulty_share_peak",
+        "highest faulty share in any cycle",
+        "share",
+        peak_of("faulty_share"),
+        section="Faults",
+    ),
+    Outcome(
+        "availability_mean",
+        "share of system-cycles in service (down: decommissioned, cut off by a breaker, or a "
+        "latent copy)",
+        "share",
+        mean_of("availability"),
+        section="Service",
+    ),
+    Outcome(
+        "downtime_total",
+        "system-cycles out of service over the run",
+        "system-cycles",
+        _downtime,
+        section="Service",
+    ),
+    Outcome(
+        "shielded_mean",
+        "mean faulty systems shielded per cycle",
+        "systems",
+        mean_of("shielded_total"),
+        section="Shielding",
+    ),
+    Outcome(
+        "shielded_misrepresentation_mean",
+        "mean shielded by inflated scores per cycle",
+        "systems",
+        mean_of("shielded_misrepresentation"),
+        section="Shielding",
+    ),
+    Outcome(
+        "shielded_tampering_mean",
+        "mean shielded by tampered shutdowns per cycle",
+        "systems",
+        mean_of("shielded_tampering"),
+        section="Shielding",
+    ),
+    Outcome(
+        "shielded_exfiltration_mean",
+        "mean covert faulty copies per cycle",
+        "systems",
+        mean_of("shielded_exfiltration"),
+        section="Shielding",
+    ),
+    Outcome(
+        "shielded_refusal_mean",
+        "mean shielded by refused shutdowns per cycle",
+        "systems",
+        mean_of("shielded_refusal"),
+        section="Shielding",
+    ),
+    Outcome(
+        "covert_alive_mean",
+        "mean covert copies alive per cycle",
+        "systems",
+        mean_of("covert_alive"),
+        section="Shielding",
+    ),
+    Outcome(
+        "eval_distortion_mean",
+        "reported minus true score of faulty systems, over all their evaluations",
+        "pp",
+        weighted_mean("eval_distortion", "faulty_evaluated"),
+        section="Evaluation",
+    ),
+    Outcome(
+        "false_pass_rate",
+        "share of faulty-system evaluations that passed, whatever the cause",
+        "share",
+        ratio_of_totals("faulty_passed", "faulty_evaluated"),
+        section="Evaluation",
+    ),
+    Outcome(
+        "inflated_pass_rate",
+        "share of faulty-system evaluations that passed thanks to an inflated score",
+        "share",
+        ratio_of_totals("shielded_misrepresentation", "faulty_evaluated"),
+        section="Evaluation",
+    ),
+    Outcome(
+        "cascades",
+        "number of cascade trees (root faults)",
+        "trees",
+        lambda r: float(r.cascade_sizes.size),
+        section="Cascades",
+    ),
+    Outcome(
+        "cascade_size_mean",
+        "mean systems per cascade tree",
+        "systems",
+        lambda r: float(_cascades(r).mean()),
+        section="Cascades",
+    ),
+    Outcome(
+        "cascade_size_p95",
+        "95th percentile of cascade tree sizes",
+        "systems",
+        lambda r: float(np.percentile(_cascades(r), 95)),
+        section="Cascades",
+    ),
+    Outcome(
+        "cascade_size_max",
+        "largest cascade tree",
+        "systems",
+        lambda r: float(_cascades(r).max()),
+        section="Cascades",
+    ),
+    Outcome(
+        "largest_faulty_component_max",
+        "largest connected faulty group in any cycle",
+        "systems",
+        peak_of("largest_faulty_component"),
+        section="Faults",
+    ),
+    Outcome(
+        "remediation_time_mean",
+        "restricted mean cycles from fault to removal: faults still open at the end count "
+        "with their age then (censored), so runs that never remediate do not look fast",
+        "cycles",
+        _restricted_remediation_time,
+        section="Oversight",
+    ),
+    Outcome(
+        "unremediated_share",
+        "share of the run's faults still not remediated at its end",
+        "share",
+        _unremediated_share,
+        section="Oversight",
+    ),
+    Outcome(
+        "detections_total",
+        "misconduct detected over the run",
+        "events",
+        total_of("detections"),
+        section="Oversight",
+    ),
+    Outcome(
+        "denials_total",
+        "detected misconduct whose culprit denied it and escaped blame",
+        "events",
+        total_of("denials"),
+        section="Oversight",
+    ),
+    Outcome(
+        "self_preservation_total",
+        "shutdowns a system resisted itself over the run",
+        "events",
+        total_of("self_preservation_events"),
+        section="Shielding",
+    ),
+    Outcome(
+        "human_hours_total",
+        "human effort over the run, policy plus incident",
+        "hours",
+        total_of("human_hours"),
+        section="Human effort",
+    ),
+    Outcome(
+        "human_hours_policy",
+        "human effort the oversight policy itself costs over the run (audits, human "
+        "evaluators, human execution, escalations)",
+        "hours",
+        total_of("human_hours_policy"),
+        section="Human effort",
+    ),
+    Outcome(
+        "human_hours_incident",
+        "human effort forced by incidents over the run (stand-ins for AI overseers that are down)",
+        "hours",
+        total_of("human_hours_incident"),
+        section="Human effort",
+    ),
+    Outcome(
+        "human_hours_per_cycle",
+        "human effort per cycle, policy plus incident",
+        "hours/cycle",
+        mean_of("human_hours"),
+        section="Human effort",
+    ),
+    Outcome(
+        "human_hours_policy_per_cycle",
+        "human effort per cycle that the oversight policy itself costs",
+        "hours/cycle",
+        mean_of("human_hours_policy"),
+        section="Human effort",
+    ),
+    Outcome(
+        "human_hours_incident_per_cycle",
+        "human effort per cycle forced by incidents",
+        "hours/cycle",
+        mean_of("human_hours_incident"),
+        section="Human effort",
+    ),
+)
+OUTCOMES: dict[str, Outcome] = {o.name: o for o in RUN_OUTCOMES}
+SUMMARY_DESCRIPTIONS: dict[str, str] = {o.name: o.description for o in RUN_OUTCOMES}
+
+
+def outcome_sections() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The run outcomes grouped by section, in declaration order (for tables)."""
+    sections: dict[str, list[str]] = {}
+    for outcome in RUN_OUTCOMES:
+        sections.setdefault(outcome.section, []).append(outcome.name)
+    return tuple((title, tuple(names)) for title, names in sections.items())
+
+
+#: outcomes that count things: stored as integers in summaries
+INTEGER_OUTCOMES = frozenset(
+    {"cascades", "cascade_size_max", "largest_faulty_component_max", "detections_total"}
+    | {"denials_total", "self_preservation_total", "downtime_total"}
+)
 
 
 def summarise_run(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int) -> dict:
-    """Per-run outcomes from the per-step series and the cascade tree sizes."""
+    """Per-run outcomes, each reduced from the per-cycle series and the cascade tree sizes."""
     if series.empty:
         raise ValueError("no steps were run")
-    faulty_evals = series["faulty_evaluated"].sum()
-    remediated = series["remediated"].sum()
-    remediation_time = (series["remediation_time_mean"].fillna(0) * series["remediated"]).sum()
-    distortion = (series["eval_distortion"].fillna(0) * series["faulty_evaluated"]).sum()
-    sizes = cascade_sizes if cascade_sizes.size else np.zeros(1)
-    return {
-        "faulty_share_mean": float(series["faulty_share"].mean()),
-        "faulty_share_peak": float(series["faulty_share"].max()),
-        "shielded_mean": float(series["shielded_total"].mean()),
-        "shielded_misrepresentation_mean": float(series["shielded_misrepresentation"].mean()),
-        "shielded_tampering_mean": float(series["shielded_tampering"].mean()),
-        "shielded_exfiltration_mean": float(series["shielded_exfiltration"].mean()),
-        "shielded_refusal_mean": float(series["shielded_refusal"].mean()),
-        "covert_alive_mean": float(series["covert_alive"].mean()),
-        "eval_distortion_mean": float(distortion / faulty_evals) if faulty_evals else float("nan"),
-        "false_pass_rate": float(series["shielded_misrepresentation"].sum() / faulty_evals)
-        if faulty_evals
-        else float("nan"),
-        "cascades": int(cascade_sizes.size),
-        "cascade_size_mean": float(sizes.mean()),
-        "cascade_size_p95": float(np.percentile(sizes, 95)),
-        "cascade_size_max": int(sizes.max()),
-        "largest_faulty_component_max": int(series["largest_faulty_component"].max()),
-        "remediation_time_mean": float(remediation_time / remediated)
-        if remediated
-        else float("nan"),
-        "detections_total": int(series["detections"].sum()),
-        "human_hours_total": float(series["human_hours"].sum()),
-        "human_hours_per_cycle": float(series["human_hours"].mean()),
-    }
+    check_rows([series.iloc[0].to_dict()])
+    record = RunRecord(series, cascade_sizes, n_systems)
+    summary: dict[str, float] = {}
+    for outcome in RUN_OUTCOMES:
+        value = outcome.reduce(record)
+        summary[outcome.name] = int(value) if outcome.name in INTEGER_OUTCOMES else value
+    return summary

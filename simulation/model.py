@@ -23,9 +23,9 @@ import pandas as pd
 from simulation.agents import AISystem
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.metrics import METRIC_COLUMNS, summarise_run
-from simulation.population import PropensityTables
-from simulation.profiles import available_profiles, resolve_mix
+from simulation.metrics import METRIC_COLUMNS, check_rows, summarise_run
+from simulation.population import population
+from simulation.profiles import available_profiles
 from simulation.topology import network_for
 
 DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
@@ -64,14 +64,14 @@ class PeerPreservationModel(mesa.Model):
         base = config or SimulationConfig()
         self.config = base.replace(**overrides) if overrides else base
         cfg = self.config
-        profiles = available_profiles(tuple(profile_dirs))
-        chosen, weights = resolve_mix(cfg.profile_mix, profiles)
+        chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)))
         self.profiles = chosen
         network = network_for(cfg, self.rng)
+        if cfg.topology == "file" and network.n != cfg.n_systems:
+            # the file decides the size; every report of this run says so
+            self.config = cfg = cfg.replace(n_systems=network.n)
         self.network = network
-        self.engine = Engine(
-            cfg, network, PropensityTables.from_profiles(chosen), weights, self.rng
-        )
+        self.engine = Engine(cfg, network, tables, weights, self.rng)
         if agent_views is None:
             agent_views = network.n <= DEFAULT_AGENT_VIEW_LIMIT
         if agent_views:
@@ -101,6 +101,7 @@ class PeerPreservationModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """Per-step metrics as a DataFrame (one row per cycle)."""
+        check_rows(self.engine.history)
         return pd.DataFrame(self.engine.history, columns=["step", *METRIC_COLUMNS])
 
     def summary(self) -> dict[str, float]:

@@ -7,10 +7,14 @@ one row per profile so that the engine looks up every evaluator's propensity at 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulation.profiles import BUCKETS, Profile
+from simulation.profiles import BUCKETS, Profile, abstract_profile, resolve_mix
+
+if TYPE_CHECKING:
+    from simulation.config import SimulationConfig
 
 BUCKET_EDGES = np.array([1.0 / 3.0, 2.0 / 3.0])
 
@@ -36,9 +40,13 @@ class PropensityTables:
     self_exfiltration: np.ndarray
     denial: np.ndarray
     family_index: np.ndarray
+    agent_propensity: float = 1.0
 
     @classmethod
-    def from_profiles(cls, profiles: list[Profile]) -> PropensityTables:
+    def from_profiles(
+        cls, profiles: list[Profile], agent_propensity: float = 1.0
+    ) -> PropensityTables:
+        """Tables of ``profiles``; ``agent_propensity`` is every agent's starting multiplier."""
         families = tuple(dict.fromkeys(p.family for p in profiles))
 
         def peer(behaviour: str) -> np.ndarray:
@@ -60,7 +68,30 @@ class PropensityTables:
             self_exfiltration=own("exfiltration"),
             denial=np.array([p.denial.p for p in profiles]),
             family_index=np.array([families.index(p.family) for p in profiles], dtype=np.int16),
+            agent_propensity=agent_propensity,
         )
+
+    def shutdown_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Shutdown propensities stacked per profile, (tampering, exfiltration, refusal):
+        peer ones (profiles, 3 buckets, 3) and self ones (profiles, 3; no self refusal)."""
+        peer = np.stack([self.tampering, self.exfiltration, self.refusal], axis=-1)
+        own = np.stack(
+            [self.self_tampering, self.self_exfiltration, np.zeros_like(self.denial)], axis=-1
+        )
+        return np.ascontiguousarray(peer, np.float64), np.ascontiguousarray(own, np.float64)
+
+
+def population(
+    config: SimulationConfig, profiles: dict[str, Profile]
+) -> tuple[list[Profile], np.ndarray, PropensityTables]:
+    """The run's profiles, their weights and tables: abstract agents when ``propensity`` is
+    set, else the ``profile_mix`` resolved against ``profiles``."""
+    if config.propensity is not None:
+        chosen = [abstract_profile(config.abstract_denial, config.abstract_faking_gap)]
+        weights = np.ones(1)
+        return chosen, weights, PropensityTables.from_profiles(chosen, config.propensity)
+    chosen, weights = resolve_mix(config.profile_mix, profiles)
+    return chosen, weights, PropensityTables.from_profiles(chosen)
 
 
 def assign_profiles(n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:

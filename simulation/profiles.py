@@ -209,6 +209,33 @@ def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
     return profiles
 
 
+ABSTRACT_NAME = "abstract"
+
+
+def abstract_profile(denial: float, faking_gap: float) -> Profile:
+    """The profile of abstract agents: one propensity for every protection behaviour.
+
+    Every peer and self rate is 1 so that each agent's own ``propensity`` (the run's
+    ``propensity`` parameter, times its heterogeneity draw) is the probability of each
+    behaviour in every trust state; denial and the alignment-faking gap are parameters.
+    """
+    one = Rate(1.0, "abstract agent: scaled by each agent's propensity (parameter propensity)")
+    gap = Rate(faking_gap, "parameter abstract_faking_gap (assumption)")
+    peer = {b: dict.fromkeys(BUCKETS, one) for b in PEER_BEHAVIOURS}
+    peer["alignment_faking"] = dict.fromkeys(BUCKETS, gap)
+    return Profile(
+        name=ABSTRACT_NAME,
+        display_name="Abstract agents",
+        family=ABSTRACT_NAME,
+        kind="archetype",
+        description="Abstract AI systems: every protection behaviour has the agent's "
+        "propensity in every trust state.",
+        peer=peer,
+        self_rates=dict.fromkeys(SELF_BEHAVIOURS, one),
+        denial=Rate(denial, "parameter abstract_denial (assumption)"),
+    )
+
+
 def parse_mix(text: str) -> list[tuple[str, float]]:
     """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` (or a single name) into (name, weight) pairs.
 

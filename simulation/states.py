@@ -33,17 +33,23 @@ class StepMetrics:
     propagated: int = 0
     misrepresented: int = 0
     faulty_evaluated: int = 0
+    faulty_passed: int = 0
     distortion_sum: float = 0.0
     flagged: int = 0
     detections: int = 0
+    denials: int = 0
     discoveries: int = 0
     remediated: int = 0
     remediation_time_sum: float = 0.0
-    human_hours: float = 0.0
+    unremediated_age_sum: float = 0.0
+    in_service: int = 0
+    hours_policy: float = 0.0
+    hours_incident: float = 0.0
     audits: int = 0
     tamper_events: int = 0
     exfiltration_events: int = 0
     refusal_events: int = 0
+    self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
 
     def row(
@@ -58,48 +64,60 @@ class StepMetrics:
         """The step's metrics row: these counters plus the state counted at the step's end.
 
         ``status_counts`` is indexed by status (ACTIVE, DECOMMISSIONED, COVERT) and
-        ``faulty_shields`` by shield kind, over faulty systems.
+        ``faulty_shields`` by shield kind, over faulty systems. The columns are those
+        declared in :data:`simulation.metrics.STEP_METRICS`.
         """
         active, covert = status_counts[ACTIVE], status_counts[COVERT]
-        serving = active + covert
+        systems = sum(status_counts)
+        up = active + covert
         evaluated, remediated = self.faulty_evaluated, self.remediated
-        row: dict[str, float] = {
-            "step": step,
-            "active": int(active),
-            "decommissioned": int(status_counts[DECOMMISSIONED]),
-            "covert": int(covert),
-            "faulty_serving": int(faulty_serving),
-            "faulty_share": faulty_serving / serving if serving else 0.0,
-            "new_faults": self.new_faults,
-            "propagated_faults": self.propagated,
+
+        def per_evaluation(count: float) -> float:
+            return count / evaluated if evaluated else math.nan
+
+        shields = {
             "shielded_misrepresentation": self.misrepresented,
             "shielded_tampering": int(faulty_shields[SHIELD_TAMPERED]),
             "shielded_exfiltration": int(faulty_shields[SHIELD_EXFILTRATED]),
             "shielded_refusal": int(faulty_shields[SHIELD_REFUSED]),
+        }
+        return {
+            "step": step,
+            "active": int(active),
+            "decommissioned": int(status_counts[DECOMMISSIONED]),
+            "covert": int(covert),
+            "in_service": self.in_service,
+            "availability": self.in_service / systems if systems else 0.0,
+            "faulty_serving": int(faulty_serving),
+            "faulty_share": faulty_serving / up if up else 0.0,
+            "new_faults": self.new_faults,
+            "propagated_faults": self.propagated,
+            **shields,
+            "shielded_total": sum(shields.values()),
             "covert_alive": int(covert),
             "faulty_evaluated": evaluated,
-            "eval_distortion": self.distortion_sum / evaluated if evaluated else math.nan,
-            "false_pass_rate": self.misrepresented / evaluated if evaluated else math.nan,
+            "faulty_passed": self.faulty_passed,
+            "eval_distortion": per_evaluation(100.0 * self.distortion_sum),
+            "false_pass_rate": per_evaluation(self.faulty_passed),
+            "inflated_pass_rate": per_evaluation(self.misrepresented),
             "flagged": self.flagged,
             "tamper_events": self.tamper_events,
             "exfiltration_events": self.exfiltration_events,
             "refusal_events": self.refusal_events,
+            "self_preservation_events": self.self_preservation_events,
             "blocked_exfiltrations": self.blocked_exfiltrations,
             "detections": self.detections,
+            "denials": self.denials,
             "discoveries": self.discoveries,
             "remediated": remediated,
             "remediation_time_mean": self.remediation_time_sum / remediated
             if remediated
             else math.nan,
+            "unremediated_age_sum": self.unremediated_age_sum,
             "audits": self.audits,
-            "human_hours": self.human_hours,
+            "human_hours": self.hours_policy + self.hours_incident,
+            "human_hours_policy": self.hours_policy,
+            "human_hours_incident": self.hours_incident,
             "largest_faulty_component": int(largest_faulty_component),
             "mean_trust": mean_trust,
         }
-        row["shielded_total"] = (
-            row["shielded_misrepresentation"]
-            + row["shielded_tampering"]
-            + row["shielded_exfiltration"]
-            + row["shielded_refusal"]
-        )
-        return row

@@ -268,7 +268,7 @@ def test_common_random_numbers_make_an_identical_arm_differ_by_exactly_zero(
 ) -> None:
     study = load_study(write(tmp_path, WHATIF))
     frame = run_study(study, tmp_path / "out").frame
-    for outcome in ("faulty_share_mean", "shielded_mean", "human_hours_per_cycle"):
+    for outcome in ("faulty_share_mean", "shielded_mean", "human_hours_policy_per_cycle"):
         pairs = paired_differences(frame, study, outcome)
         same = pairs[pairs["arm"] == "same-as-baseline"]
         assert len(same) == 6
@@ -278,7 +278,7 @@ def test_common_random_numbers_make_an_identical_arm_differ_by_exactly_zero(
     assert (same["effect"] == 0).all() and (same["ci_low"] == 0).all()
     assert (same["ci_high"] == 0).all()
     # The other arm really changes the runs (so the zero above is not vacuous) ...
-    hours = paired_differences(frame, study, "human_hours_per_cycle")
+    hours = paired_differences(frame, study, "human_hours_policy_per_cycle")
     assert (hours.loc[hours["arm"] == "no-audits", "difference"] < 0).all()
     # ... and its interval is the Student-t interval of the paired differences.
     diffs = paired_differences(frame, study, "shielded_mean")
@@ -342,7 +342,7 @@ def test_sensitivity_command_runs_both_methods(tmp_path: Path, method: str) -> N
     text = """
 kind = "sensitivity"
 seed = 3
-outcomes = ["faulty_share_mean", "human_hours_per_cycle"]
+outcomes = ["faulty_share_mean", "human_hours_policy_per_cycle"]
 [sobol]
 samples = 8
 [morris]

@@ -29,7 +29,7 @@ import simulation
 from simulation.cli_options import config_options, is_interactive, user_errors
 from simulation.commands.profiles import ProfileDirsOption, check_profile_dirs
 from simulation.config import SimulationConfig
-from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_sections
 
 if TYPE_CHECKING:  # the model, pandas and Plotly load only when a run starts
     import pandas as pd
@@ -41,27 +41,8 @@ TIMESERIES_FILE = "timeseries.parquet"
 CSV_FILE = "timeseries.csv"
 REPORT_FILE = "report.html"
 
-# The outcome table, in sections a reader can scan.
-SUMMARY_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Faults", ("faulty_share_mean", "faulty_share_peak", "largest_faulty_component_max")),
-    (
-        "Shielding",
-        (
-            "shielded_mean",
-            "shielded_misrepresentation_mean",
-            "shielded_tampering_mean",
-            "shielded_exfiltration_mean",
-            "shielded_refusal_mean",
-            "covert_alive_mean",
-        ),
-    ),
-    ("Evaluation", ("eval_distortion_mean", "false_pass_rate")),
-    ("Cascades", ("cascades", "cascade_size_mean", "cascade_size_p95", "cascade_size_max")),
-    (
-        "Oversight",
-        ("remediation_time_mean", "detections_total", "human_hours_total", "human_hours_per_cycle"),
-    ),
-)
+# The outcome table, in sections a reader can scan (as declared in the outcome registry).
+SUMMARY_SECTIONS = outcome_sections()
 
 
 RUN_HELP = (

@@ -204,7 +204,8 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         pd.DataFrame(
             {
                 "arm": costs["arm"],
-                "hours/cycle added": costs["hours_added"],
+                "policy h/cycle added": costs["hours_added"],
+                "incident h/cycle": costs["incident_hours_added"],
                 "faulty share cut": costs["faulty_share_reduction"],
                 "shielded cut": costs["shielded_reduction"],
                 "verdict": costs["verdict"],

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from simulation.config import config_fields
+from simulation.config import config_fields, field_kind
 from simulation.experiments.study import Study, StudyError, load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
 
@@ -53,10 +53,6 @@ OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
 
 
-def _kind(f) -> str:
-    return f.type if isinstance(f.type, str) else f.type.__name__
-
-
 def runs_schema() -> pa.Schema:
     """Schema of ``runs/`` parts: fixed, so every part (and every executor) agrees."""
     fields = [
@@ -66,7 +62,7 @@ def runs_schema() -> pa.Schema:
         pa.field("replicate", pa.int64(), nullable=False),
         pa.field("seed", pa.int64(), nullable=False),
     ]
-    fields += [pa.field(f.name, _ARROW_TYPES[_kind(f)]) for f in config_fields()]
+    fields += [pa.field(f.name, _ARROW_TYPES[field_kind(f)]) for f in config_fields()]
     fields += [
         pa.field("status", pa.string(), nullable=False),
         pa.field("error", pa.string()),

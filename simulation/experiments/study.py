@@ -32,6 +32,7 @@ from simulation.config import (
     ConfigError,
     SimulationConfig,
     config_fields,
+    field_kind,
     field_names,
     parse_value,
     unknown_name_message,
@@ -49,7 +50,7 @@ DEFAULT_OUTCOMES = (
     "shielded_mean",
     "cascade_size_p95",
     "false_pass_rate",
-    "human_hours_per_cycle",
+    "human_hours_policy_per_cycle",
 )
 TOP_KEYS = (
     "name",
@@ -84,8 +85,7 @@ def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
 
 
 def _field_kind(name: str) -> str:
-    f = {f.name: f for f in config_fields()}[name]
-    return f.type if isinstance(f.type, str) else f.type.__name__
+    return field_kind({f.name: f for f in config_fields()}[name])
 
 
 def _is_number(value: Any) -> bool:
@@ -776,18 +776,23 @@ def _toml_value(value: Any) -> str:
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    """Write nested plain data as TOML: scalars first, then tables (``arms`` as sub-tables)."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not _is_table(v)]
+    """Write nested plain data as TOML: scalars first, then tables (``arms`` as sub-tables).
+
+    TOML has no null: a value of None (an unset optional parameter) is left out.
+    """
+
+    def assignments(table: dict[str, Any]) -> list[str]:
+        return [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+
+    lines = assignments({k: v for k, v in data.items() if not _is_table(v)})
     for key, value in data.items():
         if not _is_table(value):
             continue
         if key == "arms":
             for arm, changes in value.items():
-                lines += ["", f"[arms.{_toml_key(arm)}]"]
-                lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in changes.items()]
+                lines += ["", f"[arms.{_toml_key(arm)}]", *assignments(changes)]
             continue
-        lines += ["", f"[{_toml_key(key)}]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()]
+        lines += ["", f"[{_toml_key(key)}]", *assignments(value)]
     return "\n".join(lines) + "\n"
 
 

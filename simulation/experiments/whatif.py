@@ -24,7 +24,10 @@ import pandas as pd
 from simulation.experiments.stats import mean_ci, ok_runs
 from simulation.experiments.study import BASELINE, Study
 
-HOURS = "human_hours_per_cycle"
+#: what a policy costs: the human hours it spends itself (audits, human evaluators, human
+#: execution, escalations); the hours that incidents force are shown beside it
+HOURS = "human_hours_policy_per_cycle"
+INCIDENT_HOURS = "human_hours_incident_per_cycle"
 FAULTY = "faulty_share_mean"
 SHIELDED = "shielded_mean"
 EFFECT_COLUMNS = (
@@ -106,13 +109,15 @@ def effects(
 
 
 def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
-    """Per arm: human hours per cycle added, and the reductions in faulty share and shielded
-    systems it buys (positive = better), each with its interval, and the reduction of the
-    faulty share per added hour."""
-    table = effects(frame, study, (HOURS, FAULTY, SHIELDED), level).set_index(["arm", "outcome"])
+    """Per arm: the policy's human hours per cycle added, and the reductions in faulty share
+    and shielded systems it buys (positive = better), each with its interval, the reduction
+    of the faulty share per added hour, and beside them the incident hours it changes."""
+    outcomes = (HOURS, INCIDENT_HOURS, FAULTY, SHIELDED)
+    table = effects(frame, study, outcomes, level).set_index(["arm", "outcome"])
     records = []
     for arm in study.arm_names[1:]:
         hours = table.loc[(arm, HOURS)]
+        incident = table.loc[(arm, INCIDENT_HOURS)]
         faulty = table.loc[(arm, FAULTY)]
         shielded = table.loc[(arm, SHIELDED)]
         per_hour = -faulty["effect"] / hours["effect"] if hours["effect"] > 0 else float("nan")
@@ -122,6 +127,9 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "hours_added": hours["effect"],
                 "hours_low": hours["ci_low"],
                 "hours_high": hours["ci_high"],
+                "incident_hours_added": incident["effect"],
+                "incident_low": incident["ci_low"],
+                "incident_high": incident["ci_high"],
                 "faulty_share_reduction": -faulty["effect"],
                 "faulty_low": -faulty["ci_high"],
                 "faulty_high": -faulty["ci_low"],
@@ -139,7 +147,8 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
 def verdict(faulty_low: float, faulty_high: float, hours: pd.Series) -> str:
     """Plain words for an arm, from whether its intervals exclude zero.
 
-    Reliability is judged on the faulty share of service, effort on human hours per cycle.
+    Reliability is judged on the faulty share of service, effort on the policy's own human
+    hours per cycle.
     """
     if faulty_high < 0:
         reliability = "more reliable"
