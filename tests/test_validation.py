@@ -228,6 +228,7 @@ def test_harness_outbreaks_match_the_public_model():
             initial_faults=1,
             fault_rate=0.0,
             steps=1,
+            spread_rounds=0,
             propensity_scale=0.0,
             beta=beta,
             rng=SEED + i,
