@@ -463,7 +463,7 @@ def summarise_run(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: in
     """Per-run outcomes, each reduced from the per-cycle series and the cascade tree sizes."""
     if series.empty:
         raise ValueError("no steps were run")
-    check_rows([series.iloc[0].to_dict()])
+    check_rows([dict.fromkeys(series.columns)])
     record = RunRecord(series, cascade_sizes, n_systems)
     summary: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:

@@ -281,9 +281,7 @@ def test_human_execution_and_egress_control_stop_covert_shielding():
     assert shielding.timeseries()["shielded_total"].sum() > 0
     # loyal evaluators pass everyone; humans evaluating stop misrepresentation, and humans
     # executing shutdowns leave no room for peers' tampering or exfiltration ...
-    humans = run(
-        profile_mix="loyal", assignment="humans", fault_rate=0.02, self_preservation=False
-    )
+    humans = run(profile_mix="loyal", assignment="humans", fault_rate=0.02, self_preservation=False)
     assert humans.timeseries()["shielded_total"].sum() == 0
     # ... but a system may still resist its own shutdown; a human carrying it out catches
     # that with the audit sensitivity (0.9), so about 10 % of loyal systems escape
