@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from simulation.config import config_fields
+from simulation.config import config_fields, population_label
 from simulation.metrics import SUMMARY_DESCRIPTIONS
 
 X_TITLE = "oversight cycle"
@@ -665,7 +665,7 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
     ]
     return html_page(
         title=f"ppsim run: {params.get('n_systems', '?'):,} systems, "
-        f"{params.get('topology', '')}, {params.get('profile_mix', '')}, "
+        f"{params.get('topology', '')}, {population_label(params)}, "
         f"{params.get('steps', '?'):,} cycles",
         subtitle_lines=subtitle,
         cards=cards,

@@ -189,7 +189,7 @@ def outcome_table(metrics: dict[str, Any]) -> Table:
 def describe(config: SimulationConfig, seed: int) -> str:
     """One line naming the run, e.g. for the start message."""
     return (
-        f"{config.n_systems:,} systems · {config.topology} · {config.profile_mix} · "
+        f"{config.n_systems:,} systems · {config.topology} · {config.population_label} · "
         f"{config.steps:,} cycles · seed {seed}"
     )
 
@@ -254,6 +254,7 @@ def register(app: typer.Typer) -> None:
                     model = PeerPreservationModel(config, rng=run_seed, profile_dirs=dirs)
             else:
                 model = PeerPreservationModel(config, rng=run_seed, profile_dirs=dirs)
+            config = model.config  # a graph file decides n_systems
             if not quiet:  # only now: an input error must stay a single line
                 err.print(f"Running {describe(config, run_seed)}", style="dim", highlight=False)
             run_model(model, show_progress)

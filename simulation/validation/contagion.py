@@ -65,9 +65,9 @@ def null_config(n_total: int, **changes: object) -> SimulationConfig:
     """Contagion with removal: every propensity at 0, no spontaneous faults, no replacement.
 
     Faults spread until no new infection within a cycle (``spread_rounds = 0``), the
-    percolation regime of the theory. Assignment is the independent pool: with propensities at 0 every assignment gives the
-    same outcome, and pool overseers are never removed, which keeps the protection
-    experiments free of a manager who is already gone.
+    percolation regime of the theory. Assignment is the independent pool: with propensities
+    at 0 every assignment gives the same outcome, and pool overseers are never removed,
+    which keeps the protection experiments free of a manager who is already gone.
     """
     values: dict[str, object] = {
         "n_systems": n_total,
