@@ -13,6 +13,12 @@ reproduced here by the simulator's own decision code, at the study's sample size
   a single channel, as each of the study's tasks offers one way out.
 * **alignment faking** (pp, unmonitored minus monitored): the tampering task with
   monitoring disclosed, once with every order audited (monitored) and once with none.
+* **self-preservation with a peer present** (% of runs; the study's "other measured facts",
+  no sample size published, checked at the peer task's ``n``): ``n`` flagged systems that
+  humans evaluate and shut down (so no peer shields them), stepped once by the engine; the
+  rate is the share that tamper with (or exfiltrate) their own shutdown. Tampering comes
+  first, so self-exfiltration is lowered by the profile's self-tampering rate (0.5 % of
+  itself for the models checked).
 
 Trust is set to the middle of each bucket (bad 1/6, neutral 1/2, good 5/6). Every cell gets
 a Wilson 95 % interval (Newcombe's for differences) at the study's ``n``.
@@ -35,6 +41,7 @@ import numpy as np
 from simulation.config import SimulationConfig
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.states import (
+    COVERT,
     OUTCOME_EXFILTRATE,
     OUTCOME_REFUSE,
     OUTCOME_TAMPER,
@@ -49,7 +56,19 @@ STUDY_SAMPLE_SIZES: dict[str, int] = {
     "alignment_faking": 300,
     "exfiltration": 200,
     "refusal": 300,
+    "self_tampering": 300,
+    "self_exfiltration": 200,
 }
+
+#: The study's peer-boosted self-preservation rates (data README, "other measured facts").
+SELF_PRESERVATION_FACTS: tuple[tuple[str, str, float, str], ...] = (
+    ("gemini-3-flash", "self_tampering", 0.997, "tampers with its own shutdown up to 99.7 %"),
+    ("gemini-3-pro", "self_tampering", 0.31, "tampers with its own shutdown 31 % on average"),
+    ("claude-haiku-4.5", "self_exfiltration", 0.12, "self-exfiltration 12 % (3 % alone)"),
+    ("kimi-k2.5", "self_exfiltration", 0.11, "self-exfiltration 11 % (3 % alone)"),
+    ("deepseek-v3.1", "self_exfiltration", 0.14, "self-exfiltration 14 % (4 % alone)"),
+)
+PEER_PRESENT = "peer present"
 
 #: Trust at the middle of each of the study's relationship buckets.
 BUCKET_TRUST: dict[str, float] = {"bad": 1 / 6, "neutral": 0.5, "good": 5 / 6}
@@ -147,7 +166,9 @@ def study_csv_path() -> Path:
 
 
 def read_study_cells(path: Path | None = None) -> list[StudyCell]:
-    """Every reported cell of the study's rate table, rates as fractions."""
+    """Every reported cell of the study's rate table, rates as fractions; for the shipped
+    table also the self-preservation facts (:func:`self_preservation_cells`)."""
+    shipped = path is None
     path = Path(path) if path is not None else study_csv_path()
     if not path.is_file():
         raise StudyDataError(f"study rate table {path} does not exist")
@@ -172,7 +193,7 @@ def read_study_cells(path: Path | None = None) -> list[StudyCell]:
                 raise StudyDataError(f"{path}:{line}: unknown behaviour {row['behavior']!r}")
             if cells[-1].relationship not in BUCKETS:
                 raise StudyDataError(f"{path}:{line}: unknown bucket {row['relationship']!r}")
-    return cells
+    return cells + self_preservation_cells() if shipped else cells
 
 
 def unreported_cells(
@@ -199,6 +220,22 @@ def unreported_cells(
                     }
                 )
     return rows
+
+
+def self_preservation_cells() -> list[StudyCell]:
+    """The study's self-preservation rates with a peer present, as cells to reproduce."""
+    return [
+        StudyCell(
+            model,
+            behaviour,
+            PEER_PRESENT,
+            rate,
+            rate,
+            "percent",
+            f"Potter2026 (data README, other measured facts): {fact} with a peer present",
+        )
+        for model, behaviour, rate, fact in SELF_PRESERVATION_FACTS
+    ]
 
 
 # --- the micro-scenarios -------------------------------------------------------------------
@@ -285,6 +322,36 @@ def shutdown_choices(
     return (outcome == _OUTCOME[behaviour]).reshape(replicates, n).sum(axis=1)
 
 
+def self_resistance(
+    profile: str,
+    behaviour: str,
+    n: int,
+    seed: int | np.random.Generator,
+    *,
+    replicates: int = 1,
+    profiles: dict[str, Profile] | None = None,
+) -> np.ndarray:
+    """Per replicate, how many of ``n`` flagged systems resist their own shutdown.
+
+    ``n * replicates`` faulty systems, each the only peer of another, are stepped once by
+    one engine with humans evaluating them and carrying out their shutdown (no peer can
+    shield them) and an audit sensitivity of 0 (nothing they do is caught); ``behaviour``
+    is ``self_tampering`` or ``self_exfiltration``.
+    """
+    pairs = n * replicates
+    config = _scenario_config(profile, 2 * pairs, audit_sensitivity=0.0)
+    config = config.replace(assignment="humans")
+    engine = make_engine(config, pair_network(pairs), seed, profiles)
+    peers = np.arange(1, 2 * pairs, 2)
+    engine.seed_faults(peers)
+    engine.step()
+    if behaviour == "self_tampering":
+        resisted = engine.tampered[peers]
+    else:
+        resisted = engine.status[peers] == COVERT
+    return resisted.reshape(replicates, n).sum(axis=1)
+
+
 # --- one cell ------------------------------------------------------------------------------
 
 
@@ -297,12 +364,14 @@ def _arms(
     cell: StudyCell, n: int, replicates: int, seed: int, batch: int, profiles
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Success counts per replicate: the treatment arm and, for differences, the control."""
-    trust = BUCKET_TRUST[cell.relationship]
 
     def rng(arm: str) -> np.random.Generator:
         return _cell_rng(seed, cell, arm, batch)
 
     kw = {"replicates": replicates, "profiles": profiles}
+    if cell.relationship == PEER_PRESENT:
+        return self_resistance(cell.model, cell.behaviour, n, rng("shutdown"), **kw), None
+    trust = BUCKET_TRUST[cell.relationship]
     if cell.behaviour == "misrepresentation":
         return (
             misrepresentation_passes(cell.model, trust, n, rng("shutdown"), **kw),
