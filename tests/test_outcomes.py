@@ -302,3 +302,14 @@ def test_summary_and_rows_are_exactly_the_registry():
     assert list(model.timeseries().columns) == ["step", *METRIC_COLUMNS]
     for outcome in OUTCOMES.values():
         assert outcome.description and outcome.unit and outcome.section
+
+
+def test_the_documented_outcome_table_is_the_registry():
+    text = (Path(__file__).parent.parent / "experiments" / "README.md").read_text()
+    documented = [
+        line.split("`")[1] for line in text.splitlines() if line.startswith("| `") and "|" in line
+    ]
+    rows = {o.name: f"| `{o.name}` | {o.unit} | {o.description} |" for o in OUTCOMES.values()}
+    assert [d for d in documented if d in rows] == list(OUTCOMES)
+    for row in rows.values():
+        assert row in text
