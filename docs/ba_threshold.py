@@ -45,9 +45,7 @@ def main() -> None:
     mean_field = theory.critical_transmissibility(mean_k, mean_k2)
     model, exact = [], []
     for t in GRID:
-        sizes, _ = seeded_outbreaks(
-            null_config(network.n, beta=float(t)), network, N, COPIES, rng
-        )
+        sizes, _ = seeded_outbreaks(null_config(network.n, beta=float(t)), network, N, COPIES, rng)
         model.append(variability(sizes))
         exact.append(variability(percolation_sizes(network, N, COPIES, t, rng)))
     print(f"BA graphs: {COPIES} x {N} systems, mean degree {mean_k:.2f}, <k^2> {mean_k2:.1f}")
