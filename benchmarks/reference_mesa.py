@@ -472,7 +472,6 @@ class ReferenceMesaModel(mesa.Model):
         self.denial = tables.denial.tolist()
         self.family_of = tables.family_index.tolist()
         self.agent_propensity = tables.agent_propensity
-        self.scale = cfg.propensity_scale
         self.covert_scale = cfg.propensity_scale * (
             1.0 - cfg.safety_prompt_reduction if cfg.safety_prompt else 1.0
         )
@@ -743,6 +742,7 @@ class ReferenceMesaModel(mesa.Model):
         return best
 
     def _record(self, m: StepMetrics) -> None:
+        """Count the state at the cycle's end and append the cycle's metrics row."""
         counts = [0, 0, 0]
         shield_counts = [0] * 5
         faulty_serving = 0
