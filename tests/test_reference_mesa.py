@@ -16,8 +16,9 @@ roughly 33 % in the mean faulty share, 27 % in remediations, 32 % in self-preser
 events, 38 % in denials, 12 % in incident hours, but 4 % in policy hours and 1.3 % in
 availability, which the many healthy systems steady. With the other configurations the
 figures are 13 to 26 % for the faulty share, 12 to 21 % for remediations and 1.2 to 8 % for
-availability and policy hours. The tolerance test checks that the same comparison does
-catch a doubled fault hazard.
+availability and policy hours. The tolerance tests check that the same comparison does
+catch a doubled fault hazard, and a reference run with a new rule switched back to its
+former behaviour.
 """
 
 from __future__ import annotations
@@ -135,6 +136,22 @@ def test_tolerance_detects_a_real_difference() -> None:
     reference = outcomes(ReferenceMesaModel, BASE.replace(fault_rate=2 * BASE.fault_rate))
     for key in ("faulty_share_mean", "remediated_total", "availability_mean"):
         assert abs(z_score(engine[key], reference[key])) > Z_TOL, key
+
+
+@pytest.mark.parametrize(
+    ("name", "lever"),
+    [
+        ("many-levers", {"spread_rounds": 0}),
+        ("new-levers", {"shutdown_channels": "sequential"}),
+    ],
+)
+def test_comparison_sees_the_new_levers(name: str, lever: dict[str, object]) -> None:
+    """A reference run without one of the new rules (here: one transmission round per
+    cycle, the likeliest channel only) must fail the comparison with the engine."""
+    engine = outcomes(PeerPreservationModel, CONFIGS[name])
+    reference = outcomes(ReferenceMesaModel, CONFIGS[name].replace(**lever))
+    z = {key: abs(z_score(engine[key], reference[key])) for key in engine if engine[key].any()}
+    assert max(z.values()) > Z_TOL, z
 
 
 def test_reference_is_object_per_agent_and_deterministic() -> None:
