@@ -154,6 +154,20 @@ def test_comparison_sees_the_new_levers(name: str, lever: dict[str, object]) -> 
     assert max(z.values()) > Z_TOL, z
 
 
+@pytest.mark.parametrize("model_class", [PeerPreservationModel, ReferenceMesaModel])
+def test_denial_spares_the_blame_not_the_detection(model_class: type) -> None:
+    """Agents that always deny: every detection still counts (and is acted on), and each
+    caught culprit's denial is counted once."""
+    config = BASE.replace(
+        n_systems=200, steps=30, propensity=0.5, abstract_denial=1.0, audit_rate=0.5
+    )
+    model = model_class(config, rng=5)
+    model.run()
+    series = model.timeseries()
+    assert series["detections"].sum() > 0
+    assert series["denials"].equals(series["detections"])
+
+
 def test_reference_is_object_per_agent_and_deterministic() -> None:
     config = BASE.replace(n_systems=200, steps=20)
     first = ReferenceMesaModel(config, rng=3)
