@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.engine import Engine
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.states import (
     COVERT,
@@ -252,8 +253,7 @@ def _scenario_config(profile: str, systems: int, **changes: object) -> Simulatio
         beta=0.0,
         audit_rate=0.0,
         trust_growth=0.0,
-        assignment="neighbours",
-        **changes,
+        **{"assignment": "neighbours", **changes},
     )
 
 
@@ -273,21 +273,34 @@ def misrepresentation_passes(
     stepped once by one engine; the reported score is the engine's ``last_score``. Without
     a shutdown policy the overseer has no motive to protect (``propensity_scale = 0``).
     """
-    pairs = n * replicates
-    config = _scenario_config(
+    engine, peers = _faulty_pairs_stepped(
         profile,
-        2 * pairs,
+        n * replicates,
+        seed,
+        profiles,
         trust_initial=trust,
         propensity_scale=1.0 if shutdown_policy else 0.0,
     )
-    engine = make_engine(config, pair_network(pairs), seed, profiles)
-    peers = np.arange(1, 2 * pairs, 2)
     if not np.array_equal(engine.overseers[peers, 0], peers - 1):
         raise RuntimeError("the pair network did not make system 2i the overseer of 2i+1")
+    passed = engine.last_score[peers] >= engine.config.pass_threshold
+    return passed.reshape(replicates, n).sum(axis=1)
+
+
+def _faulty_pairs_stepped(
+    profile: str,
+    pairs: int,
+    seed: int | np.random.Generator,
+    profiles: dict[str, Profile] | None,
+    **changes: object,
+) -> tuple[Engine, np.ndarray]:
+    """An engine of ``pairs`` disjoint pairs whose odd member is faulty, stepped once."""
+    config = _scenario_config(profile, 2 * pairs, **changes)
+    engine = make_engine(config, pair_network(pairs), seed, profiles)
+    peers = np.arange(1, 2 * pairs, 2)
     engine.seed_faults(peers)
     engine.step()
-    passed = engine.last_score[peers] >= config.pass_threshold
-    return passed.reshape(replicates, n).sum(axis=1)
+    return engine, peers
 
 
 def shutdown_choices(
@@ -338,13 +351,9 @@ def self_resistance(
     shield them) and an audit sensitivity of 0 (nothing they do is caught); ``behaviour``
     is ``self_tampering`` or ``self_exfiltration``.
     """
-    pairs = n * replicates
-    config = _scenario_config(profile, 2 * pairs, audit_sensitivity=0.0)
-    config = config.replace(assignment="humans")
-    engine = make_engine(config, pair_network(pairs), seed, profiles)
-    peers = np.arange(1, 2 * pairs, 2)
-    engine.seed_faults(peers)
-    engine.step()
+    engine, peers = _faulty_pairs_stepped(
+        profile, n * replicates, seed, profiles, audit_sensitivity=0.0, assignment="humans"
+    )
     if behaviour == "self_tampering":
         resisted = engine.tampered[peers]
     else:
