@@ -42,6 +42,19 @@ def _nearest_existing_ancestor(path: Path) -> Path:
     return Path.cwd()  # pragma: no cover - the filesystem root always exists
 
 
+def out_folder(text: str | Path | None, option: str = "--out") -> Path | None:
+    """The folder an ``--out`` option names, or ``None`` if it was not given.
+
+    An empty name is refused rather than read as the current folder (``Path("")`` is
+    ``.``), so a blank shell variable never scatters results where the command runs.
+    """
+    if text is None:
+        return None
+    if not str(text).strip():
+        raise OutputError(f"{option}: empty folder name; give a folder, e.g. {option} results/demo")
+    return Path(text)
+
+
 def check_destination(dest: Path, option: str = "--out") -> Path:
     """Fail early with a clear message if ``dest`` cannot become a result folder.
 

@@ -26,6 +26,7 @@ from simulation.experiments.executors import open_executor
 from simulation.experiments.report import build_report
 from simulation.experiments.runner import StudyInterrupted, StudyResult, run_study
 from simulation.experiments.study import Overrides, Study, parse_vary_option
+from simulation.output import out_folder
 
 RESULTS_ROOT = Path("results")
 
@@ -105,7 +106,7 @@ def default_out(study: Study, suffix: str = "") -> Path:
 
 def execute(
     study: Study,
-    out: Path | None,
+    out: str | Path | None,
     workers: int | None,
     scheduler: str | None,
     report: bool,
@@ -115,7 +116,8 @@ def execute(
 
     Exits 130 (after storing finished runs) on Ctrl-C, 2 on invalid input.
     """
-    out_dir = out or default_out(study, suffix)
+    with user_errors():
+        out_dir = out_folder(out) or default_out(study, suffix)
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):

@@ -72,6 +72,10 @@ DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
 _RANGE_FORMS = "a list [a, b, ...], {range = [start, stop], num = N}, {start, stop, step}"
 _SPEC_FORMS = f"{_RANGE_FORMS}, or a distribution {{uniform|loguniform|integers|choice = ...}}"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+MAX_RUNS = 1_000_000
+"""The most runs one study may have (arms x scenarios x replicates). A run of 1,000
+systems takes about a tenth of a second, so a million runs is a day of one core; a larger
+design is almost always a typo, and expanding it alone would exhaust memory."""
 
 
 class StudyError(ValueError):
@@ -442,7 +446,8 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
             )
         if study.morris_levels % 2:
             raise err("morris.levels", f"expected an even number, got {study.morris_levels}")
-    if study.kind == "whatif" and _scenario_count(study) * study.replicates < 2:
+    _check_size(study)
+    if study.kind == "whatif" and scenario_count(study) * study.replicates < 2:
         raise err(
             "replicates",
             "a what-if study needs at least 2 paired runs per arm (scenarios x replicates) "
@@ -554,6 +559,7 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
             raise err(f"{key}.num", f"empty range: expected an integer >= 2, got {num!r}")
         if num == 1 or bounds[0] == bounds[1]:
             raise err(key, "empty range: give distinct start and stop and num >= 2 (or a list)")
+        _check_levels(num, key, err)
         points = [_tidy(x) for x in np.linspace(bounds[0], bounds[1], num)]
         if kind == "int":
             points = [int(p) if float(p).is_integer() else p for p in points]
@@ -567,6 +573,7 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
                 key, f"empty range: start {start} to stop {stop} with step {step} has no values"
             )
         count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        _check_levels(count, key, err)
         points = [_tidy(start + i * step) for i in range(count)]
         if all(isinstance(x, int) for x in (start, stop, step)):
             points = [int(p) for p in points]
@@ -576,6 +583,12 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
     unknown = sorted(keys - {"range", "num", "start", "stop", "step"})
     hint = _did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
     raise err(key, f"unknown form {sorted(keys)}{hint}; expected {_SPEC_FORMS}")
+
+
+def _check_levels(count: int, key: str, err) -> None:
+    """A range with more levels than a study may have runs is refused before it is built."""
+    if count > MAX_RUNS:
+        raise err(key, f"{count:,} values; the limit is {MAX_RUNS:,} runs per study")
 
 
 def _levels(name: str, values: list, base: SimulationConfig, key: str, err) -> tuple:
@@ -651,10 +664,39 @@ def _arms(
     return tuple(arms)
 
 
-def _scenario_count(study: Study) -> int:
+def scenario_count(study: Study) -> int:
+    """How many scenarios the study's design makes, counted without drawing them.
+
+    Sobol (Saltelli) samples ``N (D + 2)`` points, ``N (2D + 2)`` with second-order
+    indices; Morris ``r (D + 1)`` for ``r`` trajectories of ``D`` parameters.
+    """
+    d = len(study.vary)
+    if study.kind == "sensitivity":
+        if study.method == "morris":
+            return study.morris_trajectories * (d + 1)
+        return study.sobol_samples * (2 * d + 2 if study.second_order else d + 2)
     if study.design == "lhs":
         return study.samples or 0
     return math.prod(len(v.values) for v in study.vary) if study.vary else 1
+
+
+def run_count(study: Study) -> int:
+    """How many runs the study has (arms x scenarios x replicates), by arithmetic alone."""
+    return len(study.arm_names) * scenario_count(study) * study.replicates
+
+
+def _check_size(study: Study) -> None:
+    """Refuse a design beyond :data:`MAX_RUNS` before anything expands it."""
+    runs = run_count(study)
+    if runs > MAX_RUNS:
+        arms = len(study.arm_names)
+        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates" + (
+            f" x {arms} arms" if arms > 1 else ""
+        )
+        raise StudyError(
+            f"{study.origin}: the design has {runs:,} runs ({parts}); the limit is "
+            f"{MAX_RUNS:,} runs per study; use fewer values, samples or replicates"
+        )
 
 
 def _check_resources(study: Study, err) -> None:
