@@ -99,3 +99,58 @@ def test_empty_out_is_refused(
     result = runner.invoke(app, [*args, "--out", ""])
     assert "--out" in one_line_error(result)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------
+# 3. Unknown keys in any file a user writes
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[bsae]\nn_systems = 60\n", "unknown table [bsae] (did you mean 'base'?)"),
+        ("steps = 5\n[plotting]\ncolour = 1\n", "unknown table [plotting]"),
+        ("[base]\nsteps = 5\n[vary]\naudit_rat = [0.1]\n", "did you mean 'audit_rate'?"),
+        ("kind = 'sweep'\nreplicate = 3\n[base]\nsteps = 5\n", "did you mean 'replicates'?"),
+    ],
+)
+def test_config_file_with_unknown_table_or_key_is_refused(
+    text: str, expected: str, tmp_path: Path
+) -> None:
+    config = _write(tmp_path, "config.toml", text)
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["run", *SMALL, "--config", str(config), "--out", str(out)])
+    assert expected in one_line_error(result)
+    assert not out.exists()
+
+
+def test_profile_file_with_unknown_key_is_refused(tmp_path: Path) -> None:
+    from simulation.profiles import ProfileError, builtin_profile_dir, load_profile_file
+
+    text = (builtin_profile_dir() / "loyal.toml").read_text(encoding="utf-8")
+    cases = {
+        "famly = 'x'\n" + text: r"unknown key 'famly' \(did you mean 'family'\?\)",
+        text.replace("[self]", "[self]\nrefusal = { p = 0.1, source = 'x' }", 1): r"\[self\]",
+        text + "\n[peer.refusal.extra]\np = 0.1\nsource = 'x'\n": r"\[peer.refusal\]",
+    }
+    for i, (broken, pattern) in enumerate(cases.items()):
+        path = _write(tmp_path, f"p{i}.toml", broken)
+        with pytest.raises(ProfileError, match=pattern):
+            load_profile_file(path)
+
+
+def test_validation_settings_with_unknown_full_section_are_refused(tmp_path: Path) -> None:
+    from simulation.validation import load_settings
+    from simulation.validation.settings import SettingsError
+
+    path = _write(
+        tmp_path, "v.toml", 'kind = "validation"\n[full.thresold]\nn_systems = 100\n'
+    )
+    with pytest.raises(SettingsError, match=r"did you mean 'threshold'\?"):
+        load_settings(path)

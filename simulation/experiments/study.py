@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -38,7 +37,7 @@ from simulation.config import (
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
-from simulation.tomlfile import read_toml
+from simulation.tomlfile import check_keys, did_you_mean, read_toml
 
 KINDS = ("sweep", "whatif", "sensitivity")
 DESIGNS = ("factorial", "lhs")
@@ -80,11 +79,6 @@ design is almost always a typo, and expanding it alone would exhaust memory."""
 
 class StudyError(ValueError):
     """A study file is invalid; the message names the file, the key and what is expected."""
-
-
-def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
-    hint = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _field_kind(name: str) -> str:
@@ -203,7 +197,7 @@ class Study:
         """The same sensitivity study analysed with another method (``sobol``/``morris``)."""
         if method not in METHODS:
             raise StudyError(
-                f"--method: {method!r} is not allowed{_did_you_mean(method, METHODS)}; "
+                f"--method: {method!r} is not allowed{did_you_mean(method, METHODS)}; "
                 f"use one of {', '.join(METHODS)}"
             )
         return dataclasses.replace(self, method=method)
@@ -344,14 +338,12 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     def err(key: str, problem: str) -> StudyError:
         return StudyError(f"{origin}: {key}: {problem}")
 
-    for key in data:
-        if key not in TOP_KEYS:
-            raise err(key, f"unknown key{_did_you_mean(key, TOP_KEYS)}; allowed: {_keys()}")
+    check_keys(data, TOP_KEYS, origin, StudyError)
 
     kind = data.get("kind", "sweep")
     if kind not in KINDS:
         raise err(
-            "kind", f"{kind!r} is not allowed{_did_you_mean(str(kind), KINDS)}; use {_or(KINDS)}"
+            "kind", f"{kind!r} is not allowed{did_you_mean(str(kind), KINDS)}; use {_or(KINDS)}"
         )
     name = data.get("name", "study")
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -379,11 +371,11 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         if method not in METHODS:
             raise err(
                 "method",
-                f"{method!r} is not allowed{_did_you_mean(str(method), METHODS)}; "
+                f"{method!r} is not allowed{did_you_mean(str(method), METHODS)}; "
                 f"use {_or(METHODS)}",
             )
-        sobol = _table(data.get("sobol", {}), "sobol", ("samples", "second_order"), err)
-        morris = _table(data.get("morris", {}), "morris", ("trajectories", "levels"), err)
+        sobol = _table(data.get("sobol", {}), "sobol", ("samples", "second_order"), err, origin)
+        morris = _table(data.get("morris", {}), "morris", ("trajectories", "levels"), err, origin)
         if not vary:
             raise err("vary", "a sensitivity study needs at least one parameter to vary")
     else:
@@ -394,7 +386,7 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         if design not in DESIGNS:
             raise err(
                 "design",
-                f"{design!r} is not allowed{_did_you_mean(str(design), DESIGNS)}; "
+                f"{design!r} is not allowed{did_you_mean(str(design), DESIGNS)}; "
                 f"use {_or(DESIGNS)}",
             )
         if design == "lhs":
@@ -457,10 +449,6 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     return study
 
 
-def _keys() -> str:
-    return ", ".join(TOP_KEYS)
-
-
 def _or(options: tuple[str, ...]) -> str:
     return "one of " + ", ".join(repr(o) for o in options)
 
@@ -471,12 +459,10 @@ def _int(value: Any, key: str, err, *, low: int) -> int:
     return value
 
 
-def _table(value: Any, key: str, allowed: tuple[str, ...], err) -> dict[str, Any]:
+def _table(value: Any, key: str, allowed: tuple[str, ...], err, origin: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise err(key, f"expected a table with keys {', '.join(allowed)}")
-    for k in value:
-        if k not in allowed:
-            raise err(f"{key}.{k}", f"unknown key{_did_you_mean(k, allowed)}; allowed: {allowed}")
+    check_keys(value, allowed, f"{origin}: [{key}]", StudyError)
     return value
 
 
@@ -488,7 +474,7 @@ def _outcomes(value: Any, err) -> tuple[str, ...]:
         if not isinstance(name, str) or name not in known:
             raise err(
                 f"outcomes[{i}]",
-                f"unknown outcome {name!r}{_did_you_mean(str(name), known)}; "
+                f"unknown outcome {name!r}{did_you_mean(str(name), known)}; "
                 f"known: {', '.join(known)}",
             )
     if len(set(value)) != len(value):
@@ -534,7 +520,7 @@ def _vary(value: Any, base: SimulationConfig, err) -> tuple[Variable, ...]:
         if name not in field_names():
             raise err(
                 f"vary.{name}",
-                f"unknown parameter{_did_you_mean(name, field_names())}; "
+                f"unknown parameter{did_you_mean(name, field_names())}; "
                 "see 'ppsim run --help' for the list",
             )
         out.append(_variable(name, spec, base, f"vary.{name}", err))
@@ -581,7 +567,7 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
     if len(keys) == 1 and next(iter(keys)) in DISTRIBUTIONS:
         return _distribution(name, kind, next(iter(keys)), spec, base, key, err)
     unknown = sorted(keys - {"range", "num", "start", "stop", "step"})
-    hint = _did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
+    hint = did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
     raise err(key, f"unknown form {sorted(keys)}{hint}; expected {_SPEC_FORMS}")
 
 
