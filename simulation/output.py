@@ -11,7 +11,6 @@ left exactly as it was.
 Example:
     >>> import tempfile
     >>> from pathlib import Path
-from typing import Any
     >>> dest = Path(tempfile.mkdtemp()) / "results"
     >>> with atomic_output(dest) as tmp:
     ...     _ = (tmp / "summary.json").write_text("{}")
@@ -23,12 +22,34 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot become a file or folder name, or ``None`` if it can.
+
+    Names users give (studies, policy arms) end up in paths such as ``results/<name>``, so
+    they take letters, digits, ``-``, ``_`` and ``.`` only, do not start with ``.`` (no
+    ``.``, ``..`` or hidden names) and have at most 100 characters.
+
+    >>> name_problem("oversight-2026"), name_problem("..") is not None
+    (None, True)
+    """
+    if isinstance(name, str) and _NAME_RE.match(name):
+        return None
+    return (
+        "expected up to 100 letters, digits, '-', '_' or '.', not starting with '.' "
+        f"(it becomes a folder name), got {name!r}"
+    )
 
 
 class OutputError(ValueError):

@@ -149,8 +149,32 @@ def test_validation_settings_with_unknown_full_section_are_refused(tmp_path: Pat
     from simulation.validation import load_settings
     from simulation.validation.settings import SettingsError
 
-    path = _write(
-        tmp_path, "v.toml", 'kind = "validation"\n[full.thresold]\nn_systems = 100\n'
-    )
+    path = _write(tmp_path, "v.toml", 'kind = "validation"\n[full.thresold]\nn_systems = 100\n')
     with pytest.raises(SettingsError, match=r"did you mean 'threshold'\?"):
         load_settings(path)
+
+
+# --------------------------------------------------------------------------------------
+# 4. Names that become paths
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a/b", "../../etc", "", "x" * 101])
+def test_unsafe_study_and_arm_names_are_refused(name: str) -> None:
+    with pytest.raises(StudyError, match=r"name: expected up to 100 letters"):
+        parse_study({"name": name}, "x")
+    arms = {name: {"audit_rate": 0.3}}
+    with pytest.raises(StudyError, match=r"arms\..*expected up to 100 letters"):
+        parse_study({"kind": "whatif", "replicates": 2, "arms": arms}, "x")
+
+
+def test_study_named_dotdot_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    study = _write(
+        work, "s.toml", 'name = ".."\n[base]\nn_systems = 60\nsteps = 2\n[vary]\nbeta = [0.1]\n'
+    )
+    result = runner.invoke(app, ["sweep", str(study), "--workers", "1"])
+    assert "name" in one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    assert sorted(p.name for p in work.iterdir()) == ["s.toml"]

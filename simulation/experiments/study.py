@@ -36,6 +36,7 @@ from simulation.config import (
     unknown_name_message,
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.output import name_problem
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
 from simulation.tomlfile import check_keys, did_you_mean, read_toml
 
@@ -70,7 +71,6 @@ TOP_KEYS = (
 DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
 _RANGE_FORMS = "a list [a, b, ...], {range = [start, stop], num = N}, {start, stop, step}"
 _SPEC_FORMS = f"{_RANGE_FORMS}, or a distribution {{uniform|loguniform|integers|choice = ...}}"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_RUNS = 1_000_000
 """The most runs one study may have (arms x scenarios x replicates). A run of 1,000
 systems takes about a tenth of a second, so a million runs is a day of one core; a larger
@@ -346,8 +346,8 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
             "kind", f"{kind!r} is not allowed{did_you_mean(str(kind), KINDS)}; use {_or(KINDS)}"
         )
     name = data.get("name", "study")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise err("name", f"expected letters, digits, '-', '_' or '.', got {name!r}")
+    if problem := name_problem(name):
+        raise err("name", problem)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise err("description", f"expected a string, got {description!r}")
@@ -631,8 +631,8 @@ def _arms(
         key = f"arms.{arm_name}"
         if arm_name == BASELINE:
             raise err(key, f"{BASELINE!r} is the base configuration; give the arm another name")
-        if not _NAME_RE.match(arm_name):
-            raise err(key, "arm names take letters, digits, '-', '_' or '.'")
+        if problem := name_problem(arm_name):
+            raise err(key, problem)
         if not isinstance(changes, dict):
             raise err(key, "expected a table of parameters, e.g. [arms.more-audits]")
         clean = {}
