@@ -198,16 +198,27 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Profile:
 
 
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
-    """All profiles: the shipped ones plus any in ``extra_dirs`` (later ones win).
+    """All profiles: the shipped ones plus any in ``extra_dirs``.
 
-    Files are parsed once and re-read only when they change, so the many models of a
-    sweep do not parse the same files again.
+    Two files declaring the same name are refused, naming both, since either choice would
+    silently change what a mix means (a folder given twice is read once). Files are parsed
+    once and re-read only when they change, so the many models of a sweep do not parse the
+    same files again.
     """
     profiles: dict[str, Profile] = {}
+    seen: set[Path] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
         for path in sorted(Path(folder).glob("*.toml")):
+            if path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
             stat = path.stat()
             profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
+            if profile.name in profiles:
+                raise ProfileError(
+                    f"profile {profile.name!r} is declared twice: in {profiles[profile.name].path} "
+                    f"and in {path}; rename one (its name = ...) or remove it"
+                )
             profiles[profile.name] = profile
     return profiles
 

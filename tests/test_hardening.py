@@ -178,3 +178,33 @@ def test_study_named_dotdot_writes_nothing(tmp_path: Path, monkeypatch: pytest.M
     assert "name" in one_line_error(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     assert sorted(p.name for p in work.iterdir()) == ["s.toml"]
+
+
+# --------------------------------------------------------------------------------------
+# 5. Two profile files with one name
+
+
+def test_two_profiles_with_one_name_are_refused_naming_both(tmp_path: Path) -> None:
+    from simulation.profiles import builtin_profile_dir
+
+    text = (builtin_profile_dir() / "loyal.toml").read_text(encoding="utf-8")
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "mine.toml").write_text(text.replace('name = "loyal"', 'name = "mine"', 1))
+    result = runner.invoke(
+        app,
+        ["run", *SMALL, "--profile-dir", str(first), "--profile-dir", str(second)],
+    )
+    line = one_line_error(result)
+    assert str(first / "mine.toml") in line and str(second / "mine.toml") in line
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "loyal.toml").write_text(text)  # a copy of a shipped profile
+    result = runner.invoke(app, ["profiles", "--profile-dir", str(shadow)])
+    assert "'loyal' is declared twice" in one_line_error(result)
+    # the same folder twice is one set of files, not a clash
+    again = runner.invoke(
+        app, ["profiles", "--profile-dir", str(first), "--profile-dir", str(first)]
+    )
+    assert again.exit_code == 0, again.output
