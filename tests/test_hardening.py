@@ -208,3 +208,49 @@ def test_two_profiles_with_one_name_are_refused_naming_both(tmp_path: Path) -> N
         app, ["profiles", "--profile-dir", str(first), "--profile-dir", str(first)]
     )
     assert again.exit_code == 0, again.output
+
+
+# --------------------------------------------------------------------------------------
+# 6. Dense networks build fast or are refused with the allowed range
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("n", "mean_degree"), [(401, 400.0), (1200, 700.0), (300, 80.0)])
+def test_dense_erdos_renyi_builds_fast_with_distinct_edges(n: int, mean_degree: float) -> None:
+    import time
+
+    import numpy as np
+
+    from simulation.topology import build_network
+
+    start = time.perf_counter()
+    net = build_network("erdos-renyi", n, mean_degree, np.random.default_rng(3))
+    assert time.perf_counter() - start < 20
+    assert net.collab_u.size == round(n * mean_degree / 2)
+    assert (net.collab_u < net.collab_v).all() and net.collab_v.max() < n
+    assert np.unique(net.collab_u * n + net.collab_v).size == net.collab_u.size
+
+
+def test_pair_index_decoding_is_exact() -> None:
+    import numpy as np
+
+    from simulation.topology import _pair_of_index
+
+    k = np.concatenate([np.arange(100_000), np.array([10**12, 10**12 + 7, 2**40 - 1])])
+    j, i = _pair_of_index(k)
+    assert (i * (i - 1) // 2 + j == k).all() and (j >= 0).all() and (j < i).all()
+
+
+@pytest.mark.parametrize(
+    ("topology", "allowed"),
+    [
+        ("erdos-renyi", "use at most 400"),
+        ("random-regular", "use at most 400"),
+        ("watts-strogatz", "use at most 400"),
+    ],
+)
+def test_too_dense_a_request_names_the_allowed_range(topology: str, allowed: str) -> None:
+    args = ["--topology", topology, "--n-systems", "401", "--mean-degree", "420"]
+    result = runner.invoke(app, ["run", "--steps", "2", *args])
+    line = one_line_error(result)
+    assert "mean_degree" in line and allowed in line
