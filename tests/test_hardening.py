@@ -28,6 +28,15 @@ def one_line_error(result) -> str:
     return lines[0]
 
 
+def error_line(result) -> str:
+    """The one error line of a command that failed after its status lines (exit code 2)."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
 # --------------------------------------------------------------------------------------
 # 1. Designs beyond the limit
 
@@ -254,3 +263,80 @@ def test_too_dense_a_request_names_the_allowed_range(topology: str, allowed: str
     result = runner.invoke(app, ["run", "--steps", "2", *args])
     line = one_line_error(result)
     assert "mean_degree" in line and allowed in line
+
+
+# --------------------------------------------------------------------------------------
+# 7. The store reads only its own parts, each run once
+
+
+def _small_study(tmp_path: Path, timeseries: bool = True) -> tuple[Path, list[str]]:
+    out = tmp_path / "results"
+    args = [
+        "sweep",
+        "--vary",
+        "audit_rate=0,0.1",
+        "--replicates",
+        "2",
+        "--set",
+        "n_systems=60",
+        "--set",
+        "steps=3",
+        "--workers",
+        "1",
+        "--no-report",
+        "--out",
+        str(out),
+        "--timeseries" if timeseries else "--no-timeseries",
+    ]
+    return out, args
+
+
+def test_a_copied_part_is_counted_once(tmp_path: Path) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from simulation.experiments.store import MARKER_KEY, load_runs, load_timeseries
+
+    out, args = _small_study(tmp_path)
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    part = sorted((out / "runs").glob("part-*.parquet"))[0]
+    assert pq.read_schema(part).metadata[MARKER_KEY] == b"runs"
+    series = out / "timeseries" / part.name
+    assert pq.read_schema(series).metadata[MARKER_KEY] == b"timeseries"
+    twin = part.name.replace(part.name[5:25], "9" * 20)
+    shutil.copy(part, out / "runs" / twin)
+    shutil.copy(series, out / "timeseries" / twin)
+    assert len(load_runs(out)) == 4
+    assert len(load_timeseries(out)) == 4 * 3
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "4 of 4 runs" in again.stderr
+
+
+@pytest.mark.parametrize("folder", ["runs", "timeseries"])
+def test_foreign_files_in_the_store_are_refused(tmp_path: Path, folder: str) -> None:
+    import shutil
+
+    import pandas as pd
+
+    from simulation.experiments.store import load_runs, load_timeseries
+
+    out, args = _small_study(tmp_path)
+    assert runner.invoke(app, args).exit_code == 0
+    part = sorted((out / "runs").glob("part-*.parquet"))[0]
+    for name, make in {
+        "part-copy.parquet": lambda p: shutil.copy(part, p),
+        "part-00000000000000000001-0000abcd.parquet": (
+            lambda p: pd.DataFrame({"run_key": ["x"], "faulty_share_mean": [9.0]}).to_parquet(p)
+        ),
+        "notes.parquet": lambda p: p.write_text("not parquet"),
+    }.items():
+        path = out / folder / name
+        make(path)
+        with pytest.raises(StudyError, match=rf"{name}: .*move it out"):
+            load_runs(out) if folder == "runs" else load_timeseries(out)
+        result = runner.invoke(app, args)
+        assert name in error_line(result)
+        path.unlink()
