@@ -4,6 +4,7 @@ files in a results store, lost workers, locks and memory."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -340,3 +341,81 @@ def test_foreign_files_in_the_store_are_refused(tmp_path: Path, folder: str) -> 
         result = runner.invoke(app, args)
         assert name in error_line(result)
         path.unlink()
+
+
+# --------------------------------------------------------------------------------------
+# 8. Faults: the results folder's lock
+
+
+def _open_and_hold(out: str, barrier, results) -> None:
+    """Child process: open the study folder when all are ready, hold it a moment."""
+    from simulation.experiments.store import StudyStore
+
+    study = parse_study({"base": {"n_systems": 60, "steps": 2}}, "lock")
+    barrier.wait()
+    try:
+        store = StudyStore.open(out, study)
+    except Exception as exc:  # reported to the parent, which checks the kind
+        results.put(f"{type(exc).__name__}: {exc}")
+        return
+    time.sleep(1.5)
+    store.close()
+    results.put("won")
+
+
+@pytest.mark.timeout(120)
+def test_exactly_one_of_several_processes_takes_a_stale_lock(tmp_path: Path) -> None:
+    import multiprocessing
+    import socket
+    import subprocess
+
+    from simulation.experiments.store import LOCK_FILE
+
+    context = multiprocessing.get_context("fork")
+    out = tmp_path / "out"
+    out.mkdir()
+    for _ in range(3):
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        (out / LOCK_FILE).write_text(f"{socket.gethostname()} {dead.pid}")  # a killed holder
+        barrier, results = context.Barrier(6), context.Queue()
+        children = [
+            context.Process(target=_open_and_hold, args=(str(out), barrier, results))
+            for _ in range(6)
+        ]
+        for child in children:
+            child.start()
+        outcomes = sorted(results.get(timeout=60) for _ in children)
+        for child in children:
+            child.join(timeout=10)
+        assert outcomes.count("won") == 1, outcomes
+        assert all("in use by process" in o for o in outcomes if o != "won"), outcomes
+
+
+def test_a_lock_file_naming_a_live_but_unrelated_process_is_free(tmp_path: Path) -> None:
+    import socket
+
+    from simulation.experiments.store import LOCK_FILE, StudyStore
+
+    out = tmp_path / "out"
+    out.mkdir()
+    # left by a killed study whose process id now belongs to another process (here: init)
+    (out / LOCK_FILE).write_text(f"{socket.gethostname()} 1")
+    study = parse_study({"base": {"n_systems": 60, "steps": 2}}, "lock")
+    with StudyStore.open(out, study), pytest.raises(StudyError, match=r"in use by process \d+"):
+        _open_in_another_process(out)
+    assert not (out / LOCK_FILE).exists()
+
+
+def _open_in_another_process(out: Path) -> None:
+    """Open the folder from a forked child; re-raise its refusal here."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(1), context.Queue()
+    child = context.Process(target=_open_and_hold, args=(str(out), barrier, results))
+    child.start()
+    outcome = results.get(timeout=60)
+    child.join(timeout=10)
+    if outcome != "won":
+        raise StudyError(outcome)

@@ -27,6 +27,7 @@ in two parts is counted once. The folder loads with one call::
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import socket
@@ -187,7 +188,7 @@ class StudyStore:
         self.study = study
         self.runs_dir = self.root / RUNS_DIR
         self.series_dir = self.root / SERIES_DIR
-        self._lock: Path | None = None
+        self._lock: int | None = None
 
     @classmethod
     def open(cls, root: str | Path, study: Study) -> StudyStore:
@@ -218,31 +219,44 @@ class StudyStore:
 
     # -- locking and consistency -------------------------------------------------------
     def _acquire(self) -> None:
+        """Take the folder's OS lock on ``.lock``, or refuse naming its holder.
+
+        A POSIX record lock (``lockf``): the operating system releases it when its holder
+        exits, however it dies, so a lock left by a killed process is simply free; of
+        several processes opening the folder at once exactly one gets it; and worker
+        processes forked later do not inherit it. The file records the holder for the
+        message. Taking a lock on a file another process has just removed would lock
+        nothing, so the lock counts only if the path still names the locked file.
+        """
         path = self.root / LOCK_FILE
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                os.close(fd)
                 host, _, pid = holder.partition(" ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                    path.unlink(missing_ok=True)  # left by a killed process
-                    continue
                 raise StudyError(
-                    f"{self.root}: in use by process {pid or '?'} on {host or '?'}; wait for it "
-                    f"to finish (or delete {path} if that process is gone)"
+                    f"{self.root}: in use by process {pid or '?'} on {host or '?'}; wait for "
+                    "it to finish"
                 ) from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(me)
-            self._lock = path
-            return
-        raise StudyError(f"{self.root}: cannot take the lock {path}")
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # released and removed meanwhile: lock the new file instead
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{socket.gethostname()} {os.getpid()}".encode(), 0)
+        self._lock = fd
 
     def close(self) -> None:
-        """Release the folder's lock."""
+        """Release the folder's lock (removing the file first, while still holding it)."""
         if self._lock is not None:
-            self._lock.unlink(missing_ok=True)
+            (self.root / LOCK_FILE).unlink(missing_ok=True)
+            os.close(self._lock)  # closing the descriptor releases the lock
             self._lock = None
 
     def _check_same_study(self) -> None:
@@ -322,16 +336,6 @@ class StudyStore:
                 (self.series_dir / part.name).unlink(missing_ok=True)
                 part.unlink()
         return dropped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _study_text(study: Study) -> str:
