@@ -6,7 +6,9 @@ looks complete. :func:`atomic_output` hands the command an empty temporary folde
 the destination; only when the block finishes without error are the files moved into the
 destination (created if needed). Files already in the destination that the command did not
 write are kept. On an error or Ctrl-C the temporary folder is deleted and the destination is
-left exactly as it was.
+left exactly as it was. A process killed outright (``kill -9``, a power cut) cannot clean
+up, so its temporary folder is removed by the next command writing to the same destination
+once no living process owns it (the folder's name records the writer's host and process).
 
 Example:
     >>> import tempfile
@@ -20,11 +22,13 @@ Example:
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import re
 import secrets
 import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,11 +116,50 @@ def _publish(tmp: Path, dest: Path, last: tuple[str, ...]) -> None:
     tmp.rmdir()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, but belongs to another user
+        return True
+    return True
+
+
+def _partial_prefix(dest: Path) -> str:
+    return f".{dest.name}.partial-"
+
+
+def _writer_tag() -> str:
+    """``host-pid``: who writes a temporary folder, so a later run can tell it is stale."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def remove_stale_partials(base: Path, dest: Path) -> list[Path]:
+    """Remove temporary folders for ``dest`` left in ``base`` by dead writers on this host.
+
+    Returns the folders removed. A folder of a living writer, of another host, or of an
+    unknown form is left alone.
+    """
+    prefix = _partial_prefix(dest)
+    host = socket.gethostname()
+    removed = []
+    for entry in base.glob(f"{glob.escape(prefix)}*"):
+        match = re.fullmatch(r"(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}", entry.name[len(prefix) :])
+        if not (match and entry.is_dir() and match["host"] == host):
+            continue
+        if not process_alive(int(match["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def _make_temp_dir(base: Path, prefix: str) -> Path:
     """A new empty folder in ``base`` with the usual permissions (``mkdtemp`` uses 0700,
     which the published folder would keep)."""
     while True:
-        candidate = base / f"{prefix}{secrets.token_hex(4)}"
+        candidate = base / f"{prefix}{_writer_tag()}-{secrets.token_hex(4)}"
         try:
             candidate.mkdir()
         except FileExistsError:
@@ -143,7 +186,8 @@ def atomic_output(
     """
     dest = check_destination(dest, option)
     base = _nearest_existing_ancestor(dest.parent)
-    tmp = _make_temp_dir(base, f".{dest.name}.partial-")
+    remove_stale_partials(base, dest)
+    tmp = _make_temp_dir(base, _partial_prefix(dest))
     try:
         yield tmp
         _publish(tmp, dest, last)

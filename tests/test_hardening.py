@@ -419,3 +419,28 @@ def _open_in_another_process(out: Path) -> None:
     child.join(timeout=10)
     if outcome != "won":
         raise StudyError(outcome)
+
+
+# --------------------------------------------------------------------------------------
+# 8. Faults: temporary folders of killed runs
+
+
+def test_stale_partial_folders_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname()
+    stale = tmp_path / f".results.partial-{host}-{dead.pid}-0badc0de"
+    living = tmp_path / f".results.partial-{host}-{os.getpid()}-0000beef"
+    other = tmp_path / f".other.partial-{host}-{dead.pid}-0badc0de"
+    for folder in (stale, living, other):
+        folder.mkdir()
+        (folder / "report.html").write_text("half")
+    result = runner.invoke(app, ["run", *SMALL, "--out", str(tmp_path / "results"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    assert living.is_dir() and other.is_dir()  # a running writer, another destination
+    assert (tmp_path / "results" / "summary.json").is_file()
