@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from simulation.resources import memory_problem
+
 if TYPE_CHECKING:
     from simulation.config import SimulationConfig
 
@@ -357,7 +359,15 @@ def build_network(
 
 
 def network_for(config: SimulationConfig, rng: np.random.Generator) -> Network:
-    """The network a run's configuration asks for, drawn from the run's generator."""
+    """The network a run's configuration asks for, drawn from the run's generator.
+
+    Refused at once if the run would not fit in the memory available (see
+    :mod:`simulation.resources`).
+    """
+    if config.topology != "file":
+        problem = memory_problem(config.n_systems, config.mean_degree, config.topology)
+        if problem:
+            raise TopologyError(problem)
     return build_network(
         config.topology,
         config.n_systems,

@@ -444,3 +444,39 @@ def test_stale_partial_folders_of_dead_writers_are_removed(tmp_path: Path) -> No
     assert not stale.exists()
     assert living.is_dir() and other.is_dir()  # a running writer, another destination
     assert (tmp_path / "results" / "summary.json").is_file()
+
+
+# --------------------------------------------------------------------------------------
+# 8. Faults: a run too large for the memory available
+
+
+def test_a_run_too_large_for_memory_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation import resources
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 300_000_000)
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["run", "--n-systems", "2000000", "--out", str(out)])
+    line = one_line_error(result)
+    assert "n_systems: 2,000,000 systems" in line and "0.3 GB is available" in line
+    assert not out.exists()
+    assert resources.memory_problem(1000, 8.0, "erdos-renyi") is None
+
+
+def test_the_memory_estimate_covers_a_measured_run() -> None:
+    import tracemalloc
+
+    from simulation.config import SimulationConfig
+    from simulation.model import PeerPreservationModel
+    from simulation.resources import BASELINE_BYTES, memory_estimate
+
+    config = SimulationConfig(n_systems=50_000, mean_degree=16.0, topology="erdos-renyi", steps=3)
+    tracemalloc.start()
+    try:
+        PeerPreservationModel(config, rng=0).run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    estimate = memory_estimate(50_000, 16.0, "erdos-renyi") - BASELINE_BYTES
+    assert peak <= estimate <= 2 * peak, (peak, estimate)
