@@ -480,3 +480,179 @@ def test_the_memory_estimate_covers_a_measured_run() -> None:
         tracemalloc.stop()
     estimate = memory_estimate(50_000, 16.0, "erdos-renyi") - BASELINE_BYTES
     assert peak <= estimate <= 2 * peak, (peak, estimate)
+
+
+# --------------------------------------------------------------------------------------
+# 8. Faults: lost workers, a lost cluster, SIGTERM
+
+FAULT_STUDY = {
+    "name": "faults",
+    "seed": 3,
+    "replicates": 6,
+    "base": {"n_systems": 100, "steps": 20},
+    "vary": {"audit_rate": [0.0, 0.2]},
+}
+
+
+class _KillAWorker:
+    """Progress hook that SIGKILLs a worker process of the pool after ``after`` runs."""
+
+    def __init__(self, pool, after: int) -> None:
+        self.pool, self.after, self.seen, self.failed = pool, after, 0, 0
+
+    def start(self, total: int, skipped: int, retried: int) -> None:
+        pass
+
+    def advance(self, failed: bool) -> None:
+        import os
+        import signal
+
+        self.seen += 1
+        self.failed += failed
+        if self.seen == self.after:
+            os.kill(next(iter(self.pool.pool._processes)), signal.SIGKILL)
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_pool_worker_is_replaced_and_its_runs_run_again(tmp_path: Path) -> None:
+    from simulation.experiments import load_runs
+    from simulation.experiments.executors import open_executor
+    from simulation.experiments.runner import run_study
+
+    study = parse_study(FAULT_STUDY, "faults")
+    with open_executor(workers=2) as (pool, slots, _):
+        progress = _KillAWorker(pool, after=2)
+        result = run_study(study, tmp_path / "out", pool, workers=slots, progress=progress)
+        assert pool.renewals >= 1
+    assert result.failed == progress.failed == 0
+    frame = load_runs(tmp_path / "out")
+    assert list(frame["run_key"]) == [run.key for run in make_plan(study).runs]
+    assert (frame["status"] == "ok").all()
+
+
+class _LosingExecutor:
+    """An executor (like a Dask client whose scheduler died) that runs ``good`` batches and
+    then loses every task and refuses new ones."""
+
+    def __init__(self, good: int) -> None:
+        self.good = good
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+
+        if self.good < 0:
+            raise RuntimeError("cannot connect to the scheduler")
+        future = Future()
+        if self.good > 0:
+            future.set_result(fn(*args, **kwargs))
+        else:
+            future.set_exception(OSError("Timed out trying to connect to tcp://10.0.0.1:8786"))
+        self.good -= 1
+        return future
+
+
+def test_runs_lost_by_the_executor_are_left_for_resume_not_stored_as_failed(
+    tmp_path: Path,
+) -> None:
+    from simulation.experiments import load_runs
+    from simulation.experiments.runner import RunsLost, run_study
+
+    study = parse_study(FAULT_STUDY, "faults")
+    out = tmp_path / "out"
+    with pytest.raises(
+        RunsLost, match=r"could not run \(RuntimeError: cannot connect.*resume"
+    ) as info:
+        run_study(study, out, _LosingExecutor(good=3), workers=1, flush_rows=100)
+    stored = load_runs(out)
+    assert (stored["status"] == "ok").all() and len(stored) == info.value.stored
+    assert info.value.lost == 12 - info.value.stored > 0
+    resumed = run_study(study, out)
+    assert resumed.ran == info.value.lost and resumed.failed == 0
+    assert list(resumed.frame["run_key"]) == [run.key for run in make_plan(study).runs]
+
+
+def test_a_lost_cluster_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextlib import contextmanager
+
+    from simulation.experiments import console
+
+    @contextmanager
+    def lost_cluster(workers, scheduler):
+        yield _LosingExecutor(good=1), 1, "a cluster"
+
+    monkeypatch.setattr(console, "open_executor", lost_cluster)
+    out, args = _small_study(tmp_path, timeseries=False)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "run the same command again to resume" in errors[0]
+    from simulation.experiments import load_runs
+
+    assert (load_runs(out)["status"] == "ok").all()
+
+
+def _descendants(pid: int) -> list[int]:
+    import subprocess
+
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_killing_a_sweep_leaves_no_worker_behind(tmp_path: Path, signal_name: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from simulation.output import process_alive
+
+    study = _write(
+        tmp_path,
+        "slow.toml",
+        "replicates = 40\n[base]\nn_systems = 400\nsteps = 60\n[vary]\nbeta = [0.1, 0.2]\n",
+    )
+    out = tmp_path / "out"
+    ppsim = Path(sys.executable).parent / "ppsim"
+    process = subprocess.Popen(
+        [str(ppsim), "sweep", str(study), "--out", str(out), "--workers", "2", "--no-report"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / "runs").glob("part-*.parquet")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the sweep wrote no results"
+            time.sleep(0.05)
+        workers = _descendants(process.pid)
+        assert len(workers) >= 2
+        process.send_signal(getattr(signal, signal_name))  # the main process only
+        _, stderr = process.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while any(process_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = [w for w in workers if process_alive(w) and _state(w) != "Z"]
+        assert alive == [], f"orphaned workers: {alive}"
+        if signal_name == "SIGTERM":
+            assert process.returncode == 130, stderr
+            assert "Run the same command again to resume" in stderr
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in workers:  # the test's own processes, if the sweep left them
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return "gone"

@@ -24,7 +24,7 @@ from simulation.config import parse_assignment
 from simulation.experiments.design import Plan
 from simulation.experiments.executors import open_executor
 from simulation.experiments.report import build_report
-from simulation.experiments.runner import StudyInterrupted, StudyResult, run_study
+from simulation.experiments.runner import RunsLost, StudyInterrupted, StudyResult, run_study
 from simulation.experiments.study import Overrides, Study, parse_vary_option
 from simulation.output import out_folder
 
@@ -134,6 +134,8 @@ def execute(
             err=True,
         )
         raise typer.Exit(130) from None
+    except RunsLost as lost:
+        fail(str(lost), code=1)
     failed_now = f", {result.failed} failed" if result.failed else ""
     err_console.print(
         f"Done: {result.ran} runs ran{failed_now}, {result.skipped} skipped (already stored); "
