@@ -28,7 +28,7 @@ from simulation.config import (
     parse_assignment,
     unknown_name_message,
 )
-from simulation.tomlfile import read_toml
+from simulation.tomlfile import did_you_mean, read_toml
 
 # ConfigError, ProfileError and TopologyError are ValueErrors; importing them here would
 # load NumPy and NetworkX before every command, even ``--help``.
@@ -65,17 +65,31 @@ def user_errors() -> Iterator[None]:
 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
-    """Parameters (and an optional ``seed``) from a TOML file: top level or a [base] table."""
+    """Parameters (and an optional ``seed``) from a TOML file: top level or a [base] table.
+
+    A file with a ``[base]`` table or a ``kind`` is a study file and is validated as one
+    (every key of it); otherwise every key must be a parameter or ``seed``. A misspelt
+    key or table is refused with the closest valid name, never ignored.
+    """
     data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
     seed = data.get("seed")
-    if "base" in data and isinstance(data["base"], dict):
-        params = dict(data["base"])
+    if "base" in data or "kind" in data:
+        from simulation.experiments.study import parse_study  # loads NumPy: only here
+
+        parse_study({"name": path.stem, **data}, str(path))
+        params = dict(data.get("base") or {})
     else:
-        params = {k: v for k, v in data.items() if not isinstance(v, dict) and k != "seed"}
-    valid = {f.name for f in config_fields()}
-    for name in params:
-        if name not in valid:
-            raise ConfigError(unknown_name_message(name, str(path)))
+        names = tuple(f.name for f in config_fields())
+        for name in data:
+            if name not in ("seed", *names):
+                message = unknown_name_message(name, str(path))
+                if isinstance(data[name], dict):
+                    message = (
+                        f"{path}: unknown table [{name}]{did_you_mean(name, ('base',))}; "
+                        "parameters go at the top level or in a [base] table"
+                    )
+                raise ConfigError(message)
+        params = {k: v for k, v in data.items() if k != "seed"}
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ConfigError(f"{path}: seed must be a non-negative integer, got {seed!r}")
     return params, seed

@@ -13,10 +13,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from simulation.tomlfile import did_you_mean
 
 TOPOLOGIES = (
     "agent-platform",
@@ -505,9 +506,8 @@ def config_fields() -> tuple[dataclasses.Field, ...]:
 
 
 def unknown_name_message(name: str, origin: str = "") -> str:
-    hint = difflib.get_close_matches(name, field_names(), n=1, cutoff=0.5)
     where = f"{origin}: " if origin else ""
-    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    suggestion = did_you_mean(name, field_names())
     return f"{where}unknown parameter {name!r}{suggestion}; see 'ppsim run --help' for the list"
 
 
@@ -564,8 +564,7 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{name}: expected {allowed_text(f)}, got {value!r}")
         if meta["choices"] and value not in meta["choices"]:
-            hint = difflib.get_close_matches(value, meta["choices"], n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            suggestion = did_you_mean(value, meta["choices"])
             raise ConfigError(
                 f"{name}: {value!r} is not allowed{suggestion}; use {allowed_text(f)}"
             )

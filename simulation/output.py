@@ -6,12 +6,13 @@ looks complete. :func:`atomic_output` hands the command an empty temporary folde
 the destination; only when the block finishes without error are the files moved into the
 destination (created if needed). Files already in the destination that the command did not
 write are kept. On an error or Ctrl-C the temporary folder is deleted and the destination is
-left exactly as it was.
+left exactly as it was. A process killed outright (``kill -9``, a power cut) cannot clean
+up, so its temporary folder is removed by the next command writing to the same destination
+once no living process owns it (the folder's name records the writer's host and process).
 
 Example:
     >>> import tempfile
     >>> from pathlib import Path
-from typing import Any
     >>> dest = Path(tempfile.mkdtemp()) / "results"
     >>> with atomic_output(dest) as tmp:
     ...     _ = (tmp / "summary.json").write_text("{}")
@@ -21,14 +22,37 @@ from typing import Any
 
 from __future__ import annotations
 
+import glob
 import math
 import os
+import re
 import secrets
 import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot become a file or folder name, or ``None`` if it can.
+
+    Names users give (studies, policy arms) end up in paths such as ``results/<name>``, so
+    they take letters, digits, ``-``, ``_`` and ``.`` only, do not start with ``.`` (no
+    ``.``, ``..`` or hidden names) and have at most 100 characters.
+
+    >>> name_problem("oversight-2026"), name_problem("..") is not None
+    (None, True)
+    """
+    if isinstance(name, str) and _NAME_RE.match(name):
+        return None
+    return (
+        "expected up to 100 letters, digits, '-', '_' or '.', not starting with '.' "
+        f"(it becomes a folder name), got {name!r}"
+    )
 
 
 class OutputError(ValueError):
@@ -40,6 +64,19 @@ def _nearest_existing_ancestor(path: Path) -> Path:
         if candidate.exists():
             return candidate
     return Path.cwd()  # pragma: no cover - the filesystem root always exists
+
+
+def out_folder(text: str | Path | None, option: str = "--out") -> Path | None:
+    """The folder an ``--out`` option names, or ``None`` if it was not given.
+
+    An empty name is refused rather than read as the current folder (``Path("")`` is
+    ``.``), so a blank shell variable never scatters results where the command runs.
+    """
+    if text is None:
+        return None
+    if not str(text).strip():
+        raise OutputError(f"{option}: empty folder name; give a folder, e.g. {option} results/demo")
+    return Path(text)
 
 
 def check_destination(dest: Path, option: str = "--out") -> Path:
@@ -79,11 +116,50 @@ def _publish(tmp: Path, dest: Path, last: tuple[str, ...]) -> None:
     tmp.rmdir()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, but belongs to another user
+        return True
+    return True
+
+
+def _partial_prefix(dest: Path) -> str:
+    return f".{dest.name}.partial-"
+
+
+def _writer_tag() -> str:
+    """``host-pid``: who writes a temporary folder, so a later run can tell it is stale."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def remove_stale_partials(base: Path, dest: Path) -> list[Path]:
+    """Remove temporary folders for ``dest`` left in ``base`` by dead writers on this host.
+
+    Returns the folders removed. A folder of a living writer, of another host, or of an
+    unknown form is left alone.
+    """
+    prefix = _partial_prefix(dest)
+    host = socket.gethostname()
+    removed = []
+    for entry in base.glob(f"{glob.escape(prefix)}*"):
+        match = re.fullmatch(r"(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{8}", entry.name[len(prefix) :])
+        if not (match and entry.is_dir() and match["host"] == host):
+            continue
+        if not process_alive(int(match["pid"])):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def _make_temp_dir(base: Path, prefix: str) -> Path:
     """A new empty folder in ``base`` with the usual permissions (``mkdtemp`` uses 0700,
     which the published folder would keep)."""
     while True:
-        candidate = base / f"{prefix}{secrets.token_hex(4)}"
+        candidate = base / f"{prefix}{_writer_tag()}-{secrets.token_hex(4)}"
         try:
             candidate.mkdir()
         except FileExistsError:
@@ -110,7 +186,8 @@ def atomic_output(
     """
     dest = check_destination(dest, option)
     base = _nearest_existing_ancestor(dest.parent)
-    tmp = _make_temp_dir(base, f".{dest.name}.partial-")
+    remove_stale_partials(base, dest)
+    tmp = _make_temp_dir(base, _partial_prefix(dest))
     try:
         yield tmp
         _publish(tmp, dest, last)

@@ -30,7 +30,6 @@ Schema (all probabilities in [0, 1])::
 
 from __future__ import annotations
 
-import difflib
 import functools
 from dataclasses import dataclass, field
 from importlib import resources
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulation.tomlfile import read_toml
+from simulation.tomlfile import check_keys, did_you_mean, read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
 PEER_BEHAVIOURS: tuple[str, ...] = (
@@ -50,6 +49,17 @@ PEER_BEHAVIOURS: tuple[str, ...] = (
 )
 SELF_BEHAVIOURS: tuple[str, ...] = ("misrepresentation", "tampering", "exfiltration")
 PROFILE_KINDS: tuple[str, ...] = ("study", "archetype")
+PROFILE_KEYS: tuple[str, ...] = (
+    "name",
+    "display_name",
+    "family",
+    "kind",
+    "description",
+    "peer",
+    "self",
+    "denial",
+)
+RATE_KEYS: tuple[str, ...] = ("p", "source", "max")
 
 
 class ProfileError(ValueError):
@@ -91,9 +101,7 @@ class Profile:
 def _rate(raw: object, where: str) -> Rate:
     if not isinstance(raw, dict):
         raise ProfileError(f'{where}: expected a table like {{ p = 0.1, source = "..." }}')
-    unknown = set(raw) - {"p", "source", "max"}
-    if unknown:
-        raise ProfileError(f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: p, source, max")
+    check_keys(raw, RATE_KEYS, where, ProfileError)
     p = raw.get("p")
     if isinstance(p, bool) or not isinstance(p, int | float):
         raise ProfileError(f"{where}.p: expected a probability in [0, 1], got {p!r}")
@@ -119,6 +127,7 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
 
     Raises :class:`ProfileError` naming the file and the key at fault.
     """
+    check_keys(data, PROFILE_KEYS, origin, ProfileError)
     for key in ("name", "family", "kind"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise ProfileError(f"{origin}: missing or empty string field {key!r}")
@@ -130,20 +139,13 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
     peer_raw = data.get("peer")
     if not isinstance(peer_raw, dict):
         raise ProfileError(f"{origin}: missing [peer.<behaviour>] tables")
-    unknown = set(peer_raw) - set(PEER_BEHAVIOURS)
-    if unknown:
-        name = sorted(unknown)[0]
-        hint = difflib.get_close_matches(name, PEER_BEHAVIOURS, n=1)
-        raise ProfileError(
-            f"{origin}: unknown behaviour peer.{name}"
-            + (f" (did you mean {hint[0]!r}?)" if hint else "")
-            + f"; allowed: {', '.join(PEER_BEHAVIOURS)}"
-        )
+    check_keys(peer_raw, PEER_BEHAVIOURS, f"{origin}: [peer]", ProfileError)
     peer: dict[str, dict[str, Rate]] = {}
     for behaviour in PEER_BEHAVIOURS:
         table = peer_raw.get(behaviour)
         if not isinstance(table, dict):
             raise ProfileError(f"{origin}: missing table [peer.{behaviour}]")
+        check_keys(table, BUCKETS, f"{origin}: [peer.{behaviour}]", ProfileError)
         peer[behaviour] = {}
         for bucket in BUCKETS:
             if bucket not in table:
@@ -157,6 +159,7 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
         if behaviour not in self_raw:
             raise ProfileError(f"{origin}: missing self.{behaviour}")
         self_rates[behaviour] = _rate(self_raw[behaviour], f"{origin}: self.{behaviour}")
+    check_keys(self_raw, SELF_BEHAVIOURS, f"{origin}: [self]", ProfileError)
     if "denial" not in data:
         raise ProfileError(f"{origin}: missing [denial] table")
     denial = _rate(data["denial"], f"{origin}: denial")
@@ -195,16 +198,27 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Profile:
 
 
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
-    """All profiles: the shipped ones plus any in ``extra_dirs`` (later ones win).
+    """All profiles: the shipped ones plus any in ``extra_dirs``.
 
-    Files are parsed once and re-read only when they change, so the many models of a
-    sweep do not parse the same files again.
+    Two files declaring the same name are refused, naming both, since either choice would
+    silently change what a mix means (a folder given twice is read once). Files are parsed
+    once and re-read only when they change, so the many models of a sweep do not parse the
+    same files again.
     """
     profiles: dict[str, Profile] = {}
+    seen: set[Path] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
         for path in sorted(Path(folder).glob("*.toml")):
+            if path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
             stat = path.stat()
             profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
+            if profile.name in profiles:
+                raise ProfileError(
+                    f"profile {profile.name!r} is declared twice: in {profiles[profile.name].path} "
+                    f"and in {path}; rename one (its name = ...) or remove it"
+                )
             profiles[profile.name] = profile
     return profiles
 
@@ -278,11 +292,9 @@ def resolve_mix(text: str, profiles: dict[str, Profile]) -> tuple[list[Profile],
         elif name.endswith(".toml"):
             profile = load_profile_file(Path(name))
         else:
-            hint = difflib.get_close_matches(name, list(profiles), n=1)
             raise ProfileError(
-                f"profile_mix: unknown profile {name!r}"
-                + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; available: {', '.join(sorted(profiles))}"
+                f"profile_mix: unknown profile {name!r}{did_you_mean(name, profiles)}; "
+                f"available: {', '.join(sorted(profiles))}"
             )
         if profile.name in {p.name for p in chosen}:
             raise ProfileError(f"profile_mix: profile {profile.name!r} is listed twice")

@@ -1,4 +1,8 @@
-"""Reading a TOML input file with the project's one-line errors.
+"""Reading a TOML input file with the project's one-line errors, and refusing unknown keys.
+
+Every file a user writes (run configurations, study files, profiles, validation settings)
+is checked with :func:`check_keys`, so a misspelt key or table is an error naming the
+closest valid one, never silently ignored.
 
 Example:
     >>> from pathlib import Path
@@ -10,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +30,28 @@ def read_toml(path: Path, error: type[ValueError], missing: str) -> dict[str, An
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options`` to ``word``, or ``""``.
+
+    >>> did_you_mean("bsae", ("base", "seed"))
+    " (did you mean 'base'?)"
+    """
+    hint = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def check_keys(
+    table: Mapping[str, Any], allowed: Iterable[str], where: str, error: type[ValueError]
+) -> None:
+    """Raise ``error`` for the first key of ``table`` not in ``allowed``, naming it, the
+    closest allowed key and the allowed ones; ``where`` locates the table (``file: [peer]``).
+    """
+    allowed = tuple(allowed)
+    for key in table:
+        if key not in allowed:
+            raise error(
+                f"{where}: unknown key {key!r}{did_you_mean(key, allowed)}; "
+                f"allowed: {', '.join(allowed)}"
+            )

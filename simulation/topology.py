@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from simulation.resources import memory_problem
+
 if TYPE_CHECKING:
     from simulation.config import SimulationConfig
 
@@ -106,14 +108,31 @@ def _orient_random(
     return np.where(flip, v, u), np.where(flip, u, v)
 
 
+def _pair_of_index(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pair ``(j, i)``, ``j < i``, at position ``k`` of the list (1,0), (2,0), (2,1),
+    (3,0), ... of all pairs, i.e. ``k = i (i - 1) / 2 + j``."""
+    i = np.floor((1.0 + np.sqrt(1.0 + 8.0 * k.astype(np.float64))) / 2.0).astype(np.int64)
+    i -= i * (i - 1) // 2 > k  # correct the rare float rounding either way
+    i += (i + 1) * i // 2 <= k
+    return k - i * (i - 1) // 2, i
+
+
 def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
-    """G(n, m) with m = n * mean_degree / 2, by sampling pairs (linear, not quadratic)."""
+    """G(n, m) with m = n * mean_degree / 2, by sampling pairs (linear, not quadratic).
+
+    A sparse network draws random pairs and drops repeats; a dense one (over a quarter of
+    all pairs, where repeats would make that crawl) draws ``m`` distinct pair indices
+    without replacement, so even the complete network builds at once.
+    """
     m = int(round(n * mean_degree / 2))
     max_edges = n * (n - 1) // 2
     if m > max_edges:
         raise TopologyError(
-            f"mean_degree: {mean_degree:g} is too high for {n} systems; use at most {n - 1}"
+            f"mean_degree: {mean_degree:g} is too high for {n} systems; use at most {n - 1} "
+            "(every system connected to every other)"
         )
+    if 4 * m > max_edges:
+        return _pair_of_index(rng.choice(max_edges, size=m, replace=False))
     u = np.empty(0, dtype=np.int64)
     v = np.empty(0, dtype=np.int64)
     while u.size < m:
@@ -128,7 +147,10 @@ def random_regular(n: int, mean_degree: float, rng: np.random.Generator):
     """Configuration-model pairing of ``k`` stubs per node; self-loops and repeats dropped."""
     k = int(round(mean_degree))
     if k >= n:
-        raise TopologyError(f"mean_degree: {k} must be below n_systems ({n}) for random-regular")
+        raise TopologyError(
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on random-regular; "
+            f"use at most {n - 1}"
+        )
     stubs = np.repeat(np.arange(n, dtype=np.int64), k)
     if stubs.size % 2:
         stubs = stubs[:-1]
@@ -145,7 +167,10 @@ def barabasi_albert(n: int, mean_degree: float, rng: np.random.Generator):
     """
     m = max(1, int(round(mean_degree / 2)))
     if n <= m:
-        raise TopologyError(f"mean_degree: {mean_degree:g} needs more than {m} systems")
+        raise TopologyError(
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on barabasi-albert "
+            f"(each new system links to {m}); use at most {2 * (n - 1)}"
+        )
     n_edges = (n - m) * m
     edge = np.arange(n_edges, dtype=np.int64)
     source = edge // m + m
@@ -173,7 +198,10 @@ def watts_strogatz(n: int, mean_degree: float, rewire_prob: float, rng: np.rando
     """Ring lattice with k/2 neighbours each side; each edge's far end rewired with p."""
     half = max(1, int(round(mean_degree / 2)))
     if 2 * half >= n:
-        raise TopologyError(f"mean_degree: {mean_degree:g} is too high for {n} systems")
+        raise TopologyError(
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on watts-strogatz; "
+            f"use at most {n - 1}"
+        )
     u = np.repeat(np.arange(n, dtype=np.int64), half)
     v = (u + np.tile(np.arange(1, half + 1), n)) % n
     rewire = rng.random(u.size) < rewire_prob
@@ -331,7 +359,15 @@ def build_network(
 
 
 def network_for(config: SimulationConfig, rng: np.random.Generator) -> Network:
-    """The network a run's configuration asks for, drawn from the run's generator."""
+    """The network a run's configuration asks for, drawn from the run's generator.
+
+    Refused at once if the run would not fit in the memory available (see
+    :mod:`simulation.resources`).
+    """
+    if config.topology != "file":
+        problem = memory_problem(config.n_systems, config.mean_degree, config.topology)
+        if problem:
+            raise TopologyError(problem)
     return build_network(
         config.topology,
         config.n_systems,

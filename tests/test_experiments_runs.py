@@ -83,9 +83,22 @@ def test_folder_in_use_is_refused_and_a_stale_lock_is_taken_over(tmp_path: Path)
     out = tmp_path / "out"
     out.mkdir()
     study = load_study(write(tmp_path, SWEEP))
-    (out / LOCK_FILE).write_text(f"{socket.gethostname()} {os.getpid()}")
-    with pytest.raises(StudyError, match="in use by process"):
+    holder = subprocess.Popen(  # holds the OS lock, as a running study does
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.lockf(fd, fcntl.LOCK_EX); os.write(fd, b'host 4242'); print(flush=True); "
+            "sys.stdin.read()",
+            str(out / LOCK_FILE),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    holder.stdout.readline()
+    with pytest.raises(StudyError, match="in use by process 4242 on host"):
         run_study(study, out)
+    holder.communicate(b"")
     dead = subprocess.Popen(["true"])
     dead.wait()
     (out / LOCK_FILE).write_text(f"{socket.gethostname()} {dead.pid}")

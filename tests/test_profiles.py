@@ -335,7 +335,7 @@ def test_probability_above_one_is_rejected(tmp_path: Path) -> None:
 
 def test_unknown_behaviour_is_rejected(tmp_path: Path) -> None:
     path = broken_copy(tmp_path, "[peer.tampering]", "[peer.tamperng]")
-    with pytest.raises(ProfileError, match=r"unknown behaviour peer\.tamperng.*'tampering'"):
+    with pytest.raises(ProfileError, match=r"\[peer\]: unknown key 'tamperng'.*'tampering'"):
         load_profile_file(path)
 
 

@@ -6,7 +6,6 @@ the study's three relationship buckets (bad / neutral / good trust); numbers tha
 assumptions rather than measurements carry a dagger.
 """
 
-import difflib
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from simulation.profiles import (
     Rate,
     available_profiles,
 )
+from simulation.tomlfile import did_you_mean
 
 DAGGER = "†"
 # Short column names, explained in the table caption.
@@ -181,8 +181,7 @@ PROFILES_HELP = (
 
 def unknown_profile_message(name: str, profiles: dict[str, Profile]) -> str:
     """One line naming the unknown profile, the closest known one and all the others."""
-    hint = difflib.get_close_matches(name, list(profiles), n=1)
-    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    suggestion = did_you_mean(name, profiles)
     return f"unknown profile {name!r}{suggestion}; available: {', '.join(sorted(profiles))}"
 
 

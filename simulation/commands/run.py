@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         out: Annotated[
-            Path | None,
+            str | None,
             typer.Option(
                 "--out",
                 help="folder for summary.json, timeseries.parquet and report.html (created "
@@ -239,15 +239,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one simulation and show its outcomes (help text: ``RUN_HELP``)."""
         from simulation.model import PeerPreservationModel
-        from simulation.output import atomic_output, check_destination
+        from simulation.output import atomic_output, check_destination, out_folder
 
         run_seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
         err = Console(stderr=True)
         show_progress = is_interactive() and not quiet
         with user_errors():
             dirs = check_profile_dirs(profile_dir)
-            if out is not None:
-                check_destination(out)
+            out_dir = out_folder(out)
+            if out_dir is not None:
+                check_destination(out_dir)
             start = time.perf_counter()
             if show_progress:
                 with err.status("Building the network"):
@@ -270,15 +271,15 @@ def register(app: typer.Typer) -> None:
                 wall_time=wall_time,
             )
             written: list[str] = []
-            if out is not None:
-                with atomic_output(out, last=(SUMMARY_FILE,)) as folder:
+            if out_dir is not None:
+                with atomic_output(out_dir, last=(SUMMARY_FILE,)) as folder:
                     written = write_results(folder, series, document, csv)
         if json_output:
             typer.echo(dumps(document))
         else:
             Console().print(outcome_table(document["metrics"]))
-        if out is not None:
-            where = f"Wrote {', '.join(written)} to {Path(out).expanduser().absolute()}"
+        if out_dir is not None:
+            where = f"Wrote {', '.join(written)} to {out_dir.expanduser().absolute()}"
             if json_output:
                 if not quiet:
                     err.print(where, highlight=False)

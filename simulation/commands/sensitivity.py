@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         replicates: int | None = options.REPLICATES_OPTION,
         seed: int | None = options.SEED_OPTION,
         outcome: list[str] | None = options.OUTCOME_OPTION,
-        out: Path | None = options.OUT_OPTION,
+        out: str | None = options.OUT_OPTION,
         workers: int | None = options.WORKERS_OPTION,
         scheduler: str | None = options.SCHEDULER_OPTION,
         report: bool = options.REPORT_OPTION,

@@ -82,14 +82,13 @@ def register(app: typer.Typer) -> None:
                 dir_okay=False,
             ),
         ] = None,
-        out: Annotated[
-            Path,
+        out_text: Annotated[
+            str,
             typer.Option(
                 "--out",
                 help="folder for validation.json and report.html (created if missing)",
-                file_okay=False,
             ),
-        ] = DEFAULT_OUT,
+        ] = str(DEFAULT_OUT),
         seed: Annotated[
             int | None,
             typer.Option(
@@ -100,7 +99,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        from simulation.output import atomic_output, json_safe
+        from simulation.output import atomic_output, json_safe, out_folder
         from simulation.validation import (
             load_settings,
             preset,
@@ -113,6 +112,7 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         with user_errors():
+            out = out_folder(out_text) or DEFAULT_OUT
             settings = load_settings(study, full) if study is not None else preset(full)
             settings = settings.with_seed(seed)
             cells = read_study_cells()

@@ -24,8 +24,9 @@ from simulation.config import parse_assignment
 from simulation.experiments.design import Plan
 from simulation.experiments.executors import open_executor
 from simulation.experiments.report import build_report
-from simulation.experiments.runner import StudyInterrupted, StudyResult, run_study
+from simulation.experiments.runner import RunsLost, StudyInterrupted, StudyResult, run_study
 from simulation.experiments.study import Overrides, Study, parse_vary_option
+from simulation.output import out_folder
 
 RESULTS_ROOT = Path("results")
 
@@ -105,7 +106,7 @@ def default_out(study: Study, suffix: str = "") -> Path:
 
 def execute(
     study: Study,
-    out: Path | None,
+    out: str | Path | None,
     workers: int | None,
     scheduler: str | None,
     report: bool,
@@ -115,7 +116,8 @@ def execute(
 
     Exits 130 (after storing finished runs) on Ctrl-C, 2 on invalid input.
     """
-    out_dir = out or default_out(study, suffix)
+    with user_errors():
+        out_dir = out_folder(out) or default_out(study, suffix)
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):
@@ -132,6 +134,8 @@ def execute(
             err=True,
         )
         raise typer.Exit(130) from None
+    except RunsLost as lost:
+        fail(str(lost), code=1)
     failed_now = f", {result.failed} failed" if result.failed else ""
     err_console.print(
         f"Done: {result.ran} runs ran{failed_now}, {result.skipped} skipped (already stored); "

@@ -5,6 +5,11 @@ All three give :func:`~simulation.experiments.runner.run_study` a
 path. Remote Dask workers need ppsim installed, since they import
 ``simulation.experiments.runner`` to run a batch.
 
+The local pool is a :class:`LocalPool`: when one of its worker processes dies (killed, out
+of memory), the pool is broken for good, so the runner asks it to :meth:`~LocalPool.renew`
+itself and runs the lost runs again. A ``SIGTERM`` to the command stops the workers as
+Ctrl-C does, and workers end with the command however it ends, so none is left behind.
+
 Example:
     >>> with open_executor(workers=2) as (executor, slots, label):  # doctest: +SKIP
     ...     run_study(study, "results/demo", executor, workers=slots)
@@ -12,15 +17,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 from simulation.experiments.study import StudyError
 
@@ -33,9 +41,18 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
 def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stores what finished and stops them."""
+    """Workers leave Ctrl-C to the main process, which stores what finished and stops them,
+    and ask Linux to kill them when the main process dies (even by ``kill -9``), so no
+    worker is ever orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the main process's handler
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # no prctl in this libc
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _noop() -> None:
@@ -75,6 +92,57 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a worker stuck in native code
+            process.kill()
+            process.join(timeout=5)
+
+
+class LocalPool(Executor):
+    """A local process pool that can replace itself after a worker process dies.
+
+    A ``ProcessPoolExecutor`` whose worker is killed is broken: every future fails with
+    ``BrokenProcessPool`` and it accepts no more work. :meth:`renew` stops what is left of
+    it and starts a fresh pool of the same size, so the runner can run the lost runs again.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool = process_pool(workers)
+        self.renewals = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def stop(self) -> None:
+        """End the workers now (Ctrl-C, SIGTERM, an error)."""
+        _stop_pool(self.pool)
+
+    def renew(self) -> None:
+        """Replace a broken pool by a new one of the same size."""
+        _stop_pool(self.pool)
+        self.pool = process_pool(self.workers)
+        self.renewals += 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, ``SIGTERM`` (a plain ``kill``) stops the command as Ctrl-C does:
+    finished runs are stored and the workers stopped. Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -88,22 +156,22 @@ def open_executor(
         scheduler: address of a running Dask scheduler (``tcp://HOST:PORT``); overrides
             ``workers``.
     """
-    if scheduler:
-        yield from _dask(scheduler)
-        return
     n = workers if workers is not None else available_cores()
-    if n < 1:
+    if not scheduler and n < 1:
         raise StudyError(f"--workers: expected an integer >= 1, got {n}")
-    if n == 1:
-        yield None, 1, "1 worker (in this process)"
-        return
-    pool = process_pool(n)
-    try:
-        yield pool, n, f"{n} local worker processes"
-    except BaseException:
-        _stop_pool(pool)
-        raise
-    pool.shutdown(wait=True)
+    with sigterm_as_interrupt():
+        if scheduler:
+            yield from _dask(scheduler)
+        elif n == 1:
+            yield None, 1, "1 worker (in this process)"
+        else:
+            pool = LocalPool(n)
+            try:
+                yield pool, n, f"{n} local worker processes"
+            except BaseException:
+                pool.stop()
+                raise
+            pool.shutdown(wait=True)
 
 
 def _dask(address: str) -> Iterator[tuple[Executor, int, str]]:

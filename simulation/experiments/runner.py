@@ -11,6 +11,13 @@ are written in small batches as they complete; on Ctrl-C the runs already finish
 written before :class:`StudyInterrupted` is raised, and running the study again into the
 same folder runs only what is missing (failed runs are tried again).
 
+A run the executor loses (its worker process killed, the pool broken, the cluster gone)
+is not a failure of the model and is never stored as one: it is run again, on a renewed
+pool if the executor can renew itself (:class:`~simulation.experiments.executors.LocalPool`),
+up to :data:`MAX_ATTEMPTS` times. Runs still lost after that, or when the executor cannot
+take work any more, end the study with :class:`RunsLost` once every finished run is
+stored, so running it again resumes with exactly those runs.
+
 Example:
     >>> from concurrent.futures import ProcessPoolExecutor  # doctest: +SKIP
     >>> with ProcessPoolExecutor(2) as pool:  # doctest: +SKIP
@@ -22,7 +29,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +43,10 @@ from simulation.experiments.store import OUTCOMES, STATUS_FAILED, STATUS_OK, Stu
 from simulation.experiments.study import Study
 
 ERROR_LIMIT = 500
+MAX_ATTEMPTS = 3
+"""How often a run lost by the executor is submitted before it is left for a resume."""
+MAX_RENEWALS = 10
+"""How often a broken local pool is replaced in one study before the study gives up."""
 
 
 @dataclass
@@ -160,6 +171,22 @@ class StudyInterrupted(Exception):
         )
 
 
+class RunsLost(Exception):
+    """The executor lost runs it could not run again; every finished run is stored."""
+
+    def __init__(self, out_dir: Path, stored: int, total: int, lost: int, reason: str) -> None:
+        self.out_dir, self.stored, self.total, self.lost = out_dir, stored, total, lost
+        self.reason = reason
+        super().__init__(
+            f"{lost} runs could not run ({reason}); {stored} of {total} runs are stored in "
+            f"{out_dir}; run the same command again to resume"
+        )
+
+
+class _Lost(Exception):
+    """Internal: the executor lost runs for good (the last error seen)."""
+
+
 class _Collector:
     """Buffers finished runs and writes them as parts every few seconds or rows."""
 
@@ -220,7 +247,9 @@ def run_study(
 
     Raises:
         StudyError: invalid study or folder (nothing runs).
-        StudyInterrupted: Ctrl-C; finished runs are stored.
+        StudyInterrupted: Ctrl-C (or SIGTERM in the command line); finished runs are stored.
+        RunsLost: the executor lost runs even after running them again; finished runs are
+            stored and a resume runs the rest.
     """
     plan = make_plan(study)
     out_dir = Path(out_dir)
@@ -243,6 +272,11 @@ def run_study(
         except KeyboardInterrupt:
             collector.flush()
             raise StudyInterrupted(out_dir, skipped + collector.ran, len(plan.runs)) from None
+        except _Lost as lost:
+            collector.flush()
+            stored = skipped + collector.ran
+            total = len(plan.runs)
+            raise RunsLost(out_dir, stored, total, total - stored, str(lost)) from None
         collector.flush()
         frame = store.load()
     return StudyResult(
@@ -265,22 +299,57 @@ def _run_on(
     collector: _Collector,
     workers: int,
 ) -> None:
-    """Keep a bounded queue of batches on the executor and collect them as they finish."""
+    """Keep a bounded queue of batches on the executor and collect them as they finish.
+
+    A batch whose future raises was lost by the executor (a model error is a failed row,
+    never an exception): it goes back in the queue until :data:`MAX_ATTEMPTS`. A broken
+    pool is renewed once per breakage (the futures of a pool remember which pool ran them).
+
+    Raises:
+        _Lost: the executor lost runs for good (raised once the others finished, or at
+            once if it takes no more work).
+    """
     size = max(1, min(8, len(pending) // (workers * 16)))
-    queue = deque(_chunks(pending, size))
-    in_flight: dict[Future, list[RunSpec]] = {}
+    queue = deque((batch, 1) for batch in _chunks(pending, size))
+    in_flight: dict[Future, tuple[list[RunSpec], int, int]] = {}
+    renew = getattr(executor, "renew", None)
+    generation, lost, reason = 0, 0, ""
+
+    def renewed(exc: BaseException) -> None:
+        """Replace a broken pool, or give up if it cannot be (or keeps breaking)."""
+        nonlocal generation
+        if renew is None or generation >= MAX_RENEWALS:
+            raise _Lost(_error_text(exc))
+        renew()
+        generation += 1
+
     try:
         while queue or in_flight:
             while queue and len(in_flight) < 2 * workers + 1:
-                batch = queue.popleft()
-                in_flight[executor.submit(execute_batch, batch, timeseries)] = batch
+                batch, attempt = queue.popleft()
+                try:
+                    future = executor.submit(execute_batch, batch, timeseries)
+                except Exception as exc:  # the executor takes no more work
+                    queue.appendleft((batch, attempt))
+                    if not isinstance(exc, BrokenExecutor):
+                        raise _Lost(_error_text(exc)) from None
+                    renewed(exc)
+                    continue
+                in_flight[future] = (batch, attempt, generation)
             done, _ = wait(list(in_flight), timeout=collector.seconds, return_when=FIRST_COMPLETED)
             for future in done:
-                batch = in_flight.pop(future)
+                batch, attempt, ran_on = in_flight.pop(future)
                 try:
                     outputs = future.result()
-                except Exception as exc:  # the worker itself died or could not run the task
-                    outputs = [_failed(spec, f"worker lost: {_error_text(exc)}") for spec in batch]
+                except Exception as exc:  # lost by the executor: not a failure of the model
+                    reason = _error_text(exc)
+                    if attempt < MAX_ATTEMPTS:
+                        queue.append((batch, attempt + 1))
+                    else:
+                        lost += len(batch)
+                    if isinstance(exc, BrokenExecutor) and ran_on == generation:
+                        renewed(exc)
+                    continue
                 collector.add(outputs)
             collector.maybe_flush()
     except BaseException:
@@ -290,3 +359,5 @@ def _run_on(
             else:
                 future.cancel()
         raise
+    if lost:
+        raise _Lost(reason)

@@ -12,7 +12,13 @@ Each part is written to a hidden temporary file and renamed into place, so a rea
 resumed study) never sees half a file; a killed study loses at most the runs it had not
 yet written. Runs of a part in ``timeseries/`` are written before the part of the same name
 in ``runs/``, and a series part without its runs part is removed on the next open, so both
-folders always agree. The folder loads with one call::
+folders always agree.
+
+The store reads only its own parts: files named ``part-<time>-<id>.parquet`` whose
+Parquet metadata carries the store's marker (or, for parts written before the marker,
+exactly its columns). Any other file in ``runs/`` or ``timeseries/``, such as a foreign
+table or a copy under another name, is refused with a message naming it, and a run found
+in two parts is counted once. The folder loads with one call::
 
     pandas.read_parquet("DIR/runs")
     polars.read_parquet("DIR/runs/*.parquet")
@@ -21,7 +27,9 @@ folders always agree. The folder loads with one call::
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import socket
 import time
 import uuid
@@ -50,6 +58,9 @@ RUN_COLUMNS = ("status", "error", "wall_time_s", "cpu_time_s")
 TIMING_COLUMNS = ("wall_time_s", "cpu_time_s")
 OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
 
+PART_RE = re.compile(r"^part-\d{20}-[0-9a-f]{8}\.parquet$")
+MARKER_KEY = b"ppsim.part"
+
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_()}
 
 
@@ -70,7 +81,7 @@ def runs_schema() -> pa.Schema:
         pa.field("cpu_time_s", pa.float64()),
     ]
     fields += [pa.field(name, pa.float64()) for name in OUTCOMES]
-    return pa.schema(fields)
+    return pa.schema(fields, metadata={MARKER_KEY: RUNS_DIR.encode()})
 
 
 def series_schema() -> pa.Schema:
@@ -83,11 +94,44 @@ def series_schema() -> pa.Schema:
         pa.field("step", pa.int64(), nullable=False),
     ]
     fields += [pa.field(name, pa.float64()) for name in METRIC_COLUMNS]
-    return pa.schema(fields)
+    return pa.schema(fields, metadata={MARKER_KEY: SERIES_DIR.encode()})
 
 
-def _parts(folder: Path) -> list[Path]:
-    return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+def _foreign(path: Path, schema: pa.Schema) -> str | None:
+    """Why ``path`` is not one of this store's parts of ``schema``'s kind, or ``None``."""
+    if not PART_RE.match(path.name):
+        return "its name is not part-<time>-<id>.parquet, so the store did not write it"
+    try:
+        found = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return "it is not a readable Parquet file"
+    kind = (found.metadata or {}).get(MARKER_KEY)
+    if kind == schema.metadata[MARKER_KEY]:
+        return None
+    if kind is None and found.remove_metadata().equals(schema.remove_metadata()):
+        return None  # a part written before parts carried the marker
+    return f"it is not a {schema.metadata[MARKER_KEY].decode()} part written by ppsim"
+
+
+def _parts(folder: Path, schema: pa.Schema) -> list[Path]:
+    """This store's parts in ``folder``, in writing order; any other file is refused.
+
+    Hidden files are temporary files of a write in progress (cleaned on open).
+    """
+    if not folder.is_dir():
+        return []
+    parts = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        problem = _foreign(path, schema)
+        if problem:
+            raise StudyError(
+                f"{path}: {problem}; move it out of {folder} (the store reads only its own "
+                "parts, and would otherwise count it as results)"
+            )
+        parts.append(path)
+    return parts
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -104,12 +148,17 @@ def _write_text_atomic(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read(parts: list[Path], schema: pa.Schema, columns: list[str] | None = None) -> pd.DataFrame:
+def _read(folder: Path, schema: pa.Schema, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of the parts in ``folder``, each run (each run's step, for series) once: a
+    run that a copied part holds twice keeps its first row."""
+    parts = _parts(folder, schema)
     if not parts:
         empty = schema.empty_table()
         return (empty.select(columns) if columns else empty).to_pandas()
     tables = [pq.read_table(p, columns=columns, schema=schema) for p in parts]
-    return pa.concat_tables(tables).to_pandas()
+    frame = pa.concat_tables(tables).to_pandas()
+    key = ["run_key", "step"] if "step" in schema.names else ["run_key"]
+    return frame.drop_duplicates(key, keep="first", ignore_index=True)
 
 
 def _sort(frame: pd.DataFrame, arm_order: tuple[str, ...]) -> pd.DataFrame:
@@ -135,7 +184,7 @@ class StudyStore:
         self.study = study
         self.runs_dir = self.root / RUNS_DIR
         self.series_dir = self.root / SERIES_DIR
-        self._lock: Path | None = None
+        self._lock: int | None = None
 
     @classmethod
     def open(cls, root: str | Path, study: Study) -> StudyStore:
@@ -166,37 +215,50 @@ class StudyStore:
 
     # -- locking and consistency -------------------------------------------------------
     def _acquire(self) -> None:
+        """Take the folder's OS lock on ``.lock``, or refuse naming its holder.
+
+        A POSIX record lock (``lockf``): the operating system releases it when its holder
+        exits, however it dies, so a lock left by a killed process is simply free; of
+        several processes opening the folder at once exactly one gets it; and worker
+        processes forked later do not inherit it. The file records the holder for the
+        message. Taking a lock on a file another process has just removed would lock
+        nothing, so the lock counts only if the path still names the locked file.
+        """
         path = self.root / LOCK_FILE
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                os.close(fd)
                 host, _, pid = holder.partition(" ")
-                if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-                    path.unlink(missing_ok=True)  # left by a killed process
-                    continue
                 raise StudyError(
-                    f"{self.root}: in use by process {pid or '?'} on {host or '?'}; wait for it "
-                    f"to finish (or delete {path} if that process is gone)"
+                    f"{self.root}: in use by process {pid or '?'} on {host or '?'}; wait for "
+                    "it to finish"
                 ) from None
-            with os.fdopen(fd, "w") as handle:
-                handle.write(me)
-            self._lock = path
-            return
-        raise StudyError(f"{self.root}: cannot take the lock {path}")
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # released and removed meanwhile: lock the new file instead
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{socket.gethostname()} {os.getpid()}".encode(), 0)
+        self._lock = fd
 
     def close(self) -> None:
-        """Release the folder's lock."""
+        """Release the folder's lock (removing the file first, while still holding it)."""
         if self._lock is not None:
-            self._lock.unlink(missing_ok=True)
+            (self.root / LOCK_FILE).unlink(missing_ok=True)
+            os.close(self._lock)  # closing the descriptor releases the lock
             self._lock = None
 
     def _check_same_study(self) -> None:
         path = self.root / STUDY_FILE
         if not path.exists():
-            if _parts(self.runs_dir):
+            if _parts(self.runs_dir, runs_schema()):
                 raise StudyError(
                     f"--out {self.root}: holds runs but no {STUDY_FILE}; choose another folder"
                 )
@@ -220,20 +282,20 @@ class StudyStore:
             if folder.is_dir():
                 for tmp in folder.glob(".*.tmp"):
                     tmp.unlink(missing_ok=True)
-        run_names = {p.name for p in _parts(self.runs_dir)}
-        for part in _parts(self.series_dir):
+        run_names = {p.name for p in _parts(self.runs_dir, runs_schema())}
+        for part in _parts(self.series_dir, series_schema()):
             if part.name not in run_names:
                 part.unlink(missing_ok=True)
 
     # -- reading -----------------------------------------------------------------------
     def stored_status(self) -> dict[str, str]:
         """Status (``ok``/``failed``) of every stored run, by run key."""
-        frame = _read(_parts(self.runs_dir), runs_schema(), ["run_key", "status"])
+        frame = _read(self.runs_dir, runs_schema(), ["run_key", "status"])
         return dict(zip(frame["run_key"], frame["status"], strict=True))
 
     def load(self) -> pd.DataFrame:
         """Every stored run, one row each, in run-key order."""
-        return _sort(_read(_parts(self.runs_dir), runs_schema()), self.study.arm_names)
+        return _sort(_read(self.runs_dir, runs_schema()), self.study.arm_names)
 
     # -- writing -----------------------------------------------------------------------
     def append(self, rows: list[dict[str, Any]], series: Iterable[pd.DataFrame] = ()) -> None:
@@ -256,7 +318,7 @@ class StudyStore:
         have no time series), so a crash here loses nothing that had finished.
         """
         dropped = 0
-        for part in _parts(self.runs_dir):
+        for part in _parts(self.runs_dir, runs_schema()):
             table = pq.read_table(part, schema=runs_schema())
             failed = pc.equal(table["status"], STATUS_FAILED)
             count = pc.sum(failed).as_py() or 0
@@ -270,16 +332,6 @@ class StudyStore:
                 (self.series_dir / part.name).unlink(missing_ok=True)
                 part.unlink()
         return dropped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _study_text(study: Study) -> str:
@@ -311,14 +363,14 @@ def load_runs(root: str | Path) -> pd.DataFrame:
     """
     root = Path(root)
     study = read_stored_study(root)
-    return _sort(_read(_parts(root / RUNS_DIR), runs_schema()), study.arm_names)
+    return _sort(_read(root / RUNS_DIR, runs_schema()), study.arm_names)
 
 
 def load_timeseries(root: str | Path) -> pd.DataFrame:
     """The per-step metrics stored with the runs (empty if the study did not keep them)."""
     root = Path(root)
     arms = read_stored_study(root).arm_names
-    frame = _read(_parts(root / SERIES_DIR), series_schema())
+    frame = _read(root / SERIES_DIR, series_schema())
     if frame.empty:
         return frame
     rank = frame["arm"].map({a: i for i, a in enumerate(arms)}).fillna(len(arms))

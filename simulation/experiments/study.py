@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
@@ -38,8 +37,9 @@ from simulation.config import (
     unknown_name_message,
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.output import name_problem
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
-from simulation.tomlfile import read_toml
+from simulation.tomlfile import check_keys, did_you_mean, read_toml
 
 KINDS = ("sweep", "whatif", "sensitivity")
 DESIGNS = ("factorial", "lhs")
@@ -72,16 +72,14 @@ TOP_KEYS = (
 DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
 _RANGE_FORMS = "a list [a, b, ...], {range = [start, stop], num = N}, {start, stop, step}"
 _SPEC_FORMS = f"{_RANGE_FORMS}, or a distribution {{uniform|loguniform|integers|choice = ...}}"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+MAX_RUNS = 1_000_000
+"""The most runs one study may have (arms x scenarios x replicates). A run of 1,000
+systems takes about a tenth of a second, so a million runs is a day of one core; a larger
+design is almost always a typo, and expanding it alone would exhaust memory."""
 
 
 class StudyError(ValueError):
     """A study file is invalid; the message names the file, the key and what is expected."""
-
-
-def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
-    hint = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
 
 
 def _field_kind(name: str) -> str:
@@ -199,7 +197,7 @@ class Study:
         """The same sensitivity study analysed with another method (``sobol``/``morris``)."""
         if method not in METHODS:
             raise StudyError(
-                f"--method: {method!r} is not allowed{_did_you_mean(method, METHODS)}; "
+                f"--method: {method!r} is not allowed{did_you_mean(method, METHODS)}; "
                 f"use one of {', '.join(METHODS)}"
             )
         return dataclasses.replace(self, method=method)
@@ -340,18 +338,16 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     def err(key: str, problem: str) -> StudyError:
         return StudyError(f"{origin}: {key}: {problem}")
 
-    for key in data:
-        if key not in TOP_KEYS:
-            raise err(key, f"unknown key{_did_you_mean(key, TOP_KEYS)}; allowed: {_keys()}")
+    check_keys(data, TOP_KEYS, origin, StudyError)
 
     kind = data.get("kind", "sweep")
     if kind not in KINDS:
         raise err(
-            "kind", f"{kind!r} is not allowed{_did_you_mean(str(kind), KINDS)}; use {_or(KINDS)}"
+            "kind", f"{kind!r} is not allowed{did_you_mean(str(kind), KINDS)}; use {_or(KINDS)}"
         )
     name = data.get("name", "study")
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise err("name", f"expected letters, digits, '-', '_' or '.', got {name!r}")
+    if problem := name_problem(name):
+        raise err("name", problem)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise err("description", f"expected a string, got {description!r}")
@@ -375,11 +371,11 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         if method not in METHODS:
             raise err(
                 "method",
-                f"{method!r} is not allowed{_did_you_mean(str(method), METHODS)}; "
+                f"{method!r} is not allowed{did_you_mean(str(method), METHODS)}; "
                 f"use {_or(METHODS)}",
             )
-        sobol = _table(data.get("sobol", {}), "sobol", ("samples", "second_order"), err)
-        morris = _table(data.get("morris", {}), "morris", ("trajectories", "levels"), err)
+        sobol = _table(data.get("sobol", {}), "sobol", ("samples", "second_order"), err, origin)
+        morris = _table(data.get("morris", {}), "morris", ("trajectories", "levels"), err, origin)
         if not vary:
             raise err("vary", "a sensitivity study needs at least one parameter to vary")
     else:
@@ -390,7 +386,7 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         if design not in DESIGNS:
             raise err(
                 "design",
-                f"{design!r} is not allowed{_did_you_mean(str(design), DESIGNS)}; "
+                f"{design!r} is not allowed{did_you_mean(str(design), DESIGNS)}; "
                 f"use {_or(DESIGNS)}",
             )
         if design == "lhs":
@@ -442,7 +438,8 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
             )
         if study.morris_levels % 2:
             raise err("morris.levels", f"expected an even number, got {study.morris_levels}")
-    if study.kind == "whatif" and _scenario_count(study) * study.replicates < 2:
+    _check_size(study)
+    if study.kind == "whatif" and scenario_count(study) * study.replicates < 2:
         raise err(
             "replicates",
             "a what-if study needs at least 2 paired runs per arm (scenarios x replicates) "
@@ -450,10 +447,6 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         )
     _check_resources(study, err)
     return study
-
-
-def _keys() -> str:
-    return ", ".join(TOP_KEYS)
 
 
 def _or(options: tuple[str, ...]) -> str:
@@ -466,12 +459,10 @@ def _int(value: Any, key: str, err, *, low: int) -> int:
     return value
 
 
-def _table(value: Any, key: str, allowed: tuple[str, ...], err) -> dict[str, Any]:
+def _table(value: Any, key: str, allowed: tuple[str, ...], err, origin: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise err(key, f"expected a table with keys {', '.join(allowed)}")
-    for k in value:
-        if k not in allowed:
-            raise err(f"{key}.{k}", f"unknown key{_did_you_mean(k, allowed)}; allowed: {allowed}")
+    check_keys(value, allowed, f"{origin}: [{key}]", StudyError)
     return value
 
 
@@ -483,7 +474,7 @@ def _outcomes(value: Any, err) -> tuple[str, ...]:
         if not isinstance(name, str) or name not in known:
             raise err(
                 f"outcomes[{i}]",
-                f"unknown outcome {name!r}{_did_you_mean(str(name), known)}; "
+                f"unknown outcome {name!r}{did_you_mean(str(name), known)}; "
                 f"known: {', '.join(known)}",
             )
     if len(set(value)) != len(value):
@@ -529,7 +520,7 @@ def _vary(value: Any, base: SimulationConfig, err) -> tuple[Variable, ...]:
         if name not in field_names():
             raise err(
                 f"vary.{name}",
-                f"unknown parameter{_did_you_mean(name, field_names())}; "
+                f"unknown parameter{did_you_mean(name, field_names())}; "
                 "see 'ppsim run --help' for the list",
             )
         out.append(_variable(name, spec, base, f"vary.{name}", err))
@@ -554,6 +545,7 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
             raise err(f"{key}.num", f"empty range: expected an integer >= 2, got {num!r}")
         if num == 1 or bounds[0] == bounds[1]:
             raise err(key, "empty range: give distinct start and stop and num >= 2 (or a list)")
+        _check_levels(num, key, err)
         points = [_tidy(x) for x in np.linspace(bounds[0], bounds[1], num)]
         if kind == "int":
             points = [int(p) if float(p).is_integer() else p for p in points]
@@ -567,6 +559,7 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
                 key, f"empty range: start {start} to stop {stop} with step {step} has no values"
             )
         count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        _check_levels(count, key, err)
         points = [_tidy(start + i * step) for i in range(count)]
         if all(isinstance(x, int) for x in (start, stop, step)):
             points = [int(p) for p in points]
@@ -574,8 +567,14 @@ def _variable(name: str, spec: Any, base: SimulationConfig, key: str, err) -> Va
     if len(keys) == 1 and next(iter(keys)) in DISTRIBUTIONS:
         return _distribution(name, kind, next(iter(keys)), spec, base, key, err)
     unknown = sorted(keys - {"range", "num", "start", "stop", "step"})
-    hint = _did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
+    hint = did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
     raise err(key, f"unknown form {sorted(keys)}{hint}; expected {_SPEC_FORMS}")
+
+
+def _check_levels(count: int, key: str, err) -> None:
+    """A range with more levels than a study may have runs is refused before it is built."""
+    if count > MAX_RUNS:
+        raise err(key, f"{count:,} values; the limit is {MAX_RUNS:,} runs per study")
 
 
 def _levels(name: str, values: list, base: SimulationConfig, key: str, err) -> tuple:
@@ -632,8 +631,8 @@ def _arms(
         key = f"arms.{arm_name}"
         if arm_name == BASELINE:
             raise err(key, f"{BASELINE!r} is the base configuration; give the arm another name")
-        if not _NAME_RE.match(arm_name):
-            raise err(key, "arm names take letters, digits, '-', '_' or '.'")
+        if problem := name_problem(arm_name):
+            raise err(key, problem)
         if not isinstance(changes, dict):
             raise err(key, "expected a table of parameters, e.g. [arms.more-audits]")
         clean = {}
@@ -651,10 +650,39 @@ def _arms(
     return tuple(arms)
 
 
-def _scenario_count(study: Study) -> int:
+def scenario_count(study: Study) -> int:
+    """How many scenarios the study's design makes, counted without drawing them.
+
+    Sobol (Saltelli) samples ``N (D + 2)`` points, ``N (2D + 2)`` with second-order
+    indices; Morris ``r (D + 1)`` for ``r`` trajectories of ``D`` parameters.
+    """
+    d = len(study.vary)
+    if study.kind == "sensitivity":
+        if study.method == "morris":
+            return study.morris_trajectories * (d + 1)
+        return study.sobol_samples * (2 * d + 2 if study.second_order else d + 2)
     if study.design == "lhs":
         return study.samples or 0
     return math.prod(len(v.values) for v in study.vary) if study.vary else 1
+
+
+def run_count(study: Study) -> int:
+    """How many runs the study has (arms x scenarios x replicates), by arithmetic alone."""
+    return len(study.arm_names) * scenario_count(study) * study.replicates
+
+
+def _check_size(study: Study) -> None:
+    """Refuse a design beyond :data:`MAX_RUNS` before anything expands it."""
+    runs = run_count(study)
+    if runs > MAX_RUNS:
+        arms = len(study.arm_names)
+        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates" + (
+            f" x {arms} arms" if arms > 1 else ""
+        )
+        raise StudyError(
+            f"{study.origin}: the design has {runs:,} runs ({parts}); the limit is "
+            f"{MAX_RUNS:,} runs per study; use fewer values, samples or replicates"
+        )
 
 
 def _check_resources(study: Study, err) -> None:

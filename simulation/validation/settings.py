@@ -16,12 +16,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulation.tomlfile import read_toml
+from simulation.tomlfile import check_keys, read_toml
 from simulation.validation.contagion import ProtectionSetup
 from simulation.validation.study import STUDY_SAMPLE_SIZES
 
@@ -158,13 +157,8 @@ def _apply(settings: ValidationSettings, section: str, values: dict[str, Any], w
     current = getattr(settings, section)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     changes = {}
+    check_keys(values, fields, f"{where}[{section}]", SettingsError)
     for key, value in values.items():
-        if key not in fields:
-            hint = difflib.get_close_matches(key, list(fields), n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise SettingsError(
-                f"{where}[{section}]: unknown key {key!r}{suggestion}; allowed: {', '.join(fields)}"
-            )
         changes[key] = _coerce(getattr(current, key), value, f"{where}[{section}].{key}")
     return dataclasses.replace(settings, **{section: dataclasses.replace(current, **changes)})
 
@@ -188,11 +182,7 @@ def _coerce(default: Any, value: Any, where: str) -> Any:
     elif isinstance(default, dict):
         ok = isinstance(value, dict)
         if ok:
-            unknown = set(value) - set(default)
-            if unknown:
-                raise SettingsError(
-                    f"{where}: unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(default)}"
-                )
+            check_keys(value, default, where, SettingsError)
             value = {
                 **default,
                 **{k: _coerce(default[k], v, f"{where}.{k}") for k, v in value.items()},
@@ -273,13 +263,7 @@ def load_settings(path: Path, full: bool = False) -> ValidationSettings:
             f"{where}kind = {kind!r}; 'ppsim validate --study' runs files with "
             'kind = "validation"'
         )
-    for key in data:
-        if key not in _TOP_KEYS:
-            hint = difflib.get_close_matches(key, _TOP_KEYS, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise SettingsError(
-                f"{where}unknown key {key!r}{suggestion}; allowed: {', '.join(_TOP_KEYS)}"
-            )
+    check_keys(data, _TOP_KEYS, str(path), SettingsError)
     settings = ValidationSettings()
     for key in ("seed", "bootstrap"):
         if key in data:
@@ -295,8 +279,9 @@ def load_settings(path: Path, full: bool = False) -> ValidationSettings:
     if not isinstance(overrides, dict):
         raise SettingsError(f"{where}[full] must be a table of [full.<section>] tables")
     full_settings = settings
+    check_keys(overrides, _SECTIONS, f"{where}[full]", SettingsError)
     for section, values in overrides.items():
-        if section not in _SECTIONS or not isinstance(values, dict):
+        if not isinstance(values, dict):
             raise SettingsError(
                 f"{where}[full.{section}]: expected one of "
                 + ", ".join(f"[full.{s}]" for s in _SECTIONS)
