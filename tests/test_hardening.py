@@ -363,6 +363,12 @@ def _open_and_hold(out: str, barrier, results) -> None:
     results.put("won")
 
 
+FORK_IS_SAFE_HERE = pytest.mark.filterwarnings(  # the children only open a file
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+)
+
+
+@FORK_IS_SAFE_HERE
 @pytest.mark.timeout(120)
 def test_exactly_one_of_several_processes_takes_a_stale_lock(tmp_path: Path) -> None:
     import multiprocessing
@@ -392,6 +398,7 @@ def test_exactly_one_of_several_processes_takes_a_stale_lock(tmp_path: Path) -> 
         assert all("in use by process" in o for o in outcomes if o != "won"), outcomes
 
 
+@FORK_IS_SAFE_HERE
 def test_a_lock_file_naming_a_live_but_unrelated_process_is_free(tmp_path: Path) -> None:
     import socket
 
