@@ -363,6 +363,12 @@ def _open_and_hold(out: str, barrier, results) -> None:
     results.put("won")
 
 
+FORK_IS_SAFE_HERE = pytest.mark.filterwarnings(  # the children only open a file
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+)
+
+
+@FORK_IS_SAFE_HERE
 @pytest.mark.timeout(120)
 def test_exactly_one_of_several_processes_takes_a_stale_lock(tmp_path: Path) -> None:
     import multiprocessing
@@ -392,6 +398,7 @@ def test_exactly_one_of_several_processes_takes_a_stale_lock(tmp_path: Path) -> 
         assert all("in use by process" in o for o in outcomes if o != "won"), outcomes
 
 
+@FORK_IS_SAFE_HERE
 def test_a_lock_file_naming_a_live_but_unrelated_process_is_free(tmp_path: Path) -> None:
     import socket
 
@@ -656,3 +663,75 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
     except OSError:
         return "gone"
+
+
+@pytest.mark.timeout(300)
+def test_killing_the_dask_scheduler_ends_the_sweep_in_one_line_for_resume(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from simulation.experiments import load_runs
+
+    bin_dir = Path(sys.executable).parent
+    scheduler_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0"]
+        + ["--no-dashboard", "--scheduler-file", str(scheduler_file)],
+        start_new_session=True,
+        **quiet,
+    )
+    processes = [scheduler]
+    try:
+        deadline = time.monotonic() + 90
+        while not scheduler_file.exists():
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        import json
+
+        address = json.loads(scheduler_file.read_text())["address"]
+        processes.append(
+            subprocess.Popen(
+                [str(bin_dir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1"]
+                + ["--no-dashboard"],
+                start_new_session=True,
+                **quiet,
+            )
+        )
+        study = _write(
+            tmp_path,
+            "slow.toml",
+            "replicates = 40\n[base]\nn_systems = 400\nsteps = 60\n[vary]\nbeta = [0.1, 0.2]\n",
+        )
+        out = tmp_path / "out"
+        sweep = subprocess.Popen(
+            [str(bin_dir / "ppsim"), "sweep", str(study), "--out", str(out)]
+            + ["--scheduler", address, "--no-report"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        processes.append(sweep)
+        while not list((out / "runs").glob("part-*.parquet")):
+            assert sweep.poll() is None, sweep.communicate()
+            assert time.monotonic() < deadline + 60, "the sweep wrote no results"
+            time.sleep(0.1)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, stderr = sweep.communicate(timeout=120)
+        assert sweep.returncode == 1, stderr
+        assert "Traceback" not in stderr
+        errors = [line for line in stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and "lost the Dask scheduler" in errors[0], stderr
+        stored = load_runs(out)
+        assert len(stored) > 0 and (stored["status"] == "ok").all()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -185,11 +186,61 @@ def _dask(address: str) -> Iterator[tuple[Executor, int, str]]:
         raise StudyError(f"--scheduler {address}: cannot connect ({exc})") from None
     try:
         slots = max(1, sum(client.nthreads().values()))
-        executor = client.get_executor(pure=False)
-        try:
-            yield executor, slots, f"Dask cluster at {address} ({slots} worker threads)"
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
+        executor = DaskExecutor(client, address)
+        with _quiet_loggers(_DASK_LOSS_LOGGERS):
+            try:
+                yield executor, slots, f"Dask cluster at {address} ({slots} worker threads)"
+            except BaseException:
+                executor.shutdown(wait=False)
+                raise
+            finally:
+                with contextlib.suppress(Exception):  # a client whose scheduler is gone
+                    client.close()
     finally:
-        client.close()
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+# Loggers that print tracebacks of a lost scheduler; the runner reports the loss itself.
+_DASK_LOSS_LOGGERS = ("distributed.client", "tornado.application")
+
+
+@contextmanager
+def _quiet_loggers(names: tuple[str, ...]) -> Iterator[None]:
+    """Only critical messages from these loggers within the block."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+class DaskExecutor(Executor):
+    """A Dask client's executor that can tell when the cluster is lost.
+
+    Dask re-runs the tasks of a worker that dies, but when the scheduler goes the client
+    closes and its futures are never resolved; :meth:`failure` lets the runner notice and
+    stop (leaving the missing runs for a resume) instead of waiting for ever.
+    """
+
+    def __init__(self, client: Any, address: str) -> None:
+        self.client, self.address = client, address
+        self.executor = client.get_executor(pure=False)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with contextlib.suppress(Exception):  # cancelling needs the scheduler, maybe gone
+            self.executor.shutdown(wait=wait)
+
+    def failure(self) -> str | None:
+        """Why no submitted task can finish any more (the client closed), or ``None``."""
+        status = str(getattr(self.client, "status", "running"))
+        if status in ("closing", "closed", "failed"):
+            return f"lost the Dask scheduler at {self.address} (client {status})"
+        return None

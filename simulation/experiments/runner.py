@@ -304,6 +304,8 @@ def _run_on(
     A batch whose future raises was lost by the executor (a model error is a failed row,
     never an exception): it goes back in the queue until :data:`MAX_ATTEMPTS`. A broken
     pool is renewed once per breakage (the futures of a pool remember which pool ran them).
+    An executor whose ``failure()`` names a reason (a Dask client that lost its scheduler)
+    can finish nothing more: the study stops.
 
     Raises:
         _Lost: the executor lost runs for good (raised once the others finished, or at
@@ -337,6 +339,9 @@ def _run_on(
                     continue
                 in_flight[future] = (batch, attempt, generation)
             done, _ = wait(list(in_flight), timeout=collector.seconds, return_when=FIRST_COMPLETED)
+            failure = getattr(executor, "failure", None)
+            if not done and failure is not None and (reason := failure()):
+                raise _Lost(reason)
             for future in done:
                 batch, attempt, ran_on = in_flight.pop(future)
                 try:
@@ -352,11 +357,11 @@ def _run_on(
                     continue
                 collector.add(outputs)
             collector.maybe_flush()
-    except BaseException:
+    except BaseException as stop:
         for future in list(in_flight):
             if future.done() and not future.cancelled() and future.exception() is None:
                 collector.add(future.result())
-            else:
+            elif not isinstance(stop, _Lost):  # a lost executor cannot cancel anything
                 future.cancel()
         raise
     if lost:
