@@ -50,6 +50,7 @@ N_SYSTEMS_CHOICES = (20, 50, 100, 200, 500, 1000, 2000, 3000)
 PROPENSITY_CHOICES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 AUDIT_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EGRESS_CHOICES = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0)
+STEPS_CHOICES = (20, 50, 100, 200, 500, 1000)
 
 
 def _count_label(n: int) -> str:
@@ -58,6 +59,10 @@ def _count_label(n: int) -> str:
 
 def _percent_label(p: float) -> str:
     return f"{p * 100:g} %"
+
+
+def _cycles_label(n: int) -> str:
+    return f"{n:,} cycles"
 
 
 def _scale_label(x: float) -> str:
@@ -134,8 +139,10 @@ def _choices(config: SimulationConfig) -> dict[str, dict[str, Any]]:
         "audit_rate": _numeric(AUDIT_CHOICES, _percent_label),
         "assignment": {label: name for name, label in ASSIGNMENT_LABELS.items()},
         "egress_control": _numeric(EGRESS_CHOICES, _percent_label),
+        "steps": _numeric(STEPS_CHOICES, _cycles_label),
     }
     formats = {
+        "steps": _cycles_label,
         "n_systems": _count_label,
         "propensity_scale": _scale_label,
         "audit_rate": _percent_label,
@@ -163,6 +170,7 @@ CONTROL_LABELS = {
     "human_execution": "Humans carry out every shutdown",
     "egress_control": "Egress control: share of weight copies blocked",
     "safety_prompt": "Safety prompt asking every AI to allow shutdowns",
+    "steps": "Length of the run (oversight cycles)",
     "seed": "Random seed (same seed, same run)",
 }
 
@@ -197,6 +205,11 @@ def model_params(config: SimulationConfig, seed: int) -> dict[str, Any]:
     params = {name: params[name] for name in order}
     params["config"] = config
     return params
+
+
+def control_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The value each control of ``params`` starts at (the fixed ``config`` entry aside)."""
+    return {name: spec["value"] for name, spec in params.items() if isinstance(spec, dict)}
 
 
 def _to_config_value(name: str, value: Any, table: dict[str, dict[str, Any]]) -> Any:
@@ -259,13 +272,23 @@ class AppModel(PeerPreservationModel):
             self.engine = None
             self.network = None
             self.running = False
+        self.limit = self.config.steps
 
     def step(self) -> None:
-        """One oversight cycle, or nothing when the settings could not be built."""
+        """One oversight cycle, or nothing when the settings could not be built; the run
+        stops (``running`` turns false) after ``limit`` cycles."""
         if self.engine is None:
             self.running = False
             return
         super().step()
+        self.running = self.engine.t < self.limit
+
+    def extend_run(self) -> None:
+        """Let a finished run go on for another ``config.steps`` cycles."""
+        if self.engine is None:
+            return
+        self.limit = self.engine.t + self.config.steps
+        self.running = True
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> tuple[SimulationConfig, int]:

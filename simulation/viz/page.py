@@ -1,0 +1,378 @@
+"""The app's page: a sidebar of controls and a main area with the network and the plots.
+
+The page keeps its own play loop instead of Mesa's (whose threads re-rendering the page
+from outside the event loop could replace it with a "Too many renders" traceback when
+Pause was pressed): while playing, the network view in the browser asks for the next
+frame once it has drawn the previous one (see ``network_view.vue``), and each request
+runs as many cycles as the chosen speed calls for since the last one, within a time
+budget. Every change of state happens in an ordinary event handler, one at a time, so
+any sequence of Play, Pause, Step, Reset and control changes leaves a working page, and
+Pause takes effect at the next request. The browser receives only what a cycle changed
+(see :mod:`simulation.viz.frames`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import solara
+
+from simulation.palette import LINK_COLOURS
+from simulation.viz import style
+from simulation.viz.controls import AppModel, control_values, model_params
+from simulation.viz.details import hover_texts
+from simulation.viz.frames import N_MECHANISMS, network_frame, network_scene
+from simulation.viz.plots import plots_figure
+
+NETWORK_ID = "ppsim-network"
+PLOTS_ID = "ppsim-plots"
+FIGURE_HEIGHT = "calc(100vh - 175px)"
+SPEED_CHOICES = (1, 2, 5, 10, 20, 50)  # cycles per second while playing
+MAX_CYCLES_PER_FRAME = 50
+FRAME_BUDGET_S = 0.25  # the longest a request may run cycles before the page answers
+
+INTRO = (
+    "Each dot is an AI system; overseers shut down failing ones, some shield a faulty peer "
+    "instead, and faults spread along dependencies. Hover over a dot for details, click "
+    "it to follow its cascade; scroll to zoom, drag to pan, double-click to reset the view."
+)
+
+LINK_NAMES = {
+    "all": "All links",
+    "exposed": "Dependencies of faulty systems",
+    "spread": "Fault spread this cycle",
+    "shield": "Shield (overseer → system)",
+    "tree": "Selected cascade tree",
+}
+LINK_WIDTHS = {"all": 0.5, "exposed": 0.8, "spread": 2.5, "shield": 1.6, "tree": 2.2}
+
+
+def view_styles() -> dict[str, Any]:
+    """Colours, shapes and words the network view draws with (sent once)."""
+    return {
+        "status_colours": list(style.STATUS_COLOURS),
+        "status_sizes": list(style.STATUS_SIZES),
+        "status_legend": list(style.STATUS_LEGEND),
+        "status_hover": list(style.STATUS_HOVER),
+        "shield_words": list(style.SHIELD_WORDS),
+        "symbols": list(style.PROFILE_SYMBOLS),
+        "big_extra": style.ORCHESTRATOR_EXTRA_SIZE,
+        "mechanisms": N_MECHANISMS,
+        "decommissioned": style.DECOMMISSIONED_NODE,
+        "faulty": style.FAULTY,
+        "shielded": style.SHIELDED,
+        "covert": style.COVERT_NODE,
+        "links": {
+            kind: {"name": LINK_NAMES[kind], "colour": LINK_COLOURS[kind], "width": width}
+            for kind, width in LINK_WIDTHS.items()
+        },
+    }
+
+
+@solara.component_vue("network_view.vue", vuetify=False)
+def NetworkView(
+    element_id: str,
+    scene: dict,
+    frame: dict,
+    styles: dict,
+    show_all: bool,
+    playing: bool,
+    interval: int,
+    height: str,
+    event_tick: Callable[[Any], None],
+    event_select: Callable[[Any], None],
+) -> None:
+    """The network drawn in the browser (see ``network_view.vue``)."""
+
+
+@solara.component_vue("plotly_figure.vue", vuetify=False)
+def PlotlyFigure(
+    element_id: str, traces: list, figure_layout: dict, height: str, revision: int
+) -> None:
+    """A Plotly figure drawn in the browser (see ``plotly_figure.vue``)."""
+
+
+@dataclasses.dataclass
+class Session:
+    """What one browser page is showing: the model and how it is being run."""
+
+    model: AppModel
+    applied: dict[str, Any]
+    last_tick: float = 0.0
+
+
+def build_model(config: Any, values: dict[str, Any]) -> AppModel:
+    """A model from the controls' values (labels as shown, the seed as typed)."""
+    return AppModel(config, **values)
+
+
+@solara.component
+def Page(config: Any, seed: int, title: str) -> None:
+    """The whole page; one model per browser session."""
+    params = solara.use_memo(lambda: model_params(config, seed), [])
+    initial = solara.use_memo(lambda: control_values(params), [])
+    session = solara.use_memo(lambda: Session(build_model(config, initial), dict(initial)), [])
+    pending = solara.use_reactive(dict(initial))
+    cycle = solara.use_reactive(0)
+    generation = solara.use_reactive(0)  # counts rebuilds, so a new model re-renders
+    playing = solara.use_reactive(False)
+    selected = solara.use_reactive(-1)
+    show_all = solara.use_reactive(False)
+    speed = solara.use_reactive(10)
+
+    def refresh() -> None:
+        model = session.model
+        cycle.set(model.engine.t if model.engine is not None else 0)
+        if not model.running:
+            playing.set(False)
+
+    def run_cycles(count: int) -> None:
+        model = session.model
+        started = time.perf_counter()
+        for _ in range(count):
+            if not model.running:
+                break
+            model.step()
+            if time.perf_counter() - started > FRAME_BUDGET_S:
+                break
+        refresh()
+
+    def on_step() -> None:
+        if not playing.value:
+            run_cycles(1)
+
+    def on_play_pause() -> None:
+        if playing.value:
+            playing.set(False)
+        elif session.model.running:
+            session.last_tick = time.perf_counter()
+            playing.set(True)
+
+    def on_tick(_cycle: Any = None) -> None:
+        if not playing.value:
+            return
+        now = time.perf_counter()
+        due = round((now - session.last_tick) * speed.value) if session.last_tick else 1
+        session.last_tick = now
+        run_cycles(min(max(1, due), MAX_CYCLES_PER_FRAME))
+
+    def on_reset() -> None:
+        playing.set(False)
+        session.model = build_model(config, pending.value)
+        session.applied = dict(pending.value)
+        selected.set(-1)
+        generation.set(generation.value + 1)
+        refresh()
+
+    def on_continue() -> None:
+        session.model.extend_run()
+        refresh()
+        cycle.set(session.model.engine.t)
+        generation.set(generation.value + 1)
+
+    def on_select(value: Any) -> None:
+        try:
+            selected.set(int(value))
+        except (TypeError, ValueError):
+            selected.set(-1)
+
+    with solara.AppBar():
+        solara.AppBarTitle(title)
+    with solara.Sidebar():
+        Sidebar(
+            params=params,
+            pending=pending,
+            applied=session.applied,
+            playing=playing.value,
+            running=session.model.running,
+            speed=speed,
+            show_all=show_all,
+            on_step=on_step,
+            on_play_pause=on_play_pause,
+            on_reset=on_reset,
+        )
+    MainView(
+        model=session.model,
+        cycle=cycle.value,
+        generation=generation.value,
+        selected=selected.value,
+        show_all=show_all.value,
+        playing=playing.value,
+        interval=int(1000 / speed.value),
+        on_tick=on_tick,
+        on_select=on_select,
+        on_continue=on_continue,
+        on_reset=on_reset,
+    )
+
+
+@solara.component
+def Sidebar(
+    params: dict[str, Any],
+    pending: solara.Reactive[dict[str, Any]],
+    applied: dict[str, Any],
+    playing: bool,
+    running: bool,
+    speed: solara.Reactive[int],
+    show_all: solara.Reactive[bool],
+    on_step: Callable[[], None],
+    on_play_pause: Callable[[], None],
+    on_reset: Callable[[], None],
+) -> None:
+    """Run controls, the view's options, and the model's settings (applied on Reset)."""
+    changed = [name for name, value in pending.value.items() if applied.get(name) != value]
+    with solara.Card("Run", style={"margin-bottom": "8px"}):
+        with solara.Row(justify="space-between"):
+            solara.Button("Reset", color="primary", on_click=on_reset)
+            solara.Button(
+                "❚❚" if playing else "▶",
+                color="primary",
+                on_click=on_play_pause,
+                disabled=not running and not playing,
+            )
+            solara.Button(
+                "Step", color="primary", on_click=on_step, disabled=playing or not running
+            )
+        if changed:
+            labels = ", ".join(params[name]["label"] for name in changed)
+            solara.Warning(
+                f"Changed: {labels}. Press Reset to apply.",
+                dense=True,
+                classes=["ppsim-reset-cue"],
+            )
+        solara.Select(
+            "Play speed (cycles per second)",
+            values=list(SPEED_CHOICES),
+            value=speed.value,
+            on_value=speed.set,
+        )
+        solara.Checkbox(label="Show all links", value=show_all)
+    with solara.Card("Model parameters"):
+        for name, spec in params.items():
+            if not isinstance(spec, dict):
+                continue
+            ControlInput(name, spec, pending)
+
+
+@solara.component
+def ControlInput(name: str, spec: dict[str, Any], pending: solara.Reactive[dict[str, Any]]) -> None:
+    """One setting's input; its value goes to ``pending`` until Reset applies it."""
+
+    def set_value(value: Any) -> None:
+        pending.set({**pending.value, name: value})
+
+    value = pending.value.get(name, spec["value"])
+    if spec["type"] == "Select":
+        solara.Select(spec["label"], values=spec["values"], value=value, on_value=set_value)
+    elif spec["type"] == "Checkbox":
+        solara.Checkbox(label=spec["label"], value=bool(value), on_value=set_value)
+    else:
+        solara.InputText(spec["label"], value=str(value), on_value=set_value)
+
+
+@solara.component
+def MainView(
+    model: AppModel,
+    cycle: int,
+    generation: int,
+    selected: int,
+    show_all: bool,
+    playing: bool,
+    interval: int,
+    on_tick: Callable[[Any], None],
+    on_select: Callable[[Any], None],
+    on_continue: Callable[[], None],
+    on_reset: Callable[[], None],
+) -> None:
+    """The network beside the live plots, with notices, the end-of-run banner and the
+    selected system's details."""
+    styles = solara.use_memo(view_styles, [])
+    built = model.engine is not None
+    frame = solara.use_memo(
+        lambda: network_frame(model, selected) if built else {},
+        [id(model), cycle, selected, generation],
+    )
+    plots = solara.use_memo(
+        lambda: plots_figure(model) if built else {}, [id(model), cycle, generation]
+    )
+    with solara.Column(style={"padding": "2px 10px", "gap": "2px"}):
+        solara.Text(INTRO, style={"font-size": "13px"})
+        if model.notice:
+            solara.Warning(model.notice, dense=True)
+        if not built:
+            solara.Error(
+                f"These settings could not be built: {model.build_error}. "
+                "Change them and press Reset."
+            )
+            return
+        if not model.running:
+            EndOfRun(model, on_continue, on_reset)
+        scene = network_scene(model)
+        with solara.Columns([3, 2], gutters_dense=True):
+            with solara.Column(gap="0px"):
+                NetworkView(
+                    element_id=NETWORK_ID,
+                    scene=scene,
+                    frame=frame,
+                    styles=styles,
+                    show_all=show_all,
+                    playing=playing,
+                    interval=interval,
+                    height=FIGURE_HEIGHT,
+                    event_tick=on_tick,
+                    event_select=on_select,
+                )
+                Details(model, selected, on_select)
+            PlotlyFigure(
+                element_id=PLOTS_ID,
+                traces=plots["traces"],
+                figure_layout=plots["layout"],
+                height=FIGURE_HEIGHT,
+                revision=cycle + 1_000_000 * generation,
+            )
+
+
+@solara.component
+def EndOfRun(
+    model: AppModel, on_continue: Callable[[], None], on_reset: Callable[[], None]
+) -> None:
+    """Says that the run is over, and offers to run further or start again."""
+    with solara.Row(classes=["ppsim-end-of-run"], style={"align-items": "center"}):
+        solara.Info(
+            f"The run is over: {model.engine.t:,} of {model.limit:,} cycles done.", dense=True
+        )
+        solara.Button(
+            f"Continue for {model.config.steps:,} more cycles",
+            on_click=on_continue,
+            color="primary",
+            outlined=True,
+        )
+        solara.Button("Reset", on_click=on_reset, outlined=True)
+
+
+@solara.component
+def Details(model: AppModel, selected: int, on_select: Callable[[Any], None]) -> None:
+    """The clicked system's details, with a link to the system its fault came from."""
+    if selected < 0 or selected >= model.network.n:
+        solara.Text(
+            "Click a system to see its details and highlight its cascade tree.",
+            style={"font-size": "12px", "opacity": "0.75"},
+            classes=["ppsim-details"],
+        )
+        return
+    text = hover_texts(model, [selected])[0].replace("<br>", " · ")
+    source = int(model.engine.fault_source[selected])
+    with solara.Div(classes=["ppsim-details"], style={"font-size": "12px", "line-height": "1.3"}):
+        solara.HTML(tag="span", unsafe_innerHTML=text)
+        if source >= 0:
+            solara.Button(
+                f"caught from system {source}: select it",
+                on_click=lambda: on_select(source),
+                text=True,
+                small=True,
+                classes=["ppsim-caught-from"],
+            )
+        solara.Button("Clear", on_click=lambda: on_select(-1), text=True, small=True)
