@@ -85,16 +85,22 @@ def exposed_pairs(network: Network, faulty: np.ndarray) -> tuple[np.ndarray, np.
     return caller[touch], callee[touch]
 
 
+def last_cycle(engine: Engine) -> int:
+    """The index the engine gave the cycle it ran last (``fault_time`` counts from 0, and
+    ``engine.t`` is the number of cycles run)."""
+    return engine.t - 1
+
+
 def spread_pairs(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     """(source, system) for every fault caught this cycle: the links a fault travelled."""
-    caught = (engine.fault_time == engine.t) & (engine.fault_source >= 0)
+    caught = (engine.fault_time == last_cycle(engine)) & (engine.fault_source >= 0)
     ids = np.flatnonzero(caught)
     return engine.fault_source[ids], ids
 
 
 def new_fault_ids(engine: Engine) -> np.ndarray:
     """Systems that became faulty this cycle (roots and caught faults alike)."""
-    return np.flatnonzero((engine.fault_time == engine.t) & engine.faulty)
+    return np.flatnonzero((engine.fault_time == last_cycle(engine)) & engine.faulty)
 
 
 def shield_overseer(engine: Engine) -> np.ndarray:

@@ -183,6 +183,8 @@ def Page(config: Any, seed: int, title: str) -> None:
         solara.AppBarTitle(title)
     with solara.Sidebar():
         Sidebar(
+            model=session.model,
+            on_continue=on_continue,
             params=params,
             pending=pending,
             applied=session.applied,
@@ -204,13 +206,13 @@ def Page(config: Any, seed: int, title: str) -> None:
         interval=int(1000 / speed.value),
         on_tick=on_tick,
         on_select=on_select,
-        on_continue=on_continue,
-        on_reset=on_reset,
     )
 
 
 @solara.component
 def Sidebar(
+    model: AppModel,
+    on_continue: Callable[[], None],
     params: dict[str, Any],
     pending: solara.Reactive[dict[str, Any]],
     applied: dict[str, Any],
@@ -236,13 +238,17 @@ def Sidebar(
             solara.Button(
                 "Step", color="primary", on_click=on_step, disabled=playing or not running
             )
-        if changed:
-            labels = ", ".join(params[name]["label"] for name in changed)
-            solara.Warning(
-                f"Changed: {labels}. Press Reset to apply.",
-                dense=True,
-                classes=["ppsim-reset-cue"],
-            )
+        with solara.Column(gap="0px"):
+            if model.engine is not None and not model.running:
+                EndOfRun(model, on_continue, on_reset)
+        with solara.Column(gap="0px"):
+            if changed:
+                labels = ", ".join(params[name]["label"] for name in changed)
+                solara.Warning(
+                    f"Changed: {labels}. Press Reset to apply.",
+                    dense=True,
+                    classes=["ppsim-reset-cue"],
+                )
         solara.Select(
             "Play speed (cycles per second)",
             values=list(SPEED_CHOICES),
@@ -284,11 +290,8 @@ def MainView(
     interval: int,
     on_tick: Callable[[Any], None],
     on_select: Callable[[Any], None],
-    on_continue: Callable[[], None],
-    on_reset: Callable[[], None],
 ) -> None:
-    """The network beside the live plots, with notices, the end-of-run banner and the
-    selected system's details."""
+    """The network beside the live plots, with notices and the selected system's details."""
     styles = solara.use_memo(view_styles, [])
     built = model.engine is not None
     frame = solara.use_memo(
@@ -300,16 +303,15 @@ def MainView(
     )
     with solara.Column(style={"padding": "2px 10px", "gap": "2px"}):
         solara.Text(INTRO, style={"font-size": "13px"})
-        if model.notice:
-            solara.Warning(model.notice, dense=True)
+        with solara.Column(gap="0px"):  # always present, so the figures below stay mounted
+            if model.notice:
+                solara.Warning(model.notice, dense=True)
         if not built:
             solara.Error(
                 f"These settings could not be built: {model.build_error}. "
                 "Change them and press Reset."
             )
             return
-        if not model.running:
-            EndOfRun(model, on_continue, on_reset)
         scene = network_scene(model)
         with solara.Columns([3, 2], gutters_dense=True):
             with solara.Column(gap="0px"):
@@ -339,18 +341,21 @@ def MainView(
 def EndOfRun(
     model: AppModel, on_continue: Callable[[], None], on_reset: Callable[[], None]
 ) -> None:
-    """Says that the run is over, and offers to run further or start again."""
-    with solara.Row(classes=["ppsim-end-of-run"], style={"align-items": "center"}):
+    """Says that the run is over, and offers to run further or start again (in the
+    sidebar, under the run buttons, so the figures do not move)."""
+    with solara.Column(classes=["ppsim-end-of-run"], gap="2px"):
         solara.Info(
             f"The run is over: {model.engine.t:,} of {model.limit:,} cycles done.", dense=True
         )
-        solara.Button(
-            f"Continue for {model.config.steps:,} more cycles",
-            on_click=on_continue,
-            color="primary",
-            outlined=True,
-        )
-        solara.Button("Reset", on_click=on_reset, outlined=True)
+        with solara.Row(gap="4px"):
+            solara.Button(
+                f"Continue for {model.config.steps:,} more cycles",
+                on_click=on_continue,
+                color="primary",
+                outlined=True,
+                small=True,
+            )
+            solara.Button("Start again", on_click=on_reset, outlined=True, small=True)
 
 
 @solara.component
@@ -365,8 +370,13 @@ def Details(model: AppModel, selected: int, on_select: Callable[[Any], None]) ->
         return
     text = hover_texts(model, [selected])[0].replace("<br>", " · ")
     source = int(model.engine.fault_source[selected])
-    with solara.Div(classes=["ppsim-details"], style={"font-size": "12px", "line-height": "1.3"}):
-        solara.HTML(tag="span", unsafe_innerHTML=text)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="4px"):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=text,
+            classes=["ppsim-details"],
+            style="font-size: 12px; line-height: 1.3; flex: 1 1 100%",
+        )
         if source >= 0:
             solara.Button(
                 f"caught from system {source}: select it",
