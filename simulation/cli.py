@@ -32,7 +32,6 @@ COMMAND_MODULES = (
 )
 
 
-
 def escape_help(typer_app: typer.Typer) -> None:
     """Escape square brackets in every command's and parameter's help text.
 
@@ -49,8 +48,10 @@ def escape_help(typer_app: typer.Typer) -> None:
             continue
         for parameter in inspect.signature(command.callback).parameters.values():
             info = parameter.default
-            if isinstance(info, ParameterInfo) and info.help and not info.__dict__.get(
-                "_ppsim_escaped"
+            if (
+                isinstance(info, ParameterInfo)
+                and info.help
+                and not info.__dict__.get("_ppsim_escaped")
             ):
                 info.help = escape(info.help)
                 info.__dict__["_ppsim_escaped"] = True

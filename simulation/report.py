@@ -100,6 +100,34 @@ KEY_PARAMETERS: tuple[str, ...] = (
 )
 
 
+def outcome_scale(name: str) -> tuple[float, str]:
+    """(factor, unit) to show an outcome in: shares in %, scores in percentage points
+    (pp), others in their own unit ("" when they have none or are not known here).
+
+    >>> outcome_scale("faulty_share_mean"), outcome_scale("eval_distortion_mean")
+    ((100.0, '%'), (100.0, 'pp'))
+    """
+    kind, unit = SUMMARY_FORMATS.get(name, ("number", ""))
+    if kind == "share":
+        return 100.0, "%"
+    if kind == "score":
+        return 100.0, "pp"
+    return 1.0, unit
+
+
+def outcome_title(name: str) -> str:
+    """An outcome as readers see it on an axis: its description and unit.
+
+    >>> outcome_title("faulty_share_mean")
+    'Mean share of serving systems that are faulty (%)'
+    """
+    description = SUMMARY_DESCRIPTIONS.get(name, name.replace("_", " "))
+    _, unit = outcome_scale(name)
+    text = description[:1].upper() + description[1:]
+    # A description that already ends in its unit, "(hours)", keeps it.
+    return f"{text} ({unit})" if unit and not text.endswith(")") else text
+
+
 def format_metric(name: str, value: Any) -> str:
     """A summary value as text with its unit, e.g. ``'12.3 %'``, ``'+1.2 pp'`` (score points).
 

@@ -18,6 +18,7 @@ Deselect with ``-m "not browser"``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -423,20 +424,22 @@ def test_end_of_run_says_so_and_offers_to_continue(browser_page: tuple) -> None:
 
 
 def test_random_clicks_never_break_the_page(browser_page: tuple, server: dict) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page, _ = browser_page
     rng = random.Random(13)
     sizes = ["100", "120", "200"]
 
+    def press(name: str) -> None:
+        # A button may turn disabled (or change its name) between a look and a click.
+        with contextlib.suppress(PlaywrightTimeout):
+            _button(page, name).click(timeout=1_000)
+
     def play_pause() -> None:
-        for name in ("▶", "❚❚"):
-            button = _button(page, name)
-            if button.count() and button.is_enabled():
-                button.click()
-                return
+        press("❚❚" if _button(page, "❚❚").count() else "▶")
 
     def step() -> None:
-        if _button(page, "Step").is_enabled():
-            _button(page, "Step").click()
+        press("Step")
 
     def control() -> None:
         _choose(page, "Number of AI systems", rng.choice(sizes))
@@ -449,7 +452,7 @@ def test_random_clicks_never_break_the_page(browser_page: tuple, server: dict) -
         if point:
             page.mouse.click(point[0], point[1])
 
-    actions = [play_pause] * 4 + [step] * 3 + [lambda: _button(page, "Reset").click()]
+    actions = [play_pause] * 4 + [step] * 3 + [lambda: press("Reset")]
     actions += [control, toggle_links, click_system]
     for _ in range(50):
         rng.choice(actions)()

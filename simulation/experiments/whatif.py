@@ -24,7 +24,11 @@ import pandas as pd
 from simulation.experiments.stats import mean_ci, ok_runs
 from simulation.experiments.study import BASELINE, Study
 
-HOURS = "human_hours_per_cycle"
+# The human effort a policy costs: the cost column of every what-if table and chart comes
+# from this outcome. ``SIDE_COST_OUTCOME`` optionally adds a second effort column (for
+# example hours spent on incidents rather than on the policy); None leaves it out.
+COST_OUTCOME = "human_hours_per_cycle"
+SIDE_COST_OUTCOME: str | None = None
 FAULTY = "faulty_share_mean"
 SHIELDED = "shielded_mean"
 EFFECT_COLUMNS = (
@@ -105,14 +109,23 @@ def effects(
     return pd.DataFrame.from_records(records, columns=list(EFFECT_COLUMNS))
 
 
+def cost_outcomes(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The effort outcomes the cost view uses: ``COST_OUTCOME``, and ``SIDE_COST_OUTCOME``
+    when it is set and the stored runs have it."""
+    side = SIDE_COST_OUTCOME
+    return (COST_OUTCOME,) + ((side,) if side and side in frame.columns else ())
+
+
 def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
-    """Per arm: human hours per cycle added, and the reductions in faulty share and shielded
-    systems it buys (positive = better), each with its interval, and the reduction of the
-    faulty share per added hour."""
-    table = effects(frame, study, (HOURS, FAULTY, SHIELDED), level).set_index(["arm", "outcome"])
+    """Per arm: human hours per cycle added (``COST_OUTCOME``), and the reductions in faulty
+    share and shielded systems it buys (positive = better), each with its interval, and the
+    reduction of the faulty share per added hour. With a side cost, its effect comes as
+    ``side_added`` (``side_low``, ``side_high``)."""
+    costs = cost_outcomes(frame)
+    table = effects(frame, study, (*costs, FAULTY, SHIELDED), level).set_index(["arm", "outcome"])
     records = []
     for arm in study.arm_names[1:]:
-        hours = table.loc[(arm, HOURS)]
+        hours = table.loc[(arm, COST_OUTCOME)]
         faulty = table.loc[(arm, FAULTY)]
         shielded = table.loc[(arm, SHIELDED)]
         per_hour = -faulty["effect"] / hours["effect"] if hours["effect"] > 0 else float("nan")
@@ -133,6 +146,11 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours),
             }
         )
+        if len(costs) > 1:
+            side = table.loc[(arm, costs[1])]
+            records[-1].update(
+                side_added=side["effect"], side_low=side["ci_low"], side_high=side["ci_high"]
+            )
     return pd.DataFrame.from_records(records)
 
 
