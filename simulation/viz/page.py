@@ -13,7 +13,6 @@ Pause takes effect at the next request. The browser receives only what a cycle c
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -95,42 +94,45 @@ def PlotlyFigure(
     """A Plotly figure drawn in the browser (see ``plotly_figure.vue``)."""
 
 
-@dataclasses.dataclass
-class Session:
-    """What one browser page is showing: the model and how it is being run."""
-
-    model: AppModel
-    applied: dict[str, Any]
-    last_tick: float = 0.0
-
-
 def build_model(config: Any, values: dict[str, Any]) -> AppModel:
     """A model from the controls' values (labels as shown, the seed as typed)."""
     return AppModel(config, **values)
 
 
-@solara.component
-def Page(config: Any, seed: int, title: str) -> None:
-    """The whole page; one model per browser session."""
-    params = solara.use_memo(lambda: model_params(config, seed), [])
-    initial = solara.use_memo(lambda: control_values(params), [])
-    session = solara.use_memo(lambda: Session(build_model(config, initial), dict(initial)), [])
-    pending = solara.use_reactive(dict(initial))
-    cycle = solara.use_reactive(0)
-    generation = solara.use_reactive(0)  # counts rebuilds, so a new model re-renders
-    playing = solara.use_reactive(False)
-    selected = solara.use_reactive(-1)
-    show_all = solara.use_reactive(False)
-    speed = solara.use_reactive(10)
+class AppState:
+    """One page's model and how it is being run, with the actions of its buttons.
 
-    def refresh() -> None:
-        model = session.model
-        cycle.set(model.engine.t if model.engine is not None else 0)
+    The values the page shows are reactive variables read only by the components that
+    show them, so a step re-renders the main view and not the sidebar's controls.
+    """
+
+    def __init__(self, config: Any, seed: int) -> None:
+        self.config = config
+        self.params = model_params(config, seed)
+        initial = control_values(self.params)
+        self.model = build_model(config, initial)
+        self.applied = dict(initial)
+        self.last_tick = 0.0
+        self.pending = solara.reactive(dict(initial))
+        self.cycle = solara.reactive(0)
+        self.generation = solara.reactive(0)  # counts rebuilds and continued runs
+        self.playing = solara.reactive(False)
+        self.running = solara.reactive(self.model.running)
+        self.selected = solara.reactive(-1)
+        self.show_all = solara.reactive(False)
+        self.speed = solara.reactive(10)
+
+    def refresh(self) -> None:
+        """Tell the page what the model did: the cycle reached, whether it can go on."""
+        model = self.model
+        self.cycle.set(model.engine.t if model.engine is not None else 0)
+        self.running.set(model.running)
         if not model.running:
-            playing.set(False)
+            self.playing.set(False)
 
-    def run_cycles(count: int) -> None:
-        model = session.model
+    def run_cycles(self, count: int) -> None:
+        """Up to ``count`` cycles, stopping early at the run's end or the frame budget."""
+        model = self.model
         started = time.perf_counter()
         for _ in range(count):
             if not model.running:
@@ -138,112 +140,90 @@ def Page(config: Any, seed: int, title: str) -> None:
             model.step()
             if time.perf_counter() - started > FRAME_BUDGET_S:
                 break
-        refresh()
+        self.refresh()
 
-    def on_step() -> None:
-        if not playing.value:
-            run_cycles(1)
+    def step(self) -> None:
+        """Step: one cycle (ignored while playing)."""
+        if not self.playing.value:
+            self.run_cycles(1)
 
-    def on_play_pause() -> None:
-        if playing.value:
-            playing.set(False)
-        elif session.model.running:
-            session.last_tick = time.perf_counter()
-            playing.set(True)
+    def play_pause(self) -> None:
+        """▶ starts playing (the browser then asks for frames), ❚❚ stops at once."""
+        if self.playing.value:
+            self.playing.set(False)
+        elif self.model.running:
+            self.last_tick = time.perf_counter()
+            self.playing.set(True)
 
-    def on_tick(_cycle: Any = None) -> None:
-        if not playing.value:
+    def tick(self, _cycle: Any = None) -> None:
+        """The browser drew a frame and wants the next: run the cycles due since the last
+        request at the chosen speed (at least one, at most ``MAX_CYCLES_PER_FRAME``)."""
+        if not self.playing.value:
             return
         now = time.perf_counter()
-        due = round((now - session.last_tick) * speed.value) if session.last_tick else 1
-        session.last_tick = now
-        run_cycles(min(max(1, due), MAX_CYCLES_PER_FRAME))
+        due = round((now - self.last_tick) * self.speed.value) if self.last_tick else 1
+        self.last_tick = now
+        self.run_cycles(min(max(1, due), MAX_CYCLES_PER_FRAME))
 
-    def on_reset() -> None:
-        playing.set(False)
-        session.model = build_model(config, pending.value)
-        session.applied = dict(pending.value)
-        selected.set(-1)
-        generation.set(generation.value + 1)
-        refresh()
+    def reset(self) -> None:
+        """Rebuild the model from the controls' current values."""
+        self.playing.set(False)
+        self.model = build_model(self.config, self.pending.value)
+        self.applied = dict(self.pending.value)
+        self.selected.set(-1)
+        self.generation.set(self.generation.value + 1)
+        self.refresh()
 
-    def on_continue() -> None:
-        session.model.extend_run()
-        refresh()
-        cycle.set(session.model.engine.t)
-        generation.set(generation.value + 1)
+    def continue_run(self) -> None:
+        """After the end of the run: allow another run length of cycles."""
+        self.model.extend_run()
+        self.generation.set(self.generation.value + 1)
+        self.refresh()
 
-    def on_select(value: Any) -> None:
+    def select(self, value: Any) -> None:
+        """Select a system (its cascade tree is highlighted); -1 or nonsense clears."""
         try:
-            selected.set(int(value))
+            self.selected.set(int(value))
         except (TypeError, ValueError):
-            selected.set(-1)
-
-    with solara.AppBar():
-        solara.AppBarTitle(title)
-    with solara.Sidebar():
-        Sidebar(
-            model=session.model,
-            on_continue=on_continue,
-            params=params,
-            pending=pending,
-            applied=session.applied,
-            playing=playing.value,
-            running=session.model.running,
-            speed=speed,
-            show_all=show_all,
-            on_step=on_step,
-            on_play_pause=on_play_pause,
-            on_reset=on_reset,
-        )
-    MainView(
-        model=session.model,
-        cycle=cycle.value,
-        generation=generation.value,
-        selected=selected.value,
-        show_all=show_all.value,
-        playing=playing.value,
-        interval=int(1000 / speed.value),
-        on_tick=on_tick,
-        on_select=on_select,
-    )
+            self.selected.set(-1)
 
 
 @solara.component
-def Sidebar(
-    model: AppModel,
-    on_continue: Callable[[], None],
-    params: dict[str, Any],
-    pending: solara.Reactive[dict[str, Any]],
-    applied: dict[str, Any],
-    playing: bool,
-    running: bool,
-    speed: solara.Reactive[int],
-    show_all: solara.Reactive[bool],
-    on_step: Callable[[], None],
-    on_play_pause: Callable[[], None],
-    on_reset: Callable[[], None],
-) -> None:
+def Page(config: Any, seed: int, title: str) -> None:
+    """The whole page; one model per browser session."""
+    state = solara.use_memo(lambda: AppState(config, seed), [])
+    with solara.AppBar():
+        solara.AppBarTitle(title)
+    with solara.Sidebar():
+        Sidebar(state)
+    MainView(state)
+
+
+@solara.component
+def Sidebar(state: AppState) -> None:
     """Run controls, the view's options, and the model's settings (applied on Reset)."""
-    changed = [name for name, value in pending.value.items() if applied.get(name) != value]
+    playing, running = state.playing.value, state.running.value
+    state.generation.value  # noqa: B018  (re-render after Reset: the applied values change)
+    pending = state.pending
+    changed = [name for name, value in pending.value.items() if state.applied.get(name) != value]
     with solara.Card("Run", style={"margin-bottom": "8px"}):
         with solara.Row(justify="space-between"):
-            solara.Button("Reset", color="primary", on_click=on_reset)
+            solara.Button("Reset", color="primary", on_click=state.reset)
             solara.Button(
                 "❚❚" if playing else "▶",
                 color="primary",
-                on_click=on_play_pause,
+                on_click=state.play_pause,
                 disabled=not running and not playing,
             )
             solara.Button(
-                "Step", color="primary", on_click=on_step, disabled=playing or not running
+                "Step", color="primary", on_click=state.step, disabled=playing or not running
             )
         with solara.Column(gap="0px"):
-            if model.engine is not None and not model.running:
-                EndOfRun(model, on_continue, on_reset)
+            if state.model.engine is not None and not running:
+                EndOfRun(state.model, state.continue_run, state.reset)
         with solara.Column(gap="0px"):
             if changed:
-                labels = ", ".join(params[name]["label"] for name in changed)
+                labels = ", ".join(state.params[name]["label"] for name in changed)
                 solara.Warning(
                     f"Changed: {labels}. Press Reset to apply.",
                     dense=True,
@@ -252,12 +232,12 @@ def Sidebar(
         solara.Select(
             "Play speed (cycles per second)",
             values=list(SPEED_CHOICES),
-            value=speed.value,
-            on_value=speed.set,
+            value=state.speed.value,
+            on_value=state.speed.set,
         )
-        solara.Checkbox(label="Show all links", value=show_all)
+        solara.Checkbox(label="Show all links", value=state.show_all)
     with solara.Card("Model parameters"):
-        for name, spec in params.items():
+        for name, spec in state.params.items():
             if not isinstance(spec, dict):
                 continue
             ControlInput(name, spec, pending)
@@ -280,18 +260,10 @@ def ControlInput(name: str, spec: dict[str, Any], pending: solara.Reactive[dict[
 
 
 @solara.component
-def MainView(
-    model: AppModel,
-    cycle: int,
-    generation: int,
-    selected: int,
-    show_all: bool,
-    playing: bool,
-    interval: int,
-    on_tick: Callable[[Any], None],
-    on_select: Callable[[Any], None],
-) -> None:
+def MainView(state: AppState) -> None:
     """The network beside the live plots, with notices and the selected system's details."""
+    cycle, generation = state.cycle.value, state.generation.value
+    selected, model = state.selected.value, state.model
     styles = solara.use_memo(view_styles, [])
     built = model.engine is not None
     frame = solara.use_memo(
@@ -312,22 +284,21 @@ def MainView(
                 "Change them and press Reset."
             )
             return
-        scene = network_scene(model)
         with solara.Columns([3, 2], gutters_dense=True):
             with solara.Column(gap="0px"):
                 NetworkView(
                     element_id=NETWORK_ID,
-                    scene=scene,
+                    scene=network_scene(model),
                     frame=frame,
                     styles=styles,
-                    show_all=show_all,
-                    playing=playing,
-                    interval=interval,
+                    show_all=state.show_all.value,
+                    playing=state.playing.value,
+                    interval=int(1000 / state.speed.value),
                     height=FIGURE_HEIGHT,
-                    event_tick=on_tick,
-                    event_select=on_select,
+                    event_tick=state.tick,
+                    event_select=state.select,
                 )
-                Details(model, selected, on_select)
+                Details(model, selected, state.select)
             PlotlyFigure(
                 element_id=PLOTS_ID,
                 traces=plots["traces"],
