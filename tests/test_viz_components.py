@@ -33,6 +33,7 @@ from simulation.topology import ROLE_ORCHESTRATOR, build_network
 from simulation.viz import assets, frames, layout, style
 from simulation.viz.controls import (
     AppModel,
+    control_values,
     model_params,
     parse_seed,
     settings_from_env,
@@ -530,3 +531,53 @@ def test_install_unpacks_each_package_into_the_cache(
 def test_install_without_npm_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(assets.AssetError, match="npm is not installed"):
         assets.install(["x@1.0.0"], npm="no-such-npm-here")
+
+
+def test_run_length_is_a_control_and_a_finished_run_can_continue() -> None:
+    params = model_params(SimulationConfig(n_systems=60, steps=50), seed=1)
+    assert params["steps"]["value"] == "50 cycles"
+    values = control_values(params)
+    assert "config" not in values and values["steps"] == "50 cycles"
+    model = AppModel(SimulationConfig(n_systems=60), **{**values, "steps": "20 cycles"})
+    assert model.limit == 20
+    while model.running:
+        model.step()
+    assert model.engine.t == 20
+    model.extend_run()
+    assert model.running and model.limit == 40
+    model.step()
+    assert model.engine.t == 21
+
+
+def test_app_state_plays_pauses_steps_and_resets() -> None:
+    from simulation.viz.page import MAX_CYCLES_PER_FRAME, AppState
+
+    state = AppState(SimulationConfig(n_systems=80, steps=30), seed=2)
+    state.step()
+    assert state.cycle.value == 1
+    state.play_pause()
+    assert state.playing.value
+    state.step()  # ignored while playing
+    assert state.cycle.value == 1
+    state.last_tick -= 100.0  # long behind: one request runs at most a frame's worth
+    state.tick()
+    assert 1 < state.cycle.value <= 1 + MAX_CYCLES_PER_FRAME
+    state.play_pause()
+    before = state.cycle.value
+    state.tick()  # a request arriving after Pause runs nothing
+    assert state.cycle.value == before
+    state.play_pause()
+    while state.playing.value:
+        state.last_tick -= 1.0
+        state.tick()
+    assert state.cycle.value == 30 and not state.running.value  # stopped at the end
+    state.continue_run()
+    assert state.running.value
+    state.pending.set({**state.pending.value, "n_systems": "100"})
+    state.reset()
+    assert state.model.network.n == 100 and state.cycle.value == 0
+    assert state.applied["n_systems"] == "100"
+    state.select("7")
+    assert state.selected.value == 7
+    state.select("nonsense")
+    assert state.selected.value == -1

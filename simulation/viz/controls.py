@@ -1,7 +1,7 @@
-"""The app's controls (SolaraViz model parameters) and the model class they rebuild.
+"""The app's controls and the model class they rebuild.
 
-SolaraViz rebuilds the model on Reset as ``type(model)(**parameters)``. Its drop-down
-lists show their values as they are, so each control here offers readable choices
+Reset rebuilds the model as ``AppModel(config, **values)``. Drop-down lists show their
+values as they are, so each control here offers readable choices
 ("5 %", "Agent platform (orchestrators call specialists)") that :class:`AppModel`
 translates back into configuration values. Numbers are offered as lists rather than
 sliders because a drop-down always shows the value chosen, where a slider only shows it
@@ -176,7 +176,8 @@ CONTROL_LABELS = {
 
 
 def model_params(config: SimulationConfig, seed: int) -> dict[str, Any]:
-    """SolaraViz ``model_params``: the controls, starting at ``config`` and ``seed``.
+    """The controls (``type``, ``value``, ``values``, ``label``), starting at ``config``
+    and ``seed``, in Mesa's ``model_params`` format.
 
     Parameters without a control travel as the fixed ``config`` entry, so Reset rebuilds
     with everything the app was started with (``ppsim viz --fault-rate 0.01`` and so on).
@@ -241,7 +242,8 @@ class AppModel(PeerPreservationModel):
     Args:
         config: the configuration the app was started with; controls override it.
         seed: the run's seed, as a number or the text typed in the seed box.
-        scenario: passed by SolaraViz on Reset; the seed comes from ``seed`` instead.
+        scenario: a Mesa scenario (as Mesa's SolaraViz passes); the seed comes from
+            ``seed`` instead.
         rng: a seed or Generator, which takes precedence over ``seed`` when given.
         **choices: configuration fields, as configuration values or as control labels.
     """
