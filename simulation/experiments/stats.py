@@ -24,15 +24,18 @@ from scipy import stats
 from simulation.experiments.store import STATUS_OK
 
 
+def _finite(values: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float]:
+    """The finite values and their mean (NaN when there are none)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return x, float(x.mean()) if x.size else float("nan")
+
+
 def mean_ci(
     values: Sequence[float] | np.ndarray, level: float = 0.95
 ) -> tuple[float, float, float]:
     """Mean and t confidence interval of the finite values (NaN bounds with fewer than 2)."""
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(x.mean())
+    x, mean = _finite(values)
     if x.size < 2:
         return mean, float("nan"), float("nan")
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
@@ -55,11 +58,7 @@ def bootstrap_ci(
     >>> low >= 0.0 and high <= 1.0
     True
     """
-    x = np.asarray(values, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(x.mean())
+    x, mean = _finite(values)
     if x.size < 2:
         return mean, float("nan"), float("nan")
     rng = np.random.default_rng(BOOTSTRAP_SEED)

@@ -1,7 +1,7 @@
 """A system's details in words: profile, status, quality, score, trust, overseer, source.
 
 Shown for the system a user clicks (the hover label in the browser is built there from
-the frame, see ``network_view.vue``). Built with whole-array string operations, so it
+the frame, see ``plotly_view.vue``). Built with whole-array string operations, so it
 serves one system or thousands alike.
 
 Example:

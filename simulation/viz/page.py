@@ -3,7 +3,7 @@
 The page keeps its own play loop instead of Mesa's (whose threads re-rendering the page
 from outside the event loop could replace it with a "Too many renders" traceback when
 Pause was pressed): while playing, the network view in the browser asks for the next
-frame once it has drawn the previous one (see ``network_view.vue``), and each request
+frame once it has drawn the previous one (see ``plotly_view.vue``), and each request
 runs as many cycles as the chosen speed calls for since the last one, within a time
 budget. Every change of state happens in an ordinary event handler, one at a time, so
 any sequence of Play, Pause, Step, Reset and control changes leaves a working page, and
@@ -71,7 +71,7 @@ def view_styles() -> dict[str, Any]:
     }
 
 
-@solara.component_vue("network_view.vue", vuetify=False)
+@solara.component_vue("plotly_view.vue", vuetify=False)
 def NetworkView(
     element_id: str,
     scene: dict,
@@ -84,14 +84,14 @@ def NetworkView(
     event_tick: Callable[[Any], None],
     event_select: Callable[[Any], None],
 ) -> None:
-    """The network drawn in the browser (see ``network_view.vue``)."""
+    """The network drawn in the browser (see ``plotly_view.vue``)."""
 
 
-@solara.component_vue("plotly_figure.vue", vuetify=False)
+@solara.component_vue("plotly_view.vue", vuetify=False)
 def PlotlyFigure(
     element_id: str, traces: list, figure_layout: dict, height: str, revision: int
 ) -> None:
-    """A Plotly figure drawn in the browser (see ``plotly_figure.vue``)."""
+    """A Plotly figure drawn in the browser (see ``plotly_view.vue``)."""
 
 
 def build_model(config: Any, values: dict[str, Any]) -> AppModel:
