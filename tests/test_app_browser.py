@@ -291,7 +291,10 @@ def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> N
     assert _count(legend["link:tree"]) >= 1
     details = page.locator(".ppsim-details")
     assert f"System {system}" in (details.text_content() or "")
-    page.locator(".ppsim-caught-from").click()
+    caught = page.locator(".ppsim-caught-from")
+    box = caught.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= HEIGHT  # above the fold
+    caught.click()
     page.wait_for_function(
         f"document.querySelector('.ppsim-details').textContent.includes('System {source} ')",
         timeout=15_000,
@@ -370,6 +373,8 @@ def test_page_fits_1400_by_900(browser_page: tuple) -> None:
     for left, top, right, bottom in inside:
         assert left >= 0 and right <= WIDTH and top >= 0 and bottom <= HEIGHT
     assert len(boxes["legends"]) == 3 and len(boxes["plotLegend"]) == 1
+    for _, _, right, _ in boxes["legends"]:  # no legend entry cut at the figure's edge
+        assert right <= boxes["net"][2]
     # Panel titles are not cut: each ends inside the plots' box.
     assert len(boxes["titles"]) == 4
     for _, _, right, _ in boxes["titles"]:

@@ -28,7 +28,8 @@ from simulation.viz.plots import plots_figure
 
 NETWORK_ID = "ppsim-network"
 PLOTS_ID = "ppsim-plots"
-FIGURE_HEIGHT = "calc(100vh - 175px)"
+FIGURE_HEIGHT = "calc(100vh - 175px)"  # the plots
+NETWORK_HEIGHT = "calc(100vh - 235px)"  # leaves room for the selected system's details
 SPEED_CHOICES = (1, 2, 5, 10, 20, 50)  # cycles per second while playing
 MAX_CYCLES_PER_FRAME = 50
 FRAME_BUDGET_S = 0.25  # the longest a request may run cycles before the page answers
@@ -41,10 +42,10 @@ INTRO = (
 
 LINK_NAMES = {
     "all": "All links",
-    "exposed": "Dependencies of faulty systems",
-    "spread": "Fault spread this cycle",
+    "exposed": "Links of faulty systems",
+    "spread": "Fault spread (this cycle)",
     "shield": "Shield (overseer → system)",
-    "tree": "Selected cascade tree",
+    "tree": "Cascade tree (selected)",
 }
 LINK_WIDTHS = {"all": 0.5, "exposed": 0.8, "spread": 2.5, "shield": 1.6, "tree": 2.2}
 
@@ -294,7 +295,7 @@ def MainView(state: AppState) -> None:
                     show_all=state.show_all.value,
                     playing=state.playing.value,
                     interval=int(1000 / state.speed.value),
-                    height=FIGURE_HEIGHT,
+                    height=NETWORK_HEIGHT,
                     event_tick=state.tick,
                     event_select=state.select,
                 )
