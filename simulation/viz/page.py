@@ -215,6 +215,7 @@ def Sidebar(state: AppState) -> None:
                 color="primary",
                 on_click=state.play_pause,
                 disabled=not running and not playing,
+                classes=["ppsim-play"],
             )
             solara.Button(
                 "Step", color="primary", on_click=state.step, disabled=playing or not running
