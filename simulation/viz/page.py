@@ -90,7 +90,7 @@ def NetworkView(
 
 @solara.component_vue("plotly_view.vue", vuetify=False)
 def PlotlyFigure(
-    element_id: str, traces: list, figure_layout: dict, height: str, revision: int
+    element_id: str, traces: list, figure_layout: dict, height: str, revision: int, playing: bool
 ) -> None:
     """A Plotly figure drawn in the browser (see ``plotly_view.vue``)."""
 
@@ -307,6 +307,7 @@ def MainView(state: AppState) -> None:
                 figure_layout=plots["layout"],
                 height=FIGURE_HEIGHT,
                 revision=cycle + 1_000_000 * generation,
+                playing=state.playing.value,
             )
 
 
