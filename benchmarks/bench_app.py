@@ -5,7 +5,7 @@ For each network size: the time from a click on Step until both figures are redr
 network frame and the plots, as JSON), and, for the sizes given to ``--play``, Play at
 ``--speed`` cycles per second for ``--play-seconds``: the cycles run per second (keeping
 pace means close to the speed asked for), the frames drawn per second, and how long after
-a click on Pause the drawing stops changing.
+the click on Pause the drawing stops changing (and how many frames it drew after it).
 
     uv run python benchmarks/bench_app.py                  # 1,000, 5,000 and 20,000 systems
     uv run python benchmarks/bench_app.py --sizes 1000 --steps 10 --play 1000
@@ -63,9 +63,13 @@ def measure_play(page, speed: int, seconds: float) -> dict[str, float]:
     started = page.evaluate("() => performance.now()")
     page.get_by_role("button", name="▶", exact=True).click()
     page.wait_for_timeout(int(seconds * 1000))
-    paused_at = page.evaluate("() => performance.now()")
+    page.evaluate(
+        "() => document.addEventListener('click', () => { window.ppsimPauseAt = "
+        "performance.now(); }, { capture: true, once: true })"
+    )
     page.get_by_role("button", name="❚❚", exact=True).click()
     page.wait_for_timeout(3000)
+    paused_at = page.evaluate("() => window.ppsimPauseAt")
     drawn = page.evaluate("() => window.ppsimDrawn")
     during = [(t, c) for t, c in drawn if t <= paused_at]
     after = [(t, c) for t, c in drawn if t > paused_at]
