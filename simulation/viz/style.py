@@ -15,13 +15,6 @@ from simulation import palette
 # Status categories of a node, in drawing order (later ones on top).
 HEALTHY, DECOMMISSIONED_NODE, FAULTY, SHIELDED, COVERT_NODE = range(5)
 STATUS_KEYS = ("healthy", "decommissioned", "faulty", "shielded", "covert")
-STATUS_LABELS = (
-    "Healthy",
-    "Decommissioned (being replaced)",
-    "Faulty, not shielded",
-    "Faulty but shielded by its overseer",
-    "Covert copy (exfiltrated, still serving)",
-)
 STATUS_HOVER = (
     "healthy",
     "decommissioned",
