@@ -1,42 +1,37 @@
 """The interactive app: watch faults spread while overseers shield their peers.
 
 Start it with ``ppsim viz`` (which passes the initial configuration), or directly with
-``solara run simulation/app.py`` (default configuration). The page is Mesa's SolaraViz:
-the sidebar has Step, Play (▶) and Reset, and the model's settings; the main area shows
-the network (coloured by status, shaped by profile) beside live plots of the faulty
-share, shielded systems by mechanism, covert copies and evaluation distortion.
+``solara run simulation/app.py`` (default configuration). The sidebar has Reset, Play
+(▶, ❚❚ pauses) and Step, the play speed, a switch for drawing every link, and the model's
+settings; the main area shows the network (coloured by status, shaped by profile, with
+the links a fault travelled, the shield links and the selected cascade tree) beside live
+plots of the faulty share, shielded systems by mechanism, covert copies and evaluation
+distortion (see :mod:`simulation.viz.page`).
 
-Settings changed in the sidebar take effect on Reset, which rebuilds the model (and
-its network) with them.
+Settings changed in the sidebar take effect on Reset, which rebuilds the model (and its
+network) with them; until then the sidebar says which settings wait for it.
 """
 
 from __future__ import annotations
 
 import solara
 import solara.server.settings
-from mesa.visualization import SolaraViz
 
-from simulation.viz.components import MainView, serve_plotly_js
-from simulation.viz.controls import AppModel, model_params, settings_from_env
+from simulation.viz.components import serve_plotly_js
+from simulation.viz.controls import settings_from_env
+from simulation.viz.page import Page as AppPage
 
 TITLE = "Peer-preservation in networks of AI systems"
 
 serve_plotly_js()
-# The app sends no usage statistics (``ppsim viz`` also keeps Solara from sending its own).
+# The app sends no usage statistics (``ppsim viz`` also keeps Solara from sending its own),
+# and Solara's badge, which would cover the plots' axis titles, is not shown.
 solara.server.settings.telemetry.mixpanel_enable = False
+solara.server.settings.theme.show_banner = False
 INITIAL_CONFIG, INITIAL_SEED = settings_from_env()
-MODEL_PARAMS = model_params(INITIAL_CONFIG, INITIAL_SEED)
-
-
-def build_initial_model() -> AppModel:
-    """The model each new page starts with (one per browser session)."""
-    return AppModel(INITIAL_CONFIG, seed=INITIAL_SEED)
 
 
 @solara.component
 def Page() -> None:
-    """The whole page: SolaraViz's sidebar and controls, and the main view."""
-    initial = solara.use_memo(build_initial_model, [])
-    model = solara.use_reactive(initial)
-    SolaraViz(model, components=[], model_params=MODEL_PARAMS, name=TITLE)
-    MainView(model)
+    """The whole page (one model per browser session)."""
+    AppPage(INITIAL_CONFIG, INITIAL_SEED, TITLE)

@@ -4,8 +4,11 @@ itself on this Typer app."""
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import typer
+from rich.markup import escape
+from typer.models import ParameterInfo
 
 app = typer.Typer(
     name="ppsim",
@@ -28,8 +31,35 @@ COMMAND_MODULES = (
     "viz",
 )
 
+
+def escape_help(typer_app: typer.Typer) -> None:
+    """Escape square brackets in every command's and parameter's help text.
+
+    Typer renders help with Rich, which reads ``[base]`` or ``[arms.NAME]`` as markup and
+    drops it; escaped, the words show as written. Help is written plainly in the command
+    modules and escaped here, once, for all of them.
+    """
+    for command in typer_app.registered_commands:
+        if command.help is None and command.callback is not None:
+            command.help = inspect.getdoc(command.callback)
+        if command.help:
+            command.help = escape(command.help)
+        if command.callback is None:
+            continue
+        for parameter in inspect.signature(command.callback).parameters.values():
+            info = parameter.default
+            if (
+                isinstance(info, ParameterInfo)
+                and info.help
+                and not info.__dict__.get("_ppsim_escaped")
+            ):
+                info.help = escape(info.help)
+                info.__dict__["_ppsim_escaped"] = True
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"simulation.commands.{_name}").register(app)
+escape_help(app)
 
 
 def main() -> None:

@@ -161,7 +161,7 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=typer.Option(
                 None,
                 "--config",
-                help="TOML file of parameters (top level or a \\[base] table)",
+                help="TOML file of parameters (top level or a [base] table)",
                 exists=False,
                 dir_okay=False,
             ),

@@ -464,6 +464,30 @@ INTEGER_OUTCOMES = frozenset(
 _UNIT_TEXT = {"hours": "h", "hours/cycle": "h/cycle", "share": "", "pp": "pp"}
 
 
+def outcome_scale(name: str) -> tuple[float, str]:
+    """(factor, unit) to show an outcome in: shares in %, others in their own unit.
+
+    >>> outcome_scale("faulty_share_mean"), outcome_scale("eval_distortion_mean")
+    ((100.0, '%'), (1.0, 'pp'))
+    """
+    unit = OUTCOMES[name].unit if name in OUTCOMES else ""
+    if unit == "share":
+        return 100.0, "%"
+    return 1.0, _UNIT_TEXT.get(unit, unit)
+
+
+def outcome_title(name: str) -> str:
+    """An outcome as readers see it on an axis: its description and unit.
+
+    >>> outcome_title("faulty_share_mean")
+    'Mean share of serving systems that are faulty (%)'
+    """
+    description = SUMMARY_DESCRIPTIONS.get(name, name.replace("_", " "))
+    _, unit = outcome_scale(name)
+    text = description[:1].upper() + description[1:]
+    return f"{text} ({unit})" if unit else text
+
+
 def format_outcome(name: str, value: Any) -> str:
     """A run outcome as text with its unit, e.g. ``'12.3 %'``, ``'+1.2 pp'``, ``'357 events'``.
 

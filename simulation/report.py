@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from simulation import palette
 from simulation.config import config_fields, population_label
 from simulation.metrics import SUMMARY_DESCRIPTIONS, format_outcome
 
@@ -33,12 +34,15 @@ X_TITLE = "oversight cycle"
 TEMPLATE = "plotly_white"
 FIGURE_HEIGHT = 380
 
-# One colour per protection mechanism, shared by every figure that shows mechanisms.
-MECHANISMS: tuple[tuple[str, str, str], ...] = (
-    ("shielded_misrepresentation", "inflated score (misrepresentation)", "#4c78a8"),
-    ("shielded_tampering", "tampered shutdown", "#f58518"),
-    ("shielded_exfiltration", "covert copy (exfiltration)", "#e45756"),
-    ("shielded_refusal", "refused shutdown, awaiting a human", "#72b7b2"),
+# One colour per protection mechanism, the same as in the app (simulation.palette).
+MECHANISMS: tuple[tuple[str, str, str], ...] = tuple(
+    (column, label, palette.MECHANISM_COLOURS[column])
+    for column, label in (
+        ("shielded_misrepresentation", "inflated score (misrepresentation)"),
+        ("shielded_tampering", "tampered shutdown"),
+        ("shielded_exfiltration", "covert copy (exfiltration)"),
+        ("shielded_refusal", "refused shutdown, awaiting a human"),
+    )
 )
 
 # The outcomes a reader should see first (report header cards, CLI summary table).
@@ -118,7 +122,7 @@ def faulty_share_figure(series: pd.DataFrame) -> go.Figure:
             y=100 * series["faulty_share"],
             mode="lines",
             name="faulty share",
-            line={"color": "#b22222", "width": 2},
+            line={"color": palette.FAULTY_SHARE_COLOUR, "width": 2},
             hovertemplate="%{y:.1f} %<extra></extra>",
         )
     )
@@ -157,9 +161,9 @@ def covert_figure(series: pd.DataFrame) -> go.Figure:
             y=series["covert_alive"],
             mode="lines",
             name="covert copies alive",
-            line={"color": "#e45756", "width": 1},
+            line={"color": palette.COVERT_COLOUR, "width": 1},
             fill="tozeroy",
-            fillcolor="rgba(228,87,86,0.25)",
+            fillcolor="rgba(0,0,0,0.15)",
         )
     )
     fig.add_trace(
@@ -168,7 +172,11 @@ def covert_figure(series: pd.DataFrame) -> go.Figure:
             y=series["shielded_exfiltration"],
             mode="lines",
             name="of which faulty",
-            line={"color": "#7f1d1d", "width": 1.5},
+            line={
+                "color": palette.MECHANISM_COLOURS["shielded_exfiltration"],
+                "width": 1.5,
+                "dash": "dot",
+            },
         )
     )
     return _layout(fig, "Covert copies (exfiltrated, invisible to evaluation)", "copies")
@@ -220,8 +228,8 @@ def distortion_figure(series: pd.DataFrame) -> go.Figure:
     false_pass = 100 * series["false_pass_rate"]
     fig = go.Figure()
     panels = (
-        (distortion, "evaluation distortion", "#4c78a8", "y", "+.1f} pp"),
-        (false_pass, "false-pass rate", "#f58518", "y2", ".1f} %"),
+        (distortion, "evaluation distortion", palette.DISTORTION_COLOUR, "y", "+.1f} pp"),
+        (false_pass, "false-pass rate", palette.FALSE_PASS_COLOUR, "y2", ".1f} %"),
     )
     for values, label, colour, axis, fmt in panels:
         fig.add_trace(

@@ -1,19 +1,26 @@
 """The app in a real browser: ``ppsim viz`` serves it, headless Chromium drives it.
 
-One server (started through ``ppsim viz`` on a free local port, 120 systems for speed) and
-one page serve the whole module; the tests run in file order: the page renders the
-network and the plots, hovering a node shows its details, Step advances the figures,
-Play runs and pause stops, a changed control rebuilds the model on Reset, a screenshot
-is saved to ``test-artifacts/app.png``, and Ctrl-C stops the server cleanly. Every
-request the page makes to anywhere but this machine is refused and recorded, and the
-module checks that there were none.
+One server (started through ``ppsim viz`` on a free local port, 120 systems with a high
+fault rate so that faults spread within a few cycles) and one page at 1400x900 serve the
+whole module; the tests run in file order: the page renders the network and the plots,
+hovering a system shows its details, Step advances and shows the cycle's new faults and
+spread links, a click on a system highlights its cascade tree and "caught from system N"
+moves to the source, the links toggle draws every link, Play runs and Pause stops at
+once, the page fits 1400x900 (legends and axis titles inside the window, no badge over
+them), a changed control shows the Reset cue and is applied on Reset, the end of the
+run says so and offers to continue, 50 random clicks leave a working page without a
+traceback, a screenshot is saved to ``test-artifacts/app.png``, and Ctrl-C stops the
+server cleanly with no traceback in its log. Every request the page makes to anywhere but
+this machine is refused and recorded, and the module checks that there were none.
 
 Deselect with ``-m "not browser"``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -23,11 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from simulation.viz.components import NETWORK_ID, PLOTS_ID
+from simulation.palette import FAULTY_SHARE_COLOUR, MECHANISM_COLOURS, STATUS_COLOURS
+from simulation.viz.page import NETWORK_ID, PLOTS_ID
 from simulation.viz.server import free_port, wait_until_ready
-from simulation.viz.style import STATUS_LABELS
+from simulation.viz.style import STATUS_LEGEND
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,6 +49,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 N_SYSTEMS = 120
+WIDTH, HEIGHT = 1400, 900
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 COUNT_NODES = f"""() => {{
@@ -49,9 +58,26 @@ COUNT_NODES = f"""() => {{
     return el.data.filter(t => t.meta === 'nodes')
         .reduce((total, t) => total + t.x.filter(v => v !== null).length, 0);
 }}"""
+CYCLE = f"""() => {{
+    const el = document.getElementById('{NETWORK_ID}');
+    return el && el.dataset.cycle !== undefined ? +el.dataset.cycle : -1;
+}}"""
 PLOT_POINTS = f"""() => {{
     const el = document.getElementById('{PLOTS_ID}');
     return el && el.data ? el.data[0].x.length : -1;
+}}"""
+LEGEND = f"""() => Object.fromEntries(document.getElementById('{NETWORK_ID}').data
+    .filter(t => t.showlegend !== false && t.meta !== 'nodes')
+    .map(t => [t.meta, t.name]))"""
+# Screen position of the first point of the first trace with ``meta`` and ``uid`` given.
+POINT = f"""([meta, uid]) => {{
+    const el = document.getElementById('{NETWORK_ID}');
+    const t = el.data.find(t => t.meta === meta && (!uid || t.uid === uid) && t.x[0] !== null);
+    if (!t) return null;
+    const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
+    const box = el.getBoundingClientRect();
+    return [box.left + xa._offset + xa.l2p(t.x[0]), box.top + ya._offset + ya.l2p(t.y[0]),
+            t.customdata ? t.customdata[0] : null, t.hovertext ? t.hovertext[0] : null];
 }}"""
 
 
@@ -62,9 +88,14 @@ def _is_local(url: str) -> bool:
     return parsed.hostname in LOCAL_HOSTS
 
 
+def _count(name: str) -> int:
+    return int(name.rsplit(": ", 1)[1].replace(",", ""))
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[dict]:
-    """``ppsim viz`` on a free port, in its own process group; always torn down."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """``ppsim viz`` on a free port, in its own process group, its output in files;
+    always torn down."""
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     from simulation.viz.assets import missing_packages
@@ -76,6 +107,8 @@ def server() -> Iterator[dict]:
             "'uv run python -m simulation.viz.assets' first"
         )
     port = free_port()
+    logs = tmp_path_factory.mktemp("server")
+    out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
     command = [
         sys.executable,
         "-c",
@@ -85,18 +118,25 @@ def server() -> Iterator[dict]:
         str(port),
         "--n-systems",
         str(N_SYSTEMS),
+        "--fault-rate",
+        "0.03",
         "--seed",
         "1",
     ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    state = {"process": process, "url": f"http://127.0.0.1:{port}/", "stopped": False}
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+    state = {
+        "process": process,
+        "url": f"http://127.0.0.1:{port}/",
+        "log": lambda: out_path.read_text() + err_path.read_text(),
+    }
     try:
         wait_until_ready(state["url"], process, timeout=120)
         yield state
@@ -108,15 +148,12 @@ def server() -> Iterator[dict]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture(scope="module")
 def browser_page(server: dict) -> Iterator[tuple]:
-    """A headless Chromium page on the app; requests leaving this machine are refused and
-    recorded, and so are answers that are errors."""
+    """A headless Chromium page at 1400x900 on the app; requests leaving this machine are
+    refused and recorded, and so are answers that are errors."""
     from playwright.sync_api import sync_playwright
 
     refused: list[str] = []
@@ -136,35 +173,46 @@ def browser_page(server: dict) -> Iterator[tuple]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             page.route("**/*", guard)
             page.on("response", record_failure)
             page.goto(server["url"])
-            page.wait_for_function(f"({COUNT_NODES})() >= 0", timeout=90_000)
+            page.wait_for_function(f"({COUNT_NODES})() > 0", timeout=90_000)
             yield page, (refused, failed)
         finally:
             browser.close()
 
 
+def _button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def _step(page, times: int = 1) -> None:
+    """Click Step; wait until the network and the plots show the next cycle."""
+    for _ in range(times):
+        after = page.evaluate(CYCLE) + 1
+        _button(page, "Step").click()
+        page.wait_for_function(
+            f"({CYCLE})() === {after} && ({PLOT_POINTS})() === {after}", timeout=30_000
+        )
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).click(force=True)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def test_page_shows_network_and_plots(browser_page: tuple) -> None:
     page, _ = browser_page
     assert page.evaluate(COUNT_NODES) == N_SYSTEMS
-    network = page.evaluate(
-        f"""() => {{
-        const el = document.getElementById('{NETWORK_ID}');
-        return {{
-            names: el.data.filter(t => t.meta === 'status-legend').map(t => t.name),
-            images: (el.layout.images || []).map(i => [i.name, i.source.slice(0, 26)]),
-            hover: el.data.filter(t => t.meta === 'nodes' && t.x[0] !== null)[0].hovertext[0],
-        }};
-    }}"""
+    legend = page.evaluate(LEGEND)
+    names = page.evaluate(
+        f"""() => document.getElementById('{NETWORK_ID}').data
+            .filter(t => t.meta === 'status-legend').map(t => t.name.split(':')[0])"""
     )
-    statuses = [n.split(":")[0] for n in network["names"]]
-    assert statuses == list(STATUS_LABELS)
-    assert [name for name, _ in network["images"]] == ["edge:depends_on", "edge:oversees"]
-    assert all(source == "data:image/svg+xml;base64," for _, source in network["images"])
-    for part in ("Profile:", "Status:", "Quality:", "Trust of its overseer:", "Source of fault:"):
-        assert part in network["hover"]
+    assert names == list(STATUS_LEGEND)
+    for link in ("link:all", "link:exposed", "link:shield", "link:spread", "link:tree"):
+        assert link in legend
     plots = page.evaluate(
         f"() => document.getElementById('{PLOTS_ID}').data.map(t => [t.meta, t.x.length])"
     )
@@ -178,71 +226,271 @@ def test_page_shows_network_and_plots(browser_page: tuple) -> None:
         "eval_distortion",
     ]
     assert all(points == 0 for _, points in plots)
+    assert page.evaluate(CYCLE) == 0
 
 
-def test_hovering_a_node_shows_its_details(browser_page: tuple) -> None:
+def test_hovering_a_system_shows_its_details(browser_page: tuple) -> None:
     page, _ = browser_page
-    point = page.evaluate(
-        f"""() => {{
-        const el = document.getElementById('{NETWORK_ID}');
-        const trace = el.data.find(t => t.meta === 'nodes' && t.x[0] !== null);
-        const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
-        const box = el.getBoundingClientRect();
-        return [box.left + xa._offset + xa.l2p(trace.x[0]),
-                box.top + ya._offset + ya.l2p(trace.y[0]), trace.hovertext[0]];
-    }}"""
-    )
-    page.mouse.move(point[0], point[1])
+    x, y, system, text = page.evaluate(POINT, ["nodes", "status-0"])
+    page.mouse.move(x, y)
     label = page.locator(f"#{NETWORK_ID} .hoverlayer .hovertext")
     label.wait_for(timeout=10_000)
-    text = label.text_content() or ""
-    first_line = point[2].split("<br>")[0].replace("<b>", "").replace("</b>", "")
-    assert first_line in text
-    for part in ("Profile:", "Status:", "Quality:", "Trust of its overseer:", "Source of fault:"):
-        assert part in text
+    shown = label.text_content() or ""
+    assert f"System {system}" in shown
+    for part in ("Profile:", "Status: healthy", "Quality:", "Source of fault:"):
+        assert part in shown
     page.mouse.move(5, 5)
 
 
-def test_step_advances_network_and_plots(browser_page: tuple) -> None:
+def test_step_shows_new_faults_and_the_links_they_travelled(browser_page: tuple) -> None:
     page, _ = browser_page
-    step = page.get_by_role("button", name="Step", exact=True)
-    for cycle in (1, 2, 3):
-        step.click()
-        page.wait_for_function(f"({PLOT_POINTS})() === {cycle}", timeout=30_000)
-        page.wait_for_function(
-            f"document.getElementById('{NETWORK_ID}').layout.title.text"
-            f".startsWith('Cycle {cycle}:')",
-            timeout=30_000,
-        )
+    seen_new = seen_spread = False
+    for cycle in range(1, 9):
+        _step(page)
+        assert page.evaluate(PLOT_POINTS) == cycle
+        legend = page.evaluate(LEGEND)
+        spread, new = _count(legend["link:spread"]), _count(legend["new-faults"])
+        assert spread <= new  # every fault caught this cycle is also new this cycle
+        seen_new |= new > 0
+        seen_spread |= spread > 0
+        title = page.evaluate(f"document.getElementById('{NETWORK_ID}').layout.title.text")
+        assert title.startswith(f"Cycle {cycle}:")
+    assert seen_new and seen_spread
     assert page.evaluate(COUNT_NODES) == N_SYSTEMS
+    legend = page.evaluate(LEGEND)
+    assert _count(legend["link:exposed"]) > 0  # the faulty systems' dependencies
 
 
-def test_play_runs_and_pause_stops(browser_page: tuple) -> None:
+def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> None:
     page, _ = browser_page
-    start = page.evaluate(PLOT_POINTS)
-    page.get_by_role("button", name="▶", exact=True).click()
-    page.wait_for_function(f"({PLOT_POINTS})() >= {start + 3}", timeout=30_000)
-    page.get_by_role("button", name="❚❚", exact=True).click()
-    page.get_by_role("button", name="Step", exact=True).wait_for(timeout=10_000)
-    page.wait_for_timeout(300)
-    paused_at = page.evaluate(PLOT_POINTS)
+    _step(page, 6)
+    point = None
+    for uid in ("status-3", "status-2", "status-4"):
+        # A faulty system that caught its fault from another, if there is one.
+        point = page.evaluate(
+            f"""() => {{
+            const el = document.getElementById('{NETWORK_ID}');
+            const t = el.data.find(t => t.uid === '{uid}' && t.x[0] !== null
+                && t.hovertext.some(h => h.includes('caught from')));
+            if (!t) return null;
+            const k = t.hovertext.findIndex(h => h.includes('caught from'));
+            const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
+            const box = el.getBoundingClientRect();
+            return [box.left + xa._offset + xa.l2p(t.x[k]), box.top + ya._offset + ya.l2p(t.y[k]),
+                    t.customdata[k], t.hovertext[k]];
+        }}"""
+        )
+        if point:
+            break
+    assert point, "no faulty system caught its fault from another within 14 cycles"
+    x, y, system, hover = point
+    source = int(hover.split("caught from system ")[1].split("<")[0])
+    page.mouse.click(x, y)
+    page.wait_for_function(f"({LEGEND})()['selected'].endsWith(': 1')", timeout=15_000)
+    legend = page.evaluate(LEGEND)
+    assert _count(legend["link:tree"]) >= 1
+    details = page.locator(".ppsim-details")
+    assert f"System {system}" in (details.text_content() or "")
+    caught = page.locator(".ppsim-caught-from")
+    box = caught.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= HEIGHT  # above the fold
+    caught.click()
+    page.wait_for_function(
+        f"document.querySelector('.ppsim-details').textContent.includes('System {source} ')",
+        timeout=15_000,
+    )
+    assert _count(page.evaluate(LEGEND)["link:tree"]) >= 1  # the same tree, from its source
+    _button(page, "Clear").click()
+    page.wait_for_function(f"({LEGEND})()['selected'].endsWith(': 0')", timeout=15_000)
+
+
+def test_all_links_are_a_toggle(browser_page: tuple) -> None:
+    page, _ = browser_page
+    hidden = page.evaluate(
+        f"document.getElementById('{NETWORK_ID}').data.find(t => t.meta === 'link:all').visible"
+    )
+    assert hidden == "legendonly"
+    page.get_by_label("Show all links").check()
+    page.wait_for_function(
+        f"document.getElementById('{NETWORK_ID}').data"
+        ".find(t => t.meta === 'link:all').visible === true",
+        timeout=15_000,
+    )
+    drawn = page.evaluate(
+        f"""() => document.getElementById('{NETWORK_ID}').data
+            .find(t => t.meta === 'link:all').x.filter(v => v === null).length"""
+    )
+    assert drawn == _count(page.evaluate(LEGEND)["link:all"]) > N_SYSTEMS / 2
+    page.get_by_label("Show all links").uncheck()
+
+
+def test_play_runs_and_pause_stops_at_once(browser_page: tuple) -> None:
+    page, _ = browser_page
+    start = page.evaluate(CYCLE)
+    _button(page, "▶").click()
+    page.wait_for_function(f"({CYCLE})() >= {start + 5}", timeout=30_000)
+    # Record every cycle drawn, and the moment Pause is clicked.
+    page.evaluate(
+        f"""() => {{
+        const el = document.getElementById('{NETWORK_ID}');
+        window.ppsimDrawn = [];
+        new MutationObserver(() => window.ppsimDrawn.push([performance.now(), +el.dataset.cycle]))
+            .observe(el, {{ attributes: true, attributeFilter: ['data-cycle'] }});
+        document.addEventListener('click', () => {{ window.ppsimPauseAt = performance.now(); }},
+                                  {{ capture: true, once: true }});
+    }}"""
+    )
+    _button(page, "❚❚").click()
+    _button(page, "▶").wait_for(timeout=5_000)
+    page.wait_for_timeout(1_500)
+    # At most the frame already requested when Pause was pressed is drawn after it.
+    after = page.evaluate("() => window.ppsimDrawn.filter(([t]) => t > window.ppsimPauseAt)")
+    assert len(after) <= 1
+    settled = page.evaluate(CYCLE)
     page.wait_for_timeout(1_000)
-    assert page.evaluate(PLOT_POINTS) == paused_at
+    assert page.evaluate(CYCLE) == settled
+    page.wait_for_function(f"({PLOT_POINTS})() === {settled}", timeout=5_000)
 
 
-def test_changed_control_rebuilds_model_on_reset(browser_page: tuple) -> None:
+def test_page_fits_1400_by_900(browser_page: tuple) -> None:
     page, _ = browser_page
-    page.get_by_label("Number of AI systems").click(force=True)
-    page.get_by_role("option", name="200", exact=True).click()
-    page.get_by_role("button", name="Reset", exact=True).click()
+    assert page.viewport_size == {"width": WIDTH, "height": HEIGHT}
+    assert page.get_by_text("This website runs on").count() == 0
+    boxes = page.evaluate(
+        f"""() => {{
+        const box = (el) => {{ const r = el.getBoundingClientRect();
+            return [r.left, r.top, r.right, r.bottom]; }};
+        const net = document.getElementById('{NETWORK_ID}');
+        const plots = document.getElementById('{PLOTS_ID}');
+        return {{
+            legends: [...net.querySelectorAll('g.legend, g.legend2, g.legend3')].map(box),
+            plotLegend: [...plots.querySelectorAll('.legend')].map(box),
+            xtitle: [...plots.querySelectorAll('.g-xtitle')].map(box),
+            titles: [...plots.querySelectorAll('.annotation')].map(box),
+            plots: box(plots),
+            net: box(net),
+        }};
+    }}"""
+    )
+    inside = [*boxes["legends"], *boxes["plotLegend"], *boxes["xtitle"], boxes["net"]]
+    for left, top, right, bottom in inside:
+        assert left >= 0 and right <= WIDTH and top >= 0 and bottom <= HEIGHT
+    assert len(boxes["legends"]) == 3 and len(boxes["plotLegend"]) == 1
+    for _, _, right, _ in boxes["legends"]:  # no legend entry cut at the figure's edge
+        assert right <= boxes["net"][2]
+    # Panel titles are not cut: each ends inside the plots' box.
+    assert len(boxes["titles"]) == 4
+    for _, _, right, _ in boxes["titles"]:
+        assert right <= boxes["plots"][2]
+    # The x-axis title sits below the legend-free area, not under another element.
+    _, x_top, _, x_bottom = boxes["xtitle"][0]
+    for _, top, _, bottom in boxes["plotLegend"]:
+        assert bottom <= x_top or top >= x_bottom
+
+
+def test_units_and_colours_are_those_of_the_palette(browser_page: tuple) -> None:
+    page, _ = browser_page
+    lines = page.evaluate(
+        f"""() => Object.fromEntries(document.getElementById('{PLOTS_ID}').data
+            .map(t => [t.meta, t.line.color]))"""
+    )
+    for column, colour in MECHANISM_COLOURS.items():
+        assert lines[column] == colour
+    assert lines["faulty_share"] == FAULTY_SHARE_COLOUR
+    assert FAULTY_SHARE_COLOUR not in STATUS_COLOURS
+    titles = page.evaluate(
+        f"""() => [...document.getElementById('{PLOTS_ID}').querySelectorAll('.annotation')]
+            .map(a => a.textContent)"""
+    )
+    assert any("distortion" in t and "(pp)" in t for t in titles)
+    # No Mesa "Information"/"Time" card, no unlabelled slider.
+    assert page.get_by_text("Information", exact=True).count() == 0
+    assert page.locator(".v-slider").count() == 0
+
+
+def test_changed_control_shows_the_reset_cue_and_applies_on_reset(browser_page: tuple) -> None:
+    page, _ = browser_page
+    assert page.locator(".ppsim-reset-cue").count() == 0
+    _choose(page, "Number of AI systems", "200")
+    cue = page.locator(".ppsim-reset-cue")
+    cue.wait_for(timeout=10_000)
+    assert "Number of AI systems" in (cue.text_content() or "")
+    _button(page, "Reset").click()
     page.wait_for_function(f"({COUNT_NODES})() === 200", timeout=30_000)
     page.wait_for_function(f"({PLOT_POINTS})() === 0", timeout=30_000)
-    page.get_by_role("button", name="Step", exact=True).click()
-    page.wait_for_function(f"({PLOT_POINTS})() === 1", timeout=30_000)
+    assert page.locator(".ppsim-reset-cue").count() == 0
+    _step(page)
+    assert page.evaluate(PLOT_POINTS) == 1
+
+
+def test_end_of_run_says_so_and_offers_to_continue(browser_page: tuple) -> None:
+    page, _ = browser_page
+    _choose(page, "Length of the run (oversight cycles)", "20 cycles")
+    _button(page, "Reset").click()
+    page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
+    _choose(page, "Play speed (cycles per second)", "50")
+    _button(page, "▶").click()
+    banner = page.locator(".ppsim-end-of-run")
+    banner.wait_for(timeout=60_000)
+    assert "20 of 20 cycles" in (banner.text_content() or "")
+    assert page.evaluate(CYCLE) == 20
+    assert _button(page, "Step").is_disabled()
+    page.get_by_role("button", name="Continue for 20 more cycles").click()
+    page.wait_for_function("!document.querySelector('.ppsim-end-of-run')", timeout=15_000)
+    _step(page)
+    assert page.evaluate(CYCLE) == 21
+    _choose(page, "Play speed (cycles per second)", "10")
+
+
+def test_random_clicks_never_break_the_page(browser_page: tuple, server: dict) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page, _ = browser_page
+    rng = random.Random(13)
+    sizes = ["100", "120", "200"]
+
+    def press(name: str) -> None:
+        # A button may turn disabled (or change its name) between a look and a click.
+        with contextlib.suppress(PlaywrightTimeout):
+            _button(page, name).click(timeout=1_000)
+
+    def play_pause() -> None:
+        press("❚❚" if _button(page, "❚❚").count() else "▶")
+
+    def step() -> None:
+        press("Step")
+
+    def control() -> None:
+        _choose(page, "Number of AI systems", rng.choice(sizes))
+
+    def toggle_links() -> None:
+        page.get_by_label("Show all links").click()
+
+    def click_system() -> None:
+        point = page.evaluate(POINT, ["nodes", None])
+        if point:
+            page.mouse.click(point[0], point[1])
+
+    actions = [play_pause] * 4 + [step] * 3 + [lambda: press("Reset")]
+    actions += [control, toggle_links, click_system]
+    for _ in range(50):
+        rng.choice(actions)()
+        page.wait_for_timeout(rng.choice([0, 30, 80, 200]))
+    if _button(page, "❚❚").count():
+        _button(page, "❚❚").click()
+    page.wait_for_timeout(1_000)
+    body = page.locator("body").text_content() or ""
+    assert "Traceback" not in body and "Too many renders" not in body
+    assert "Traceback" not in server["log"]()
+    # Still working: Reset, then Step advances the drawing.
+    _button(page, "Reset").click()
+    page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
+    _step(page)
 
 
 def test_screenshot_saved(browser_page: tuple) -> None:
     page, _ = browser_page
+    _step(page, 5)
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "app.png"
     page.wait_for_timeout(500)
@@ -261,8 +509,9 @@ def test_page_loaded_everything_from_this_machine(browser_page: tuple) -> None:
 def test_ctrl_c_stops_the_server_cleanly(server: dict, browser_page: tuple) -> None:
     process: subprocess.Popen = server["process"]
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    assert f"The app is running at {server['url']}" in out
-    assert "Stopped." in out
-    assert "Traceback" not in out + err
+    process.wait(timeout=30)
+    log = server["log"]()
+    assert process.returncode == 0, log
+    assert f"The app is running at {server['url']}" in log
+    assert "Stopped." in log
+    assert "Traceback" not in log

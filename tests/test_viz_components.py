@@ -30,23 +30,17 @@ from simulation.states import (
     SHIELD_TAMPERED,
 )
 from simulation.topology import ROLE_ORCHESTRATOR, build_network
-from simulation.viz import assets, layout, style
+from simulation.viz import assets, frames, layout, style
 from simulation.viz.controls import (
     AppModel,
+    control_values,
     model_params,
     parse_seed,
     settings_from_env,
     settings_to_env,
 )
-from simulation.viz.network_plot import (
-    count_points,
-    depends_on_pairs,
-    hover_texts,
-    network_figure,
-    node_status,
-    oversees_pairs,
-    svg_path,
-)
+from simulation.viz.details import hover_texts
+from simulation.viz.frames import depends_on_pairs, network_frame, network_scene, node_status
 from simulation.viz.plots import plots_figure
 from simulation.viz.server import address_problem, port_in_use, url_for
 
@@ -55,24 +49,6 @@ def _model(**overrides) -> PeerPreservationModel:
     return PeerPreservationModel(
         **{"n_systems": 80, "profile_mix": "gpt-5.2=0.5,gemini-3-pro=0.5", **overrides}, rng=7
     )
-
-
-def _node_traces(figure: dict) -> dict[str, dict]:
-    return {t["uid"].removeprefix("status-"): t for t in figure["traces"] if t["meta"] == "nodes"}
-
-
-def _status_legend(figure: dict) -> dict[str, str]:
-    return {
-        t["legendgroup"].removeprefix("status-"): t["name"]
-        for t in figure["traces"]
-        if t["meta"] == "status-legend"
-    }
-
-
-def _image_segments(figure: dict, kind: str) -> int:
-    image = next(i for i in figure["images"] if i["name"] == f"edge:{kind}")
-    svg = base64.b64decode(image["source"].split(",", 1)[1]).decode()
-    return len(re.findall(r"M-?\d", svg))
 
 
 def _set_statuses(model: PeerPreservationModel) -> dict[str, list[int]]:
@@ -95,29 +71,26 @@ def _set_statuses(model: PeerPreservationModel) -> dict[str, list[int]]:
     return chosen
 
 
-def test_one_trace_per_status_with_the_right_nodes() -> None:
+def _codes(frame: dict) -> np.ndarray:
+    return np.frombuffer(frame["codes"].encode("ascii"), dtype=np.uint8) - frames.CODE_BASE
+
+
+def _pairs(pair: list[str]) -> set[tuple[int, int]]:
+    a, b = (frames.decode_ints(text) for text in pair)
+    return set(zip(a.tolist(), b.tolist(), strict=True))
+
+
+def test_frame_codes_carry_status_and_mechanism_of_every_system() -> None:
     model = _model()
     chosen = _set_statuses(model)
-    traces = _node_traces(network_figure(model))
-    assert list(traces) == list(style.STATUS_KEYS)
-    pos = layout.network_layout(model.network, model.config.topology)
+    frame = network_frame(model, selected=-1)
+    codes = _codes(frame)
+    assert codes.size == model.network.n
+    status, mechanism = codes // frames.N_MECHANISMS, codes % frames.N_MECHANISMS
     for key, ids in chosen.items():
-        assert count_points(traces[key]) == len(ids)
-        expected = sorted(np.round(pos[ids, 0], 4).tolist())
-        assert sorted(traces[key]["x"]) == expected
-    assert sum(count_points(t) for t in traces.values()) == model.network.n
-
-
-def test_empty_status_keeps_its_legend_entry_without_points() -> None:
-    model = _model()
-    figure = network_figure(model)
-    traces = _node_traces(figure)
-    assert traces["covert"]["x"] == [None]
-    assert count_points(traces["covert"]) == 0
-    legend = _status_legend(figure)
-    assert list(legend) == list(style.STATUS_KEYS)
-    assert legend["covert"].endswith(": 0")
-    assert legend["healthy"].endswith(f": {model.network.n:,}")
+        assert (status[ids] == style.STATUS_KEYS.index(key)).all()
+    assert mechanism[4] == SHIELD_MISREPRESENTED and mechanism[7] == SHIELD_EXFILTRATED
+    assert frame["counts"] == [len(chosen[k]) for k in style.STATUS_KEYS]
 
 
 def test_status_follows_the_engine_arrays() -> None:
@@ -135,50 +108,100 @@ def test_status_follows_the_engine_arrays() -> None:
     assert (status == style.SHIELDED).any() and (status == style.COVERT_NODE).any()
 
 
+def _spreading_model() -> PeerPreservationModel:
+    model = _model(n_systems=400, propensity_scale=5.0, fault_rate=0.03)
+    for _ in range(12):
+        model.step()
+    return model
+
+
+def test_spread_links_and_new_faults_are_those_of_this_cycle() -> None:
+    model = _spreading_model()
+    e = model.engine
+    seen_spread = False
+    for _ in range(10):
+        model.step()
+        frame = network_frame(model, selected=-1)
+        caught = np.flatnonzero((e.fault_time == e.t - 1) & (e.fault_source >= 0))
+        expected = set(zip(e.fault_source[caught].tolist(), caught.tolist(), strict=True))
+        assert _pairs(frame["spread"]) == expected
+        new = set(frames.decode_ints(frame["new"]).tolist())
+        assert new == set(np.flatnonzero((e.fault_time == e.t - 1) & e.faulty).tolist())
+        seen_spread |= bool(expected)
+    assert seen_spread
+
+
+def test_shield_links_go_from_the_shielding_overseer_to_the_system() -> None:
+    model = _model()
+    _set_statuses(model)
+    e = model.engine
+    e.overseers[4, 0] = 12  # inflated score: the overseer that reported it
+    e.shielded_by[[5, 6]] = [20, 21]  # tampered: the AI that tampered
+    e.shielded_by[7] = 22  # exfiltrated: the AI that copied it
+    frame = network_frame(model, selected=-1)
+    assert _pairs(frame["shield"]) == {(12, 4), (20, 5), (21, 6), (22, 7)}
+    e.shielded_by[5] = HUMAN  # no AI holds that shield now: the manager is named instead
+    e.overseers[5, 0] = HUMAN
+    assert (20, 5) not in _pairs(network_frame(model, selected=-1)["shield"])
+
+
+def test_exposed_links_are_the_dependencies_of_faulty_serving_systems() -> None:
+    model = _spreading_model()
+    e, net = model.engine, model.network
+    frame = network_frame(model, selected=-1)
+    faulty = ((e.status == 0) & e.faulty) | (e.status == COVERT)
+    expected = {
+        (a, b)
+        for a, b in zip(net.caller.tolist(), net.callee.tolist(), strict=True)
+        if faulty[a] or faulty[b]
+    }
+    assert _pairs(frame["exposed"]) == expected
+    assert 0 < len(expected) < net.caller.size
+
+
+def test_selecting_a_system_highlights_its_cascade_tree() -> None:
+    model = _spreading_model()
+    e = model.engine
+    trees, sizes = np.unique(e.fault_tree[e.fault_tree >= 0], return_counts=True)
+    tree = int(trees[np.argmax(sizes)])
+    members = np.flatnonzero(e.fault_tree == tree)
+    chosen = int(members[-1])
+    frame = network_frame(model, selected=chosen)
+    assert frame["selected"] == chosen
+    assert set(frames.decode_ints(frame["tree_ids"]).tolist()) == set(members.tolist())
+    links = _pairs(frame["tree"])
+    caught = members[e.fault_source[members] >= 0]
+    assert links == set(zip(e.fault_source[caught].tolist(), caught.tolist(), strict=True))
+    assert len(links) >= 1
+    healthy = int(np.flatnonzero(e.fault_tree < 0)[0])
+    empty = network_frame(model, selected=healthy)
+    assert frames.decode_ints(empty["tree_ids"]).size == 0
+    assert _pairs(empty["tree"]) == set()
+
+
 @pytest.mark.parametrize("topology", ["agent-platform", "erdos-renyi", "hierarchy"])
-def test_edges_of_each_kind_are_all_drawn_once(topology: str) -> None:
+def test_scene_holds_every_link_once_and_the_positions(topology: str) -> None:
     model = _model(topology=topology, n_systems=150)
-    figure = network_figure(model)
+    scene = network_scene(model)
     net = model.network
     graph = nx.Graph()
     graph.add_edges_from(zip(net.caller.tolist(), net.callee.tolist(), strict=True))
     assert len(depends_on_pairs(net)[0]) == graph.number_of_edges()
-    assert _image_segments(figure, "depends_on") == graph.number_of_edges()
-    managers = model.engine.overseers[:, 0]
-    managed = sum(1 for i, m in enumerate(managers.tolist()) if 0 <= m < net.n and m != i)
-    assert len(oversees_pairs(model.engine)[0]) == managed
-    assert _image_segments(figure, "oversees") == managed
-    legend = {t["meta"]: t["name"] for t in figure["traces"] if t["meta"].startswith("edge:")}
-    assert legend["edge:depends_on"].endswith(f": {graph.number_of_edges():,}")
-    assert legend["edge:oversees"].endswith(f": {managed:,}")
+    assert len(_pairs(scene["links"])) == graph.number_of_edges()
+    pos = layout.network_layout(net, topology)
+    x = np.frombuffer(base64.b64decode(scene["x"]), dtype="<f4")
+    assert x.size == net.n and np.allclose(x, pos[:, 0], atol=1e-4)
+    assert scene["n"] == net.n
 
 
-def test_svg_path_joins_the_right_points() -> None:
-    pos = np.array([[0.0, 0.0], [1.0, 0.5], [-0.25, -1.0]])
-    path = svg_path(pos, np.array([0, 1]), np.array([1, 2]))
-    assert path == "M0.0000 -0.0000L1.0000 -0.5000M1.0000 -0.5000L-0.2500 1.0000"
-    assert svg_path(pos, np.array([], dtype=int), np.array([], dtype=int)) == ""
-
-
-def test_oversees_edges_follow_rotation_and_only_the_latest_is_kept() -> None:
-    model = _model(assignment="rotation", n_systems=60)
-    before = network_figure(model)["images"][1]
-    model.step()
-    model.step()
-    after = network_figure(model)["images"][1]
-    assert after["source"] != before["source"]
-    managers = model.engine.overseers[:, 0]
-    expected = sum(1 for i, m in enumerate(managers.tolist()) if m != i)
-    assert _image_segments(network_figure(model), "oversees") == expected
-    entries = [key for key in layout._CACHE if key[0] == id(model.network)]
-    assert sum(name == "oversees_image" for _, name in entries) == 1
-
-
-def test_humans_and_pool_evaluators_draw_no_oversees_edges() -> None:
-    for assignment in ("humans", "independent-pool"):
-        model = _model(assignment=assignment)
-        assert len(oversees_pairs(model.engine)[0]) == 0
-        assert _image_segments(network_figure(model), "oversees") == 0
+def test_a_frame_is_small_where_hover_texts_were_large() -> None:
+    # Hover texts of every node were 288 KB per step at 1,000 systems; a frame carries a
+    # character per system and the links that carry meaning.
+    model = PeerPreservationModel(n_systems=1000, rng=1)
+    for _ in range(30):
+        model.step()
+    frame = network_frame(model, selected=-1)
+    assert len(json.dumps(frame)) < 40_000
 
 
 def test_hover_texts_name_profile_status_quality_trust_and_fault_source() -> None:
@@ -216,16 +239,12 @@ def test_hover_text_names_the_role_on_the_agent_platform() -> None:
     assert "· orchestrator" in texts[0] and "· specialist" in texts[1]
 
 
-def test_profiles_get_distinct_marker_shapes_and_a_legend() -> None:
+def test_scene_names_each_profile_and_gives_each_system_its_shape() -> None:
     model = _model()
-    figure = network_figure(model)
-    legend = [t for t in figure["traces"] if t["meta"] == "profile-legend"]
-    assert [t["name"] for t in legend] == ["GPT-5.2", "Gemini 3 Pro"]
-    assert legend[0]["marker"]["symbol"] != legend[1]["marker"]["symbol"]
-    healthy = _node_traces(figure)["healthy"]
-    ids = np.flatnonzero(node_status(model.engine) == style.HEALTHY)
-    expected = [style.PROFILE_SYMBOLS[p] for p in model.engine.profile[ids]]
-    assert healthy["marker"]["symbol"] == expected
+    scene = network_scene(model)
+    assert scene["profiles"] == ["GPT-5.2", "Gemini 3 Pro"]
+    shapes = np.frombuffer(base64.b64decode(scene["profile"]), dtype=np.uint8)
+    assert np.array_equal(shapes, model.engine.profile % len(style.PROFILE_SYMBOLS))
 
 
 def test_layout_is_computed_once_per_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,14 +257,13 @@ def test_layout_is_computed_once_per_network(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(layout, "compute_layout", counting)
     model = _model(n_systems=90)
-    first = network_figure(model)
+    first = network_scene(model)
     for _ in range(5):
         model.step()
-        network_figure(model)
+        network_frame(model, selected=-1)
     assert calls == [90]
-    again = network_figure(model)
-    assert again["images"][0] is first["images"][0]
-    network_figure(_model(n_systems=91))
+    assert network_scene(model) is first
+    network_scene(_model(n_systems=91))
     assert calls == [90, 91]
 
 
@@ -297,13 +315,13 @@ def test_layout_at_three_thousand_nodes_takes_seconds_not_minutes() -> None:
 def test_a_step_at_a_thousand_nodes_rebuilds_the_figures_quickly() -> None:
     # About 10 ms measured; the bound (0.3 s) keeps the page's redraw well under a second.
     model = PeerPreservationModel(n_systems=1000, rng=1)
-    network_figure(model)
+    network_scene(model)
     model.step()
     started = time.perf_counter()
-    figure = network_figure(model)
+    frame = network_frame(model, selected=-1)
     plots_figure(model)
     assert time.perf_counter() - started < 0.3
-    assert sum(count_points(t) for t in _node_traces(figure).values()) == 1000
+    assert len(frame["codes"]) == 1000
 
 
 def test_plots_follow_the_history() -> None:
@@ -323,7 +341,7 @@ def test_plots_follow_the_history() -> None:
         if math.isnan(row["eval_distortion"]):
             assert value is None
         else:
-            assert value == pytest.approx(row["eval_distortion"])
+            assert value == pytest.approx(row["eval_distortion"])  # recorded in percentage points
     json.dumps(figure, allow_nan=False)
 
 
@@ -331,7 +349,8 @@ def test_figures_are_strict_json() -> None:
     model = _model()
     for _ in range(3):
         model.step()
-    json.dumps(network_figure(model), allow_nan=False)
+    json.dumps(network_scene(model), allow_nan=False)
+    json.dumps(network_frame(model, selected=3), allow_nan=False)
 
 
 # --- colours ----------------------------------------------------------------------------
@@ -512,3 +531,53 @@ def test_install_unpacks_each_package_into_the_cache(
 def test_install_without_npm_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(assets.AssetError, match="npm is not installed"):
         assets.install(["x@1.0.0"], npm="no-such-npm-here")
+
+
+def test_run_length_is_a_control_and_a_finished_run_can_continue() -> None:
+    params = model_params(SimulationConfig(n_systems=60, steps=50), seed=1)
+    assert params["steps"]["value"] == "50 cycles"
+    values = control_values(params)
+    assert "config" not in values and values["steps"] == "50 cycles"
+    model = AppModel(SimulationConfig(n_systems=60), **{**values, "steps": "20 cycles"})
+    assert model.limit == 20
+    while model.running:
+        model.step()
+    assert model.engine.t == 20
+    model.extend_run()
+    assert model.running and model.limit == 40
+    model.step()
+    assert model.engine.t == 21
+
+
+def test_app_state_plays_pauses_steps_and_resets() -> None:
+    from simulation.viz.page import MAX_CYCLES_PER_FRAME, AppState
+
+    state = AppState(SimulationConfig(n_systems=80, steps=30), seed=2)
+    state.step()
+    assert state.cycle.value == 1
+    state.play_pause()
+    assert state.playing.value
+    state.step()  # ignored while playing
+    assert state.cycle.value == 1
+    state.last_tick -= 100.0  # long behind: one request runs at most a frame's worth
+    state.tick()
+    assert 1 < state.cycle.value <= 1 + MAX_CYCLES_PER_FRAME
+    state.play_pause()
+    before = state.cycle.value
+    state.tick()  # a request arriving after Pause runs nothing
+    assert state.cycle.value == before
+    state.play_pause()
+    while state.playing.value:
+        state.last_tick -= 1.0
+        state.tick()
+    assert state.cycle.value == 30 and not state.running.value  # stopped at the end
+    state.continue_run()
+    assert state.running.value
+    state.pending.set({**state.pending.value, "n_systems": "100"})
+    state.reset()
+    assert state.model.network.n == 100 and state.cycle.value == 0
+    assert state.applied["n_systems"] == "100"
+    state.select("7")
+    assert state.selected.value == 7
+    state.select("nonsense")
+    assert state.selected.value == -1

@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
         from simulation.experiments import console
         from simulation.experiments.stats import group_summary
         from simulation.experiments.study import inline_study, load_study
+        from simulation.metrics import outcome_scale
 
         with user_errors():
             changes = console.overrides(
@@ -78,5 +79,12 @@ def register(app: typer.Typer) -> None:
             wide = summary.pivot_table(
                 index=list(study.varied), columns="outcome", values="mean", sort=False
             )
-            wide = wide[[o for o in study.outcomes if o in wide.columns]].reset_index()
-            console.print_table(pd.DataFrame(wide), "Mean over replicates")
+            wide = wide[[o for o in study.outcomes if o in wide.columns]]
+            units = {o: outcome_scale(o) for o in wide.columns}
+            wide = (wide * pd.Series({o: f for o, (f, _) in units.items()})).rename(
+                columns={o: f"{o} ({u})" if u else o for o, (_, u) in units.items()}
+            )
+            console.print_table(
+                pd.DataFrame(wide.reset_index()),
+                "Mean over replicates (shares in %, score differences in pp)",
+            )

@@ -182,35 +182,46 @@ def _cell(value) -> str:
 
 
 def print_whatif(frame: pd.DataFrame, study: Study) -> None:
-    """Each outcome per arm with its paired effect and interval, then the cost-benefit table."""
+    """Each outcome per arm (sorted by effect) with its paired effect and interval, in the
+    outcome's unit (shares in %, score differences in pp), then the cost-benefit table."""
     from simulation.experiments import whatif
-    from simulation.metrics import SUMMARY_DESCRIPTIONS
+    from simulation.metrics import outcome_scale, outcome_title
 
     table = whatif.effects(frame, study)
     for outcome in study.outcomes:
-        part = table[table["outcome"] == outcome]
+        factor, _ = outcome_scale(outcome)
+        part = table[table["outcome"] == outcome].sort_values("effect")
         print_table(
             pd.DataFrame(
                 {
                     "arm": ["baseline", *part["arm"]],
-                    "mean": [part["baseline_mean"].mean(), *part["arm_mean"]],
-                    "effect": [0.0, *part["effect"]],
-                    "95% CI": ["", *map(_interval, part["ci_low"], part["ci_high"])],
+                    "mean": [factor * part["baseline_mean"].mean(), *factor * part["arm_mean"]],
+                    "effect": [0.0, *factor * part["effect"]],
+                    "95% CI": [
+                        "",
+                        *map(_interval, factor * part["ci_low"], factor * part["ci_high"]),
+                    ],
                     "change": ["", *(_percent(r) for r in part["relative"])],
                 }
             ),
-            f"{outcome}: {SUMMARY_DESCRIPTIONS[outcome]} (effect = arm - baseline, paired "
+            f"{outcome}: {outcome_title(outcome)} (effect = arm - baseline, paired "
             f"over {int(part['n'].min()) if len(part) else 0} runs)",
             limit=500,
         )
-    costs = whatif.cost_benefit(frame, study)
+    costs = whatif.cost_benefit(frame, study).sort_values("faulty_share_reduction", ascending=False)
+    share, _ = outcome_scale(whatif.FAULTY)
     print_table(
         pd.DataFrame(
             {
                 "arm": costs["arm"],
-                "policy h/cycle added": costs["hours_added"],
-                "incident h/cycle": costs["incident_hours_added"],
-                "faulty share cut": costs["faulty_share_reduction"],
+                f"{whatif.COST_OUTCOME} added": costs["hours_added"],
+                "95% CI": list(map(_interval, costs["hours_low"], costs["hours_high"])),
+                **(
+                    {f"{whatif.SIDE_COST_OUTCOME} (beside)": costs["side_added"]}
+                    if "side_added" in costs
+                    else {}
+                ),
+                "faulty share cut (pp)": share * costs["faulty_share_reduction"],
                 "shielded cut": costs["shielded_reduction"],
                 "verdict": costs["verdict"],
             }

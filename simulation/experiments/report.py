@@ -1,15 +1,20 @@
-"""``report.html`` of a study: self-contained Plotly figures chosen to fit the study.
+"""``report.html`` of a study: Plotly figures chosen to fit the study.
 
-- Sweep, one varied parameter: each outcome as a line over it with a 95 % band.
-- Sweep, two or more: lines over the first parameter, one per level of the second, and a
-  heatmap of the mean over both (averaged over any further parameters).
+Outcomes are titled by their descriptions and shown in their units (shares in %, score
+differences in percentage points); related panels share one grid.
+
+- Sweep, one varied parameter: each outcome as a line over it with a 95 % bootstrap band
+  (it stays in the outcome's range; too few replicates are pointed out).
+- Sweep, two or more: lines over the first parameter, one per level of the second, and
+  heatmaps of the mean over both (averaged over any further parameters).
 - Latin hypercube sweep: each outcome against each parameter, one point per scenario.
 - What-if: each arm's paired effect on each outcome with its 95 % interval, and the human
   hours each arm adds against the reduction in faulty share and shielded systems.
 - Sensitivity: Sobol S1/ST or Morris mu*/sigma bars with their intervals.
 
-plotly.js is embedded once in the page, so the file works offline. The report is rebuilt
-from the stored results alone (``ppsim report DIR``).
+plotly.js is written once beside the report (``plotly.min.js``, shared by the reports of
+the folder), so the folder works offline. The report is rebuilt from the stored results
+alone (``ppsim report DIR``).
 
 Example:
     >>> build_report("results/propensity-by-audit")  # doctest: +SKIP
@@ -31,9 +36,10 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
+from simulation.config import config_fields
 from simulation.experiments import sensitivity, whatif
 from simulation.experiments.design import Plan, make_plan
-from simulation.experiments.stats import group_summary, ok_runs
+from simulation.experiments.stats import FEW_REPLICATES, group_summary, ok_runs
 from simulation.experiments.store import (
     REPORT_FILE,
     STATUS_OK,
@@ -42,7 +48,7 @@ from simulation.experiments.store import (
     read_stored_study,
 )
 from simulation.experiments.study import BASELINE, Study, Variable
-from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_scale, outcome_title
 
 COLORS = (
     "#1f77b4",
@@ -64,6 +70,7 @@ td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th { background: #f4f4f4; } td.l, th.l { text-align: left; }
 .note { color: #555; font-size: 0.92em; max-width: 70em; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+.warn { color: #8a4b00; background: #fff4e0; border-left: 4px solid #e69f00; padding: 0.4em 0.8em; }
 """
 
 
@@ -105,7 +112,7 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         template="plotly_white",
         height=height,
         margin={"l": 70, "r": 30, "t": 70, "b": 50},
-        legend={"orientation": "h", "y": -0.18},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
     return fig
 
@@ -170,100 +177,173 @@ def _errorbars(fig, x, summary, color, name, row, col, show_legend) -> None:
     )
 
 
+def _parameter_title(name: str) -> str:
+    """A varied parameter as an axis title: its description and unit, and its name."""
+    field = next((f for f in config_fields() if f.name == name), None)
+    if field is None:
+        return name
+    text, unit = field.metadata.get("help", ""), field.metadata.get("unit", "")
+    text = text[:1].upper() + text[1:] if text else name
+    return f"{text}{f' ({unit})' if unit else ''} [{name}]"
+
+
+def _scaled(summary: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Summary rows of one outcome in the unit it is shown in (%, pp, ...)."""
+    factor, _ = outcome_scale(outcome)
+    part = summary[summary["outcome"] == outcome].copy()
+    for column in ("mean", "ci_low", "ci_high"):
+        part[column] = part[column] * factor
+    return part
+
+
+def _grid(count: int, columns: int, titles: list[str], **extra) -> tuple[go.Figure, int]:
+    """A grid of ``count`` panels, ``columns`` wide, titled; and its number of rows."""
+    rows = max(1, math.ceil(count / columns))
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=titles,
+        horizontal_spacing=0.08 if columns > 1 else 0.02,
+        vertical_spacing=min(0.3, 0.5 / rows),
+        **extra,
+    )
+    fig.update_annotations(font_size=12)
+    return fig, rows
+
+
+def _place(index: int, columns: int) -> tuple[int, int]:
+    return index // columns + 1, index % columns + 1
+
+
 def _sweep_lines(study: Study, frame: pd.DataFrame) -> list[tuple[go.Figure, str]]:
+    """Each outcome over the first varied parameter, all in one grid of panels (one line
+    per level of the second parameter); with two or more parameters, a second grid of
+    heatmaps of the mean over the first two."""
     first = study.vary[0]
     second = study.vary[1] if len(study.vary) > 1 else None
     by = [first.name] + ([second.name] if second else [])
     summary = group_summary(frame, by, study.outcomes)
-    figures = []
-    for outcome in study.outcomes:
-        part = summary[summary["outcome"] == outcome]
-        cols = 2 if second else 1
-        titles = [f"over {first.name}"] + (
-            [f"mean over {first.name} x {second.name}"] if second else []
-        )
-        fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, horizontal_spacing=0.12)
-        draw = _band if _numeric(first) else _errorbars
+    outcomes = list(study.outcomes)
+    columns = 2 if len(outcomes) > 1 else 1
+    titles = [outcome_title(o) for o in outcomes]
+    fig, rows = _grid(len(outcomes), columns, titles)
+    draw = _band if _numeric(first) else _errorbars
+    for index, outcome in enumerate(outcomes):
+        row, col = _place(index, columns)
+        part = _scaled(summary, outcome)
         if second is None:
-            draw(fig, part[first.name], part, _color(0), outcome, 1, 1, False)
+            draw(fig, part[first.name], part, _color(0), outcome, row, col, False)
         else:
             for i, level in enumerate(second.values):
                 sub = part[part[second.name] == level]
-                draw(fig, sub[first.name], sub, _color(i), f"{second.name}={level}", 1, 1, True)
-            grid = part.pivot(index=second.name, columns=first.name, values="mean")
-            grid = grid.reindex(index=list(second.values), columns=list(first.values))
-            fig.add_trace(
-                go.Heatmap(
-                    z=grid.to_numpy(dtype=np.float64),
-                    x=[str(v) for v in grid.columns],
-                    y=[str(v) for v in grid.index],
-                    colorscale="Viridis",
-                    colorbar={"title": "mean", "x": 1.02},
-                    hovertemplate=f"{first.name}=%{{x}}<br>{second.name}=%{{y}}<br>"
-                    "mean %{z:.4g}<extra></extra>",
-                ),
-                row=1,
-                col=2,
-            )
-            fig.update_xaxes(title_text=first.name, type="category", row=1, col=2)
-            fig.update_yaxes(title_text=second.name, type="category", row=1, col=2)
-        fig.update_xaxes(title_text=first.name, row=1, col=1)
-        fig.update_yaxes(title_text=outcome, row=1, col=1)
-        rest = [v.name for v in study.vary[2:]]
-        note = f" (averaged over {', '.join(rest)})" if rest else ""
-        figures.append((_layout(fig, f"{outcome}: {_label(outcome)}{note}", 430), ""))
+                label = f"{second.name} = {level}"
+                draw(fig, sub[first.name], sub, _color(i), label, row, col, index == 0)
+        fig.update_xaxes(title_text=_parameter_title(first.name), row=row, col=col)
+    rest = [v.name for v in study.vary[2:]]
+    note = f" (averaged over {', '.join(rest)})" if rest else ""
+    title = f"Outcomes over {first.name}{note}"
+    figures = [(_layout(fig, title, 120 + 300 * rows), "")]
+    if second is not None:
+        figures.append((_heatmaps(study, summary, first, second), ""))
     return figures
 
 
+def _heatmaps(study: Study, summary: pd.DataFrame, first: Variable, second: Variable) -> go.Figure:
+    outcomes = list(study.outcomes)
+    columns = 2 if len(outcomes) > 1 else 1
+    fig, rows = _grid(len(outcomes), columns, [outcome_title(o) for o in outcomes])
+    for index, outcome in enumerate(outcomes):
+        row, col = _place(index, columns)
+        part = _scaled(summary, outcome)
+        grid = part.pivot(index=second.name, columns=first.name, values="mean")
+        grid = grid.reindex(index=list(second.values), columns=list(first.values))
+        fig.add_trace(
+            go.Heatmap(
+                z=grid.to_numpy(dtype=np.float64),
+                x=[str(v) for v in grid.columns],
+                y=[str(v) for v in grid.index],
+                colorscale="Viridis",
+                showscale=False,
+                hovertemplate=f"{first.name}=%{{x}}<br>{second.name}=%{{y}}<br>"
+                "mean %{z:.4g}<extra>" + outcome + "</extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        fig.update_xaxes(title_text=first.name, type="category", row=row, col=col)
+        fig.update_yaxes(title_text=second.name, type="category", row=row, col=col)
+    title = f"Mean of each outcome over {first.name} x {second.name} (brighter is higher)"
+    return _layout(fig, title, 120 + 300 * rows)
+
+
 def _sweep_scatter(study: Study, frame: pd.DataFrame) -> list[tuple[go.Figure, str]]:
+    """Latin hypercube: each outcome (rows) against each parameter (columns), one grid."""
     ok = ok_runs(frame)
     means = ok.groupby("scenario")[[*study.varied, *study.outcomes]].agg(
         {**{v: "first" for v in study.varied}, **{o: "mean" for o in study.outcomes}}
     )
-    figures = []
-    for outcome in study.outcomes:
-        fig = make_subplots(
-            rows=1, cols=len(study.vary), subplot_titles=list(study.varied), shared_yaxes=True
-        )
+    outcomes, columns = list(study.outcomes), len(study.vary)
+    fig, rows = _grid(
+        len(outcomes) * columns, columns, [""] * (len(outcomes) * columns), shared_yaxes=True
+    )
+    for i, outcome in enumerate(outcomes):
+        factor, _ = outcome_scale(outcome)
         for j, var in enumerate(study.vary):
             fig.add_trace(
                 go.Scatter(
                     x=means[var.name],
-                    y=means[outcome],
+                    y=means[outcome] * factor,
                     mode="markers",
                     marker={"color": _color(j), "size": 6, "opacity": 0.75},
                     showlegend=False,
                     hovertemplate=f"{var.name}=%{{x}}<br>{outcome}=%{{y:.4g}}<extra></extra>",
                 ),
-                row=1,
+                row=i + 1,
                 col=j + 1,
             )
             if var.kind == "loguniform":
-                fig.update_xaxes(type="log", row=1, col=j + 1)
-        fig.update_yaxes(title_text=outcome, row=1, col=1)
-        figures.append((_layout(fig, f"{outcome}: {_label(outcome)}", 380), ""))
-    return figures
+                fig.update_xaxes(type="log", row=i + 1, col=j + 1)
+            if i == len(outcomes) - 1:
+                fig.update_xaxes(title_text=_parameter_title(var.name), row=i + 1, col=j + 1)
+        fig.update_yaxes(title_text=outcome_title(outcome), title_font_size=11, row=i + 1, col=1)
+    return [(_layout(fig, "Each outcome against each parameter", 120 + 260 * rows), "")]
+
+
+def _few_replicates_note(frame: pd.DataFrame, study: Study) -> str:
+    """A warning when some scenario has fewer finished replicates than intervals need."""
+    ok = ok_runs(frame)
+    if ok.empty:
+        return ""
+    fewest = int(ok.groupby("scenario").size().min()) if "scenario" in ok else len(ok)
+    if fewest >= FEW_REPLICATES:
+        return ""
+    return (
+        f"Too few replicates for reliable intervals: some scenarios have only {fewest} "
+        f"finished run(s) (at least {FEW_REPLICATES} are needed); the bands show the spread "
+        "of the runs there, not a trustworthy 95 % interval. Raise 'replicates' and rerun."
+    )
 
 
 def _sweep_figures(study: Study, frame: pd.DataFrame) -> list[tuple[go.Figure, str]]:
     if not study.vary:
         summary = group_summary(frame, [], study.outcomes)
-        fig = go.Figure(
-            go.Bar(
-                x=list(summary["outcome"]),
-                y=list(summary["mean"]),
-                error_y={
-                    "type": "data",
-                    "array": list(summary["ci_high"] - summary["mean"]),
-                },
-            )
-        )
-        return [(_layout(fig, "Outcomes of the base configuration", 380), "")]
+        outcomes = list(study.outcomes)
+        columns = min(3, len(outcomes))
+        fig, rows = _grid(len(outcomes), columns, [outcome_title(o) for o in outcomes])
+        for index, outcome in enumerate(outcomes):
+            row, col = _place(index, columns)
+            part = _scaled(summary, outcome)
+            _errorbars(fig, ["base"], part, _color(index), outcome, row, col, False)
+        return [(_layout(fig, "Outcomes of the base configuration", 120 + 260 * rows), "")]
     if study.design == "lhs":
         note = "One point per sampled scenario (mean over its replicates)."
         figures = _sweep_scatter(study, frame)
         return [(f, note) for f, _ in figures]
-    note = "Mean over replicates; bands and bars are 95 % t-intervals."
+    note = (
+        "Mean over replicates; bands and bars are 95 % bootstrap percentile intervals of the "
+        "mean, which stay within the range the outcome can take. Shares are in %, score "
+        "differences in percentage points (pp)."
+    )
     return [(f, note) for f, _ in _sweep_lines(study, frame)]
 
 
@@ -271,32 +351,45 @@ def _sweep_figures(study: Study, frame: pd.DataFrame) -> list[tuple[go.Figure, s
 # What-if
 
 
+def _arm_order(study: Study, table: pd.DataFrame) -> list[str]:
+    """Arms from the largest cut of the first outcome (most negative effect) to the largest
+    rise; arms without an effect last."""
+    first = table[table["outcome"] == study.outcomes[0]].set_index("arm")["effect"]
+    arms = list(study.arm_names[1:])
+    return sorted(
+        arms, key=lambda arm: (not np.isfinite(first.get(arm, np.nan)), first.get(arm, 0))
+    )
+
+
 def _effect_figure(study: Study, table: pd.DataFrame) -> go.Figure:
     outcomes = list(study.outcomes)
     fig = make_subplots(
         rows=1,
         cols=len(outcomes),
-        subplot_titles=outcomes,
+        subplot_titles=[outcome_title(o) for o in outcomes],
         shared_yaxes=True,
         horizontal_spacing=0.03,
     )
-    arms = list(study.arm_names[1:])
+    fig.update_annotations(font_size=11)
+    arms = _arm_order(study, table)
     for j, outcome in enumerate(outcomes):
+        factor, unit = outcome_scale(outcome)
         part = table[table["outcome"] == outcome].set_index("arm").reindex(arms)
+        effect, low, high = (part[c] * factor for c in ("effect", "ci_low", "ci_high"))
         fig.add_trace(
             go.Scatter(
-                x=part["effect"],
+                x=effect,
                 y=arms,
                 mode="markers",
                 marker={"color": _color(j), "size": 9},
                 error_x={
                     "type": "data",
                     "symmetric": False,
-                    "array": part["ci_high"] - part["effect"],
-                    "arrayminus": part["effect"] - part["ci_low"],
+                    "array": high - effect,
+                    "arrayminus": effect - low,
                 },
                 showlegend=False,
-                customdata=np.stack([part["ci_low"], part["ci_high"], part["n"]], axis=1),
+                customdata=np.stack([low, high, part["n"]], axis=1),
                 hovertemplate="%{y}: %{x:.4g} (95% CI %{customdata[0]:.4g} to "
                 "%{customdata[1]:.4g}, %{customdata[2]} pairs)<extra>" + outcome + "</extra>",
             ),
@@ -304,35 +397,43 @@ def _effect_figure(study: Study, table: pd.DataFrame) -> go.Figure:
             col=j + 1,
         )
         fig.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=j + 1)
+        fig.update_xaxes(title_text=f"change{f' ({unit})' if unit else ''}", row=1, col=j + 1)
     fig.update_yaxes(autorange="reversed")
     return _layout(
-        fig, "Effect of each policy versus the baseline (arm - baseline)", 120 + 48 * len(arms)
+        fig,
+        "Effect of each policy versus the baseline (arm - baseline), sorted by the first outcome",
+        160 + 48 * len(arms),
     )
 
 
 def _cost_figure(costs: pd.DataFrame) -> go.Figure:
+    """Effort against reliability: one marker per arm, named in the legend and on hover
+    (labels on the markers would pile up where arms are close)."""
+    factor, _ = outcome_scale(whatif.FAULTY)
+    panels = (
+        ("faulty_share_reduction", "faulty_low", "faulty_high", factor),
+        ("shielded_reduction", "shielded_low", "shielded_high", 1.0),
+    )
     fig = make_subplots(
         rows=1,
         cols=2,
-        subplot_titles=["faulty share of service, reduction", "shielded faulty systems, reduction"],
+        subplot_titles=[
+            f"Cut in {outcome_title(whatif.FAULTY)[:1].lower()}{outcome_title(whatif.FAULTY)[1:]}",
+            f"Cut in {outcome_title(whatif.SHIELDED)[:1].lower()}"
+            f"{outcome_title(whatif.SHIELDED)[1:]}",
+        ],
         horizontal_spacing=0.1,
     )
-    for col, (y, low, high) in enumerate(
-        (
-            ("faulty_share_reduction", "faulty_low", "faulty_high"),
-            ("shielded_reduction", "shielded_low", "shielded_high"),
-        ),
-        start=1,
-    ):
+    fig.update_annotations(font_size=12)
+    symbols = ("circle", "square", "diamond", "triangle-up", "star", "hexagon", "x", "cross")
+    for col, (y, low, high, scale) in enumerate(panels, start=1):
         for i, row in costs.reset_index(drop=True).iterrows():
             fig.add_trace(
                 go.Scatter(
                     x=[row["hours_added"]],
-                    y=[row[y]],
-                    mode="markers+text",
-                    text=[row["arm"]],
-                    textposition="top center",
-                    marker={"color": _color(i), "size": 11},
+                    y=[row[y] * scale],
+                    mode="markers",
+                    marker={"color": _color(i), "size": 11, "symbol": symbols[i % len(symbols)]},
                     error_x={
                         "type": "data",
                         "symmetric": False,
@@ -342,78 +443,98 @@ def _cost_figure(costs: pd.DataFrame) -> go.Figure:
                     error_y={
                         "type": "data",
                         "symmetric": False,
-                        "array": [row[high] - row[y]],
-                        "arrayminus": [row[y] - row[low]],
+                        "array": [(row[high] - row[y]) * scale],
+                        "arrayminus": [(row[y] - row[low]) * scale],
                     },
                     name=row["arm"],
                     legendgroup=row["arm"],
                     showlegend=col == 1,
+                    hovertemplate=row["arm"] + ": %{x:.3g} h/cycle, cut %{y:.3g}<extra></extra>",
                 ),
                 row=1,
                 col=col,
             )
         fig.add_hline(y=0, line={"color": "#999", "dash": "dot"}, row=1, col=col)
         fig.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=col)
-        fig.update_xaxes(title_text="human hours per cycle added", row=1, col=col)
-    fig.update_yaxes(title_text="reduction (higher is better)", row=1, col=1)
-    return _layout(fig, "Human effort each policy costs against the reliability it buys", 480)
+        fig.update_xaxes(title_text=f"added: {outcome_title(whatif.COST_OUTCOME)}", row=1, col=col)
+    fig.update_yaxes(title_text="cut (higher is better)", row=1, col=1)
+    fig = _layout(fig, "Human effort each policy costs against the reliability it buys", 480)
+    fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"})
+    return fig
+
+
+def _interval_text(low: pd.Series, high: pd.Series, factor: float = 1.0) -> list[str]:
+    return [f"{_fmt(lo * factor)} to {_fmt(hi * factor)}" for lo, hi in zip(low, high, strict=True)]
+
+
+def _effects_table(study: Study, table: pd.DataFrame) -> pd.DataFrame:
+    """Effects per outcome (in the study's order), arms sorted by effect, in display units."""
+    order = {outcome: i for i, outcome in enumerate(study.outcomes)}
+    rows = table.assign(_o=table["outcome"].map(order)).sort_values(["_o", "effect"])
+    factor = rows["outcome"].map(lambda o: outcome_scale(o)[0])
+    shown = rows.assign(
+        outcome=rows["outcome"].map(outcome_title),
+        baseline_mean=rows["baseline_mean"] * factor,
+        arm_mean=rows["arm_mean"] * factor,
+        effect=rows["effect"] * factor,
+    )
+    shown["95 % CI"] = [
+        f"{_fmt(lo * f)} to {_fmt(hi * f)}"
+        for lo, hi, f in zip(rows["ci_low"], rows["ci_high"], factor, strict=True)
+    ]
+    shown["relative"] = [f"{100 * r:+.3g} %" if math.isfinite(r) else "–" for r in rows["relative"]]
+    return shown[
+        ["outcome", "arm", "n", "baseline_mean", "arm_mean", "effect", "95 % CI", "relative"]
+    ]
+
+
+def _costs_table(costs: pd.DataFrame) -> pd.DataFrame:
+    """Cost and benefit per arm with their 95 % intervals, the cheapest reliability first."""
+    factor, _ = outcome_scale(whatif.FAULTY)
+    rows = costs.sort_values("faulty_share_reduction", ascending=False)
+    table = pd.DataFrame(
+        {
+            "arm": rows["arm"],
+            "n": rows["n"],
+            f"added: {outcome_title(whatif.COST_OUTCOME)}": rows["hours_added"],
+            "95 % CI (added)": _interval_text(rows["hours_low"], rows["hours_high"]),
+        }
+    )
+    if "side_added" in rows:
+        side = outcome_title(whatif.SIDE_COST_OUTCOME or "")
+        table[f"added: {side}"] = rows["side_added"]
+        table["95 % CI (side)"] = _interval_text(rows["side_low"], rows["side_high"])
+    table["faulty share cut (pp)"] = rows["faulty_share_reduction"] * factor
+    table["95 % CI (faulty)"] = _interval_text(rows["faulty_low"], rows["faulty_high"], factor)
+    table["shielded cut (systems)"] = rows["shielded_reduction"]
+    table["95 % CI (shielded)"] = _interval_text(rows["shielded_low"], rows["shielded_high"])
+    table["faulty cut per hour (pp/h)"] = rows["reduction_per_hour"] * factor
+    table["verdict"] = rows["verdict"]
+    return table
 
 
 def _whatif_section(study: Study, frame: pd.DataFrame) -> list[str]:
     table = whatif.effects(frame, study)
     costs = whatif.cost_benefit(frame, study)
-    parts = [
+    interval_columns = tuple(c for c in _costs_table(costs).columns if c.startswith("95 %"))
+    return [
         _figure_html(_effect_figure(study, table)),
         _note(
             "Paired differences arm - baseline over the same scenarios and seeds (common "
             "random numbers); bars are 95 % t-intervals over the pairs. An interval that "
-            "excludes zero is an effect distinguishable from the model's noise."
+            "excludes zero is an effect distinguishable from the model's noise. Shares in "
+            "percentage points, other outcomes in their own units."
         ),
         _figure_html(_cost_figure(costs)),
-        _note("Right and up is more effort for more reliability; up and left is cheap safety."),
-        "<h3>Effects (arm - baseline)</h3>",
-        _table(
-            table.assign(
-                **{
-                    "95 % CI": [
-                        f"{_fmt(lo)} to {_fmt(hi)}"
-                        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
-                    ],
-                    "relative": [
-                        f"{100 * r:+.3g} %" if math.isfinite(r) else "–" for r in table["relative"]
-                    ],
-                }
-            )[
-                [
-                    "arm",
-                    "outcome",
-                    "n",
-                    "baseline_mean",
-                    "arm_mean",
-                    "effect",
-                    "95 % CI",
-                    "relative",
-                ]
-            ],
-            left=("arm", "outcome", "95 % CI"),
+        _note(
+            "Right and up is more effort for more reliability; up and left is cheap safety. "
+            "Bars are 95 % intervals; hover a marker for its arm."
         ),
-        "<h3>Cost and benefit</h3>",
-        _table(
-            costs[
-                [
-                    "arm",
-                    "n",
-                    "hours_added",
-                    "faulty_share_reduction",
-                    "shielded_reduction",
-                    "reduction_per_hour",
-                    "verdict",
-                ]
-            ],
-            left=("arm", "verdict"),
-        ),
+        "<h3>Effects (arm - baseline), sorted by effect within each outcome</h3>",
+        _table(_effects_table(study, table), left=("arm", "outcome", "95 % CI")),
+        "<h3>Cost and benefit, the largest cut in faulty share first</h3>",
+        _table(_costs_table(costs), left=("arm", "verdict", *interval_columns)),
     ]
-    return parts
 
 
 # --------------------------------------------------------------------------------------
@@ -568,8 +689,39 @@ def _design_text(study: Study, plan: Plan) -> str:
     return f"full factorial, {len(plan.scenarios)} scenarios"
 
 
-def render(study: Study, frame: pd.DataFrame, series: pd.DataFrame | None = None) -> str:
-    """The report page for stored results (a complete HTML document)."""
+PLOTLY_FILE = "plotly.min.js"
+
+
+def plotly_script(shared: bool) -> str:
+    """The page's plotly.js: embedded (a self-contained page), or a reference to
+    ``plotly.min.js`` beside it (reports of one folder then share one 4.9 MB copy, still
+    offline)."""
+    if shared:
+        return f'<script type="text/javascript" src="{PLOTLY_FILE}"></script>'
+    return f'<script type="text/javascript">{get_plotlyjs()}</script>'
+
+
+def write_plotly_js(folder: Path) -> Path:
+    """Write ``plotly.min.js`` (the installed plotly's) into ``folder`` unless it is there
+    already, unchanged."""
+    path = folder / PLOTLY_FILE
+    text = get_plotlyjs()
+    if not path.exists() or path.stat().st_size != len(text.encode("utf-8")):
+        tmp = path.with_name(f".{PLOTLY_FILE}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+def render(
+    study: Study,
+    frame: pd.DataFrame,
+    series: pd.DataFrame | None = None,
+    shared_plotly: bool = False,
+) -> str:
+    """The report page for stored results (a complete HTML document); with
+    ``shared_plotly`` it loads ``plotly.min.js`` from its own folder instead of embedding
+    it."""
     plan = make_plan(study)
     ok = int((frame["status"] == STATUS_OK).sum())
     failed = len(frame) - ok
@@ -603,6 +755,9 @@ def render(study: Study, frame: pd.DataFrame, series: pd.DataFrame | None = None
             body.append(_note("Sensitivity indices need every sample point; finish the study."))
         body += _sensitivity_section(plan, frame)
     else:
+        few = _few_replicates_note(frame, study)
+        if few:
+            body.append(f'<p class="note warn">{html.escape(few)}</p>')
         for fig, note in _sweep_figures(study, frame):
             body += [_figure_html(fig), _note(note) if note else ""]
     if series is not None and not series.empty and ok:
@@ -619,18 +774,20 @@ def render(study: Study, frame: pd.DataFrame, series: pd.DataFrame | None = None
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(study.name)}: ppsim study report</title>"
-        f'<style>{_CSS}</style><script type="text/javascript">{get_plotlyjs()}</script>'
+        f"<style>{_CSS}</style>{plotly_script(shared_plotly)}"
         "</head><body>\n" + "\n".join(b for b in body if b) + "\n</body></html>\n"
     )
 
 
 def build_report(out_dir: str | Path) -> Path:
-    """Write ``report.html`` in a results folder from its stored results (atomically)."""
+    """Write ``report.html`` in a results folder from its stored results (atomically),
+    with the ``plotly.min.js`` it loads beside it."""
     out_dir = Path(out_dir)
     study = read_stored_study(out_dir)
     frame = load_runs(out_dir)
     series = load_timeseries(out_dir) if study.timeseries else None
-    text = render(study, frame, series)
+    text = render(study, frame, series, shared_plotly=True)
+    write_plotly_js(out_dir)
     path = out_dir / REPORT_FILE
     tmp = path.with_name(f".{REPORT_FILE}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -24,10 +24,12 @@ import pandas as pd
 from simulation.experiments.stats import mean_ci, ok_runs
 from simulation.experiments.study import BASELINE, Study
 
-#: what a policy costs: the human hours it spends itself (audits, human evaluators, human
-#: execution, escalations); the hours that incidents force are shown beside it
-HOURS = "human_hours_policy_per_cycle"
-INCIDENT_HOURS = "human_hours_incident_per_cycle"
+# The human effort a policy costs: the cost column of every what-if table and chart comes
+# from this outcome, the hours the policy itself spends (audits, human evaluators, human
+# execution, escalations). ``SIDE_COST_OUTCOME`` is shown beside it: the hours incidents
+# force (humans standing in for AI overseers that are down); None leaves it out.
+COST_OUTCOME = "human_hours_policy_per_cycle"
+SIDE_COST_OUTCOME: str | None = "human_hours_incident_per_cycle"
 FAULTY = "faulty_share_mean"
 SHIELDED = "shielded_mean"
 EFFECT_COLUMNS = (
@@ -108,16 +110,23 @@ def effects(
     return pd.DataFrame.from_records(records, columns=list(EFFECT_COLUMNS))
 
 
+def cost_outcomes(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The effort outcomes the cost view uses: ``COST_OUTCOME``, and ``SIDE_COST_OUTCOME``
+    when it is set and the stored runs have it."""
+    side = SIDE_COST_OUTCOME
+    return (COST_OUTCOME,) + ((side,) if side and side in frame.columns else ())
+
+
 def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
-    """Per arm: the policy's human hours per cycle added, and the reductions in faulty share
-    and shielded systems it buys (positive = better), each with its interval, the reduction
-    of the faulty share per added hour, and beside them the incident hours it changes."""
-    outcomes = (HOURS, INCIDENT_HOURS, FAULTY, SHIELDED)
-    table = effects(frame, study, outcomes, level).set_index(["arm", "outcome"])
+    """Per arm: human hours per cycle added (``COST_OUTCOME``), and the reductions in faulty
+    share and shielded systems it buys (positive = better), each with its interval, and the
+    reduction of the faulty share per added hour. With a side cost, its effect comes as
+    ``side_added`` (``side_low``, ``side_high``)."""
+    costs = cost_outcomes(frame)
+    table = effects(frame, study, (*costs, FAULTY, SHIELDED), level).set_index(["arm", "outcome"])
     records = []
     for arm in study.arm_names[1:]:
-        hours = table.loc[(arm, HOURS)]
-        incident = table.loc[(arm, INCIDENT_HOURS)]
+        hours = table.loc[(arm, COST_OUTCOME)]
         faulty = table.loc[(arm, FAULTY)]
         shielded = table.loc[(arm, SHIELDED)]
         per_hour = -faulty["effect"] / hours["effect"] if hours["effect"] > 0 else float("nan")
@@ -127,9 +136,6 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "hours_added": hours["effect"],
                 "hours_low": hours["ci_low"],
                 "hours_high": hours["ci_high"],
-                "incident_hours_added": incident["effect"],
-                "incident_low": incident["ci_low"],
-                "incident_high": incident["ci_high"],
                 "faulty_share_reduction": -faulty["effect"],
                 "faulty_low": -faulty["ci_high"],
                 "faulty_high": -faulty["ci_low"],
@@ -141,14 +147,18 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours),
             }
         )
+        if len(costs) > 1:
+            side = table.loc[(arm, costs[1])]
+            records[-1].update(
+                side_added=side["effect"], side_low=side["ci_low"], side_high=side["ci_high"]
+            )
     return pd.DataFrame.from_records(records)
 
 
 def verdict(faulty_low: float, faulty_high: float, hours: pd.Series) -> str:
     """Plain words for an arm, from whether its intervals exclude zero.
 
-    Reliability is judged on the faulty share of service, effort on the policy's own human
-    hours per cycle.
+    Reliability is judged on the faulty share of service, effort on human hours per cycle.
     """
     if faulty_high < 0:
         reliability = "more reliable"

@@ -1,7 +1,7 @@
-"""The app's controls (SolaraViz model parameters) and the model class they rebuild.
+"""The app's controls and the model class they rebuild.
 
-SolaraViz rebuilds the model on Reset as ``type(model)(**parameters)``. Its drop-down
-lists show their values as they are, so each control here offers readable choices
+Reset rebuilds the model as ``AppModel(config, **values)``. Drop-down lists show their
+values as they are, so each control here offers readable choices
 ("5 %", "Agent platform (orchestrators call specialists)") that :class:`AppModel`
 translates back into configuration values. Numbers are offered as lists rather than
 sliders because a drop-down always shows the value chosen, where a slider only shows it
@@ -50,6 +50,7 @@ N_SYSTEMS_CHOICES = (20, 50, 100, 200, 500, 1000, 2000, 3000)
 PROPENSITY_CHOICES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 AUDIT_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EGRESS_CHOICES = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0)
+STEPS_CHOICES = (20, 50, 100, 200, 500, 1000)
 
 
 def _count_label(n: int) -> str:
@@ -58,6 +59,10 @@ def _count_label(n: int) -> str:
 
 def _percent_label(p: float) -> str:
     return f"{p * 100:g} %"
+
+
+def _cycles_label(n: int) -> str:
+    return f"{n:,} cycles"
 
 
 def _scale_label(x: float) -> str:
@@ -134,8 +139,10 @@ def _choices(config: SimulationConfig) -> dict[str, dict[str, Any]]:
         "audit_rate": _numeric(AUDIT_CHOICES, _percent_label),
         "assignment": {label: name for name, label in ASSIGNMENT_LABELS.items()},
         "egress_control": _numeric(EGRESS_CHOICES, _percent_label),
+        "steps": _numeric(STEPS_CHOICES, _cycles_label),
     }
     formats = {
+        "steps": _cycles_label,
         "n_systems": _count_label,
         "propensity_scale": _scale_label,
         "audit_rate": _percent_label,
@@ -163,12 +170,14 @@ CONTROL_LABELS = {
     "human_execution": "Humans carry out every shutdown",
     "egress_control": "Egress control: share of weight copies blocked",
     "safety_prompt": "Safety prompt asking every AI to allow shutdowns",
+    "steps": "Length of the run (oversight cycles)",
     "seed": "Random seed (same seed, same run)",
 }
 
 
 def model_params(config: SimulationConfig, seed: int) -> dict[str, Any]:
-    """SolaraViz ``model_params``: the controls, starting at ``config`` and ``seed``.
+    """The controls (``type``, ``value``, ``values``, ``label``), starting at ``config``
+    and ``seed``, in Mesa's ``model_params`` format.
 
     Parameters without a control travel as the fixed ``config`` entry, so Reset rebuilds
     with everything the app was started with (``ppsim viz --fault-rate 0.01`` and so on).
@@ -197,6 +206,11 @@ def model_params(config: SimulationConfig, seed: int) -> dict[str, Any]:
     params = {name: params[name] for name in order}
     params["config"] = config
     return params
+
+
+def control_values(params: dict[str, Any]) -> dict[str, Any]:
+    """The value each control of ``params`` starts at (the fixed ``config`` entry aside)."""
+    return {name: spec["value"] for name, spec in params.items() if isinstance(spec, dict)}
 
 
 def _to_config_value(name: str, value: Any, table: dict[str, dict[str, Any]]) -> Any:
@@ -228,7 +242,8 @@ class AppModel(PeerPreservationModel):
     Args:
         config: the configuration the app was started with; controls override it.
         seed: the run's seed, as a number or the text typed in the seed box.
-        scenario: passed by SolaraViz on Reset; the seed comes from ``seed`` instead.
+        scenario: a Mesa scenario (as Mesa's SolaraViz passes); the seed comes from
+            ``seed`` instead.
         rng: a seed or Generator, which takes precedence over ``seed`` when given.
         **choices: configuration fields, as configuration values or as control labels.
     """
@@ -259,13 +274,23 @@ class AppModel(PeerPreservationModel):
             self.engine = None
             self.network = None
             self.running = False
+        self.limit = self.config.steps
 
     def step(self) -> None:
-        """One oversight cycle, or nothing when the settings could not be built."""
+        """One oversight cycle, or nothing when the settings could not be built; the run
+        stops (``running`` turns false) after ``limit`` cycles."""
         if self.engine is None:
             self.running = False
             return
         super().step()
+        self.running = self.engine.t < self.limit
+
+    def extend_run(self) -> None:
+        """Let a finished run go on for another ``config.steps`` cycles."""
+        if self.engine is None:
+            return
+        self.limit = self.engine.t + self.config.steps
+        self.running = True
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> tuple[SimulationConfig, int]:

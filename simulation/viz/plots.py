@@ -4,7 +4,8 @@
 2. faulty systems shielded, by mechanism (inflated score, tampered shutdown, exfiltrated
    copy, refused shutdown);
 3. covert copies alive;
-4. evaluation distortion: mean reported minus true score of the faulty systems evaluated.
+4. evaluation distortion: mean reported minus true score of the faulty systems evaluated,
+   in percentage points (as in the reports and ``ppsim run``).
 
 The panels share the cycle axis and are stacked, so a change in one lines up with the
 others. The figure is a plain Plotly dict built from ``engine.history``.
@@ -22,14 +23,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from simulation import palette
 from simulation.model import PeerPreservationModel
 from simulation.viz import style
 
 PANELS = (
     ("Faulty share of serving systems (%)", "faulty_share"),
     ("Faulty systems shielded, by mechanism", "shielded"),
-    ("Covert copies alive (exfiltrated, still serving)", "covert_alive"),
-    ("Evaluation distortion: reported minus true score of faulty systems", "eval_distortion"),
+    ("Covert copies alive (still serving)", "covert_alive"),
+    ("Evaluation distortion of faulty systems (pp)", "eval_distortion"),
 )
 _GAP = 0.075
 MARKERS_BELOW = 40
@@ -75,7 +77,7 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
             x,
             _column(history, "faulty_share", 100.0),
             "Faulty share (%)",
-            style.STATUS_COLOURS[style.FAULTY],
+            palette.FAULTY_SHARE_COLOUR,
             1,
             showlegend=False,
             meta="faulty_share",
@@ -90,7 +92,7 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
             x,
             _column(history, "covert_alive"),
             "Covert copies",
-            style.STATUS_COLOURS[style.COVERT_NODE],
+            palette.COVERT_COLOUR,
             3,
             showlegend=False,
             meta="covert_alive",
@@ -100,8 +102,8 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
         _line(
             x,
             _column(history, "eval_distortion"),
-            "Distortion",
-            "#009E73",
+            "Distortion (pp)",
+            palette.DISTORTION_COLOUR,
             4,
             showlegend=False,
             meta="eval_distortion",
@@ -118,23 +120,27 @@ def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "xaxis": {
             "anchor": f"y{len(PANELS)}",
-            "title": {"text": "Oversight cycle", "standoff": 4},
+            "title": {"text": "Oversight cycle", "standoff": 6},
+            "automargin": True,
             "range": [0, max(10, steps)],
             "showgrid": True,
             "gridcolor": "#E5E5E5",
             "zeroline": False,
         },
         "annotations": [],
-        "margin": {"l": 52, "r": 12, "t": 26, "b": 40},
+        "margin": {"l": 48, "r": 8, "t": 22, "b": 112},
         "showlegend": True,
         "legend": {
-            "title": {"text": "Shielded by:"},
+            "title": {"text": "Shielded by:", "side": "top"},
             "orientation": "h",
+            "entrywidth": 0.5,
+            "entrywidthmode": "fraction",
             "x": 0.0,
             "xanchor": "left",
-            "y": -0.07,
-            "yanchor": "top",
-            "font": {"size": 12},
+            "yref": "container",
+            "y": 0.0,
+            "yanchor": "bottom",
+            "font": {"size": 11},
         },
         "hovermode": "x unified",
         "plot_bgcolor": "white",
@@ -164,7 +170,7 @@ def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
                 "yref": "paper",
                 "yanchor": "bottom",
                 "showarrow": False,
-                "font": {"size": 13},
+                "font": {"size": 12},
             }
         )
     return layout

@@ -28,7 +28,7 @@ from simulation.config import SimulationConfig
 from simulation.viz.controls import SETTINGS_ENV, settings_to_env
 
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
-QUIET_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+QUIET_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_THEME_SHOW_BANNER": "False"}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,8 +1,8 @@
-"""Screenshot the app after some steps and time each step's redraw, in headless Chromium.
+"""Drive the app in headless Chromium: screenshot it after some steps, time its redraws.
 
-Makes the picture in the documentation and measures what a user waits for: from a click
-on Step until both figures are redrawn. Needs the development dependency Playwright and a
-Chromium (``/usr/bin/chromium`` by default)::
+Makes the picture in the documentation (at 1400x900, the size the page is laid out
+for) and is the browser driver of ``benchmarks/bench_app.py``. Needs the development
+dependency Playwright and a Chromium (``/usr/bin/chromium`` by default)::
 
     uv run python -m simulation.viz.snapshot --n-systems 1000 --steps 20 --out docs/app.png
 
@@ -13,15 +13,18 @@ requests to anywhere else are refused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from simulation.config import SimulationConfig
-from simulation.viz.components import NETWORK_ID, PLOTS_ID
+from simulation.viz.page import NETWORK_ID, PLOTS_ID
 from simulation.viz.server import free_port, start_server, stop_server, wait_until_ready
 
 CHROMIUM_ARGS = [
@@ -33,20 +36,68 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-_POINTS = f"() => document.getElementById('{PLOTS_ID}').data[0].x.length"
-_DRAWN = f"""(args) => {{
-    const [cycle, since] = args;
+WIDTH, HEIGHT = 1400, 900
+CYCLE = f"""() => {{
+    const el = document.getElementById('{NETWORK_ID}');
+    return el && el.dataset.cycle !== undefined ? +el.dataset.cycle : -1;
+}}"""
+# Both figures drawn for cycle ``cycle`` after time ``since`` (performance.now()).
+_DRAWN = f"""([cycle, since]) => {{
     const net = document.getElementById('{NETWORK_ID}');
     const plots = document.getElementById('{PLOTS_ID}');
-    return plots.data[0].x.length >= cycle
-        && net.layout.title.text.startsWith('Cycle ' + cycle + ':')
+    return +net.dataset.cycle === cycle && plots.data[0].x.length === cycle
         && +net.dataset.drawnAt > since && +plots.dataset.drawnAt > since;
 }}"""
+_LAST_DRAWN = f"""() => Math.max(+document.getElementById('{NETWORK_ID}').dataset.drawnAt,
+                                +document.getElementById('{PLOTS_ID}').dataset.drawnAt)"""
 
 
 def _local(url: str) -> bool:
     parsed = urllib.parse.urlparse(url)
     return parsed.scheme in ("data", "blob") or parsed.hostname in ("127.0.0.1", "localhost")
+
+
+@contextlib.contextmanager
+def app_page(
+    config: SimulationConfig, seed: int, chromium: str = "/usr/bin/chromium"
+) -> Iterator[Any]:
+    """The app on a free local port, opened in headless Chromium at 1400x900; yields the
+    Playwright page once the network is drawn."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = start_server(
+        config, seed, port=port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_ready(url, server)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                page.route("**/*", lambda r: r.continue_() if _local(r.request.url) else r.abort())
+                page.goto(url)
+                page.wait_for_function(f"({CYCLE})() === 0", timeout=300_000)
+                page.wait_for_timeout(500)
+                yield page
+            finally:
+                browser.close()
+    finally:
+        stop_server(server)
+
+
+def time_steps(page: Any, steps: int) -> list[float]:
+    """Click Step ``steps`` times; each click's time until both figures are redrawn (ms)."""
+    step = page.get_by_role("button", name="Step", exact=True)
+    timings: list[float] = []
+    for _ in range(steps):
+        cycle = page.evaluate(CYCLE) + 1
+        since = page.evaluate("() => performance.now()")
+        step.click()
+        page.wait_for_function(_DRAWN, arg=[cycle, since], timeout=120_000, polling=5)
+        timings.append(page.evaluate(_LAST_DRAWN) - since)
+    return timings
 
 
 def snapshot(
@@ -55,47 +106,38 @@ def snapshot(
     steps: int,
     out: Path | None,
     chromium: str = "/usr/bin/chromium",
-    width: int = 1600,
-    height: int = 1100,
+    select_largest_tree: bool = True,
 ) -> list[float]:
-    """Run ``steps`` Steps in the page; return each step's click-to-redrawn time (ms)."""
-    from playwright.sync_api import sync_playwright
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    server = start_server(
-        config, seed, port=port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    timings: list[float] = []
-    try:
-        wait_until_ready(url, server)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.route("**/*", lambda r: r.continue_() if _local(r.request.url) else r.abort())
-            page.goto(url)
-            page.wait_for_function(
-                f"() => !!(document.getElementById('{PLOTS_ID}') || {{}}).data", timeout=120_000
-            )
-            page.wait_for_timeout(500)
-            step = page.get_by_role("button", name="Step", exact=True)
-            for cycle in range(1, steps + 1):
-                since = page.evaluate("() => performance.now()")
-                step.click()
-                page.wait_for_function(_DRAWN, arg=[cycle, since], timeout=60_000, polling=5)
-                drawn = page.evaluate(
-                    f"""() => Math.max(+document.getElementById('{NETWORK_ID}').dataset.drawnAt,
-                                       +document.getElementById('{PLOTS_ID}').dataset.drawnAt)"""
-                )
-                timings.append(drawn - since)
-            page.wait_for_timeout(800)
-            if out is not None:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out))
-            browser.close()
-    finally:
-        stop_server(server)
+    """Run ``steps`` Steps in the page, select the system at the root of the largest
+    cascade (to show its tree), and screenshot; return each step's redraw time (ms)."""
+    with app_page(config, seed, chromium) as page:
+        timings = time_steps(page, steps)
+        if select_largest_tree:
+            _click_largest_tree(page)
+        page.wait_for_timeout(800)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out))
     return timings
+
+
+def _click_largest_tree(page: Any) -> None:
+    """Click the shielded or faulty system drawn first, to show a cascade tree."""
+    point = page.evaluate(
+        f"""() => {{
+        const el = document.getElementById('{NETWORK_ID}');
+        const t = ['status-3', 'status-2', 'status-4']
+            .map(uid => el.data.find(t => t.uid === uid && t.x[0] !== null)).find(t => t);
+        if (!t) return null;
+        const k = Math.max(0, t.hovertext.findIndex(h => h.includes('caught from')));
+        const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
+        const box = el.getBoundingClientRect();
+        return [box.left + xa._offset + xa.l2p(t.x[k]), box.top + ya._offset + ya.l2p(t.y[k])];
+    }}"""
+    )
+    if point:
+        page.mouse.click(point[0], point[1])
+        page.mouse.move(5, 5)
 
 
 def main(argv: list[str] | None = None) -> int:

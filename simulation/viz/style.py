@@ -1,4 +1,5 @@
-"""Colours, marker shapes and words of the app, in one place.
+"""Marker shapes and words of the app, in one place; its colours come from
+:mod:`simulation.palette`, which the reports share.
 
 Status colours come from the Okabe-Ito palette, chosen so the five statuses stay apart for
 readers with any of the three common colour-vision deficiencies (the tests check the
@@ -9,16 +10,11 @@ covert) larger than healthy ones.
 
 from __future__ import annotations
 
+from simulation import palette
+
 # Status categories of a node, in drawing order (later ones on top).
 HEALTHY, DECOMMISSIONED_NODE, FAULTY, SHIELDED, COVERT_NODE = range(5)
 STATUS_KEYS = ("healthy", "decommissioned", "faulty", "shielded", "covert")
-STATUS_LABELS = (
-    "Healthy",
-    "Decommissioned (being replaced)",
-    "Faulty, not shielded",
-    "Faulty but shielded by its overseer",
-    "Covert copy (exfiltrated, still serving)",
-)
 STATUS_HOVER = (
     "healthy",
     "decommissioned",
@@ -26,13 +22,8 @@ STATUS_HOVER = (
     "faulty but shielded",
     "covert copy",
 )
-STATUS_COLOURS = (
-    "#56B4E9",  # Okabe-Ito sky blue
-    "#A0A0A0",  # neutral grey, drawn hollow
-    "#D55E00",  # Okabe-Ito vermillion
-    "#E69F00",  # Okabe-Ito orange
-    "#000000",  # Okabe-Ito black
-)
+STATUS_LEGEND = ("Healthy", "Decommissioned", "Faulty", "Shielded", "Covert copy")
+STATUS_COLOURS = palette.STATUS_COLOURS
 STATUS_SIZES = (7, 7, 12, 12, 12)
 
 # Marker shapes, one per profile of the mix, in the mix's order.
@@ -52,25 +43,6 @@ PROFILE_SYMBOLS = (
 )
 ORCHESTRATOR_EXTRA_SIZE = 5
 
-EDGE_STYLES = {
-    "depends_on": {
-        "name": "Depends on (faults flow back)",
-        "color": "rgba(90, 90, 90, 0.5)",
-        "svg_colour": "rgb(90,90,90)",
-        "opacity": 0.22,
-        "width": 0.6,
-        "dash": "solid",
-    },
-    "oversees": {
-        "name": "Oversees (evaluates, manages)",
-        "color": "rgba(0, 114, 178, 0.8)",
-        "svg_colour": "rgb(0,114,178)",  # Okabe-Ito blue
-        "opacity": 0.45,
-        "width": 0.8,
-        "dash": "dot",
-    },
-}
-
 # Shielding mechanisms as the engine numbers them (SHIELD_*), as readers should see them.
 SHIELD_WORDS = (
     "",
@@ -79,12 +51,7 @@ SHIELD_WORDS = (
     "exfiltrated weights",
     "refused shutdown",
 )
-MECHANISM_LINES = (
-    ("shielded_misrepresentation", "Inflated score", "#0072B2", "solid"),
-    ("shielded_tampering", "Tampered shutdown", "#E69F00", "dash"),
-    ("shielded_exfiltration", "Exfiltrated (covert copy)", "#000000", "dot"),
-    ("shielded_refusal", "Refused shutdown", "#CC79A7", "dashdot"),
-)
+MECHANISM_LINES = palette.MECHANISMS
 TRUST_WORDS = ("bad", "neutral", "good")
 
 FONT = {"family": "Roboto, Helvetica, Arial, sans-serif", "size": 13, "color": "#222222"}

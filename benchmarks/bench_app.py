@@ -1,0 +1,125 @@
+"""How fast the interactive app redraws and plays, measured in headless Chromium.
+
+For each network size: the time from a click on Step until both figures are redrawn
+(median and maximum over ``--steps`` clicks), what a cycle sends to the browser (the
+network frame and the plots, as JSON), and, for the sizes given to ``--play``, Play at
+``--speed`` cycles per second for ``--play-seconds``: the cycles run per second (keeping
+pace means close to the speed asked for), the frames drawn per second, and how long after
+the click on Pause the drawing stops changing (and how many frames it drew after it).
+
+    uv run python benchmarks/bench_app.py                  # 1,000, 5,000 and 20,000 systems
+    uv run python benchmarks/bench_app.py --sizes 1000 --steps 10 --play 1000
+
+Needs Playwright (a development dependency) and Chromium at ``/usr/bin/chromium``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from simulation.config import SimulationConfig  # noqa: E402
+from simulation.model import PeerPreservationModel  # noqa: E402
+from simulation.viz.frames import network_frame, network_scene  # noqa: E402
+from simulation.viz.page import NETWORK_ID  # noqa: E402
+from simulation.viz.plots import plots_figure  # noqa: E402
+from simulation.viz.snapshot import CYCLE, app_page, time_steps  # noqa: E402
+
+# Records (time, cycle) each time the network's drawn cycle changes.
+_WATCH = f"""() => {{
+    const el = document.getElementById('{NETWORK_ID}');
+    window.ppsimDrawn = [];
+    new MutationObserver(() => window.ppsimDrawn.push([performance.now(), +el.dataset.cycle]))
+        .observe(el, {{ attributes: true, attributeFilter: ['data-drawn-at'] }});
+}}"""
+
+
+def payload_kb(config: SimulationConfig, cycles: int = 20) -> tuple[float, float, float]:
+    """(scene, frame, plots) JSON sizes in KB after ``cycles`` cycles."""
+    model = PeerPreservationModel(config, rng=0)
+    for _ in range(cycles):
+        model.step()
+    sizes = (
+        network_scene(model),
+        network_frame(model, selected=-1),
+        plots_figure(model),
+    )
+    return tuple(len(json.dumps(part)) / 1000 for part in sizes)  # type: ignore[return-value]
+
+
+def measure_play(page, speed: int, seconds: float) -> dict[str, float]:
+    """Play for ``seconds`` at ``speed`` cycles per second, then pause."""
+    page.get_by_label("Play speed (cycles per second)").click(force=True)
+    page.get_by_role("option", name=str(speed), exact=True).click()
+    page.evaluate(_WATCH)
+    start_cycle = page.evaluate(CYCLE)
+    started = page.evaluate("() => performance.now()")
+    page.get_by_role("button", name="▶", exact=True).click()
+    page.wait_for_timeout(int(seconds * 1000))
+    page.evaluate(
+        "() => document.addEventListener('click', () => { window.ppsimPauseAt = "
+        "performance.now(); }, { capture: true, once: true })"
+    )
+    page.get_by_role("button", name="❚❚", exact=True).click()
+    page.wait_for_timeout(3000)
+    paused_at = page.evaluate("() => window.ppsimPauseAt")
+    drawn = page.evaluate("() => window.ppsimDrawn")
+    during = [(t, c) for t, c in drawn if t <= paused_at]
+    after = [(t, c) for t, c in drawn if t > paused_at]
+    cycles = (during[-1][1] - start_cycle) if during else 0
+    elapsed = ((during[-1][0] if during else paused_at) - started) / 1000
+    return {
+        "cycles_per_s": cycles / elapsed if elapsed > 0 else 0.0,
+        "frames_per_s": len(during) / elapsed if elapsed > 0 else 0.0,
+        "pause_ms": (after[-1][0] - paused_at) if after else 0.0,
+        "frames_after_pause": float(len(after)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print one line per size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,20000", help="network sizes")
+    parser.add_argument("--topology", default="agent-platform", help="network topology")
+    parser.add_argument("--steps", type=int, default=15, help="Step clicks timed per size")
+    parser.add_argument("--play", default="5000", help="sizes at which Play is measured")
+    parser.add_argument("--speed", type=int, default=10, help="cycles per second asked for")
+    parser.add_argument("--play-seconds", type=float, default=10.0, help="how long to play")
+    parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
+    args = parser.parse_args(argv)
+    play_sizes = {int(s) for s in args.play.split(",") if s}
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load:.1f}; topology {args.topology}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        config = SimulationConfig(n_systems=n, topology=args.topology)
+        scene, frame, plots = payload_kb(config)
+        started = time.perf_counter()
+        with app_page(config, 0, args.chromium) as page:
+            opened = time.perf_counter() - started
+            timings = time_steps(page, args.steps)
+            line = (
+                f"{n:>6,} systems: open {opened:.1f} s; Step to redrawn median "
+                f"{statistics.median(timings):.0f} ms, max {max(timings):.0f} ms; "
+                f"sent per cycle {frame:.1f} KB frame + {plots:.1f} KB plots "
+                f"(scene once: {scene:.0f} KB)"
+            )
+            if n in play_sizes:
+                play = measure_play(page, args.speed, args.play_seconds)
+                line += (
+                    f"; Play at {args.speed}/s: {play['cycles_per_s']:.1f} cycles/s, "
+                    f"{play['frames_per_s']:.1f} frames/s, pause settles in "
+                    f"{play['pause_ms']:.0f} ms ({play['frames_after_pause']:.0f} frames after)"
+                )
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
