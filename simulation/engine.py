@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation import kernels
 from simulation.config import SimulationConfig
 from simulation.evaluation import EvaluationRules
 from simulation.execution import ExecutionRules
@@ -36,13 +37,10 @@ from simulation.oversight import (
 )
 from simulation.population import PropensityTables, assign_profiles, trust_bucket
 from simulation.sampling import (
-    bernoulli_positions,
-    first_per_target,
     gather_edges,
     masked_value_counts,
     normal_tail_probability,
     subgraph_component_labels,
-    transmissions,
 )
 from simulation.states import (
     ACTIVE,
@@ -132,6 +130,10 @@ class Engine(EvaluationRules, ExecutionRules):
             config.pass_threshold - config.healthy_quality, config.eval_noise
         )
         self._shutdown_peer, self._shutdown_self = self.tables.shutdown_tables()
+        self._stream = kernels.new_stream(rng)
+        self._scratch = np.zeros((5, n), dtype=np.int32)
+        self._log_miss_fault = kernels.log_miss(config.fault_rate)
+        self._log_miss_beta = kernels.log_miss(config.beta)
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 
@@ -253,10 +255,13 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def _arise_faults(self, m: StepMetrics) -> None:
         """Each healthy active system fails with probability ``fault_rate``."""
-        picks = bernoulli_positions(self.rng, self.n, self.config.fault_rate)
-        new = picks[~self.faulty[picks] & (self.status[picks] == ACTIVE)]
-        self.seed_faults(new)
-        m.new_faults = int(new.size)
+        out = self._scratch[2]
+        count = kernels.arise_faults(
+            self._stream, self._log_miss_fault, self.faulty, self.status, out
+        )
+        if count:
+            self.seed_faults(out[:count].astype(np.int64))
+        m.new_faults = count
 
     def serving(self) -> np.ndarray:
         """Systems whose dependents call them: active ones not behind an open circuit
@@ -276,38 +281,27 @@ class Engine(EvaluationRules, ExecutionRules):
         Every faulty system in service transmits in the first round; each later round only
         the systems infected in the round before.
         """
-        cfg, rng, net = self.config, self.rng, self.net
-        frontier = np.flatnonzero(self.serving_faulty())
-        susceptible = ~self.faulty & (self.status == ACTIVE)
-        hits = np.zeros(self.n, dtype=np.int64) if cfg.contagion == "threshold" else None
-        infected: list[np.ndarray] = []
-        rounds = 0
-        while frontier.size and (cfg.spread_rounds == 0 or rounds < cfg.spread_rounds):
-            rounds += 1
-            if hits is None:
-                src, dst = transmissions(
-                    rng, net.dependents_indptr, net.dependents_indices, frontier, cfg.beta
-                )
-                ok = susceptible[dst]
-            else:
-                src, dst = gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
-                np.add.at(hits, dst, 1)
-                need = net.n_dependencies[dst]
-                ok = susceptible[dst] & (hits[dst] >= cfg.theta * need - 1e-9) & (need > 0)
-            if not ok.any():
-                break
-            targets, sources = first_per_target(dst[ok], src[ok], rng)
-            susceptible[targets] = False
-            self.faulty[targets] = True
-            self.fault_time[targets] = self.t
-            self.fault_source[targets] = sources
-            self.fault_tree[targets] = self.fault_tree[sources]
-            infected.append(targets)
-            frontier = targets
-        if infected:
-            targets = np.concatenate(infected)
-            np.add.at(self._tree_sizes, self.fault_tree[targets], 1)
-            m.propagated = int(targets.size)
+        cfg, net = self.config, self.net
+        m.propagated = kernels.propagate(
+            self._stream,
+            self.t,
+            net.dependents_indptr,
+            net.dependents_indices,
+            net.n_dependencies,
+            cfg.contagion == "threshold",
+            self._log_miss_beta,
+            cfg.theta,
+            cfg.spread_rounds,
+            cfg.covert_copies == "serving",
+            self.status,
+            self.breaker,
+            self.faulty,
+            self.fault_time,
+            self.fault_source,
+            self.fault_tree,
+            self._tree_sizes,
+            self._scratch,
+        )
 
     def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
         faulty = ids[self.faulty[ids]]
