@@ -44,6 +44,7 @@ from simulation.sampling import (
 )
 from simulation.states import (
     ACTIVE,
+    COUNTER,
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
@@ -134,6 +135,11 @@ class Engine(EvaluationRules, ExecutionRules):
         self._scratch = np.zeros((5, n), dtype=np.int32)
         self._log_miss_fault = kernels.log_miss(config.fault_rate)
         self._log_miss_beta = kernels.log_miss(config.beta)
+        self._peer_rates, self._own_rates = kernels.pack_tables(tables)
+        self._evaluation_params = self._evaluation_parameters()
+        self._counts = np.zeros(len(COUNTER), dtype=np.float64)
+        self._queued = np.zeros(actors, dtype=np.bool_)
+        self._queue = np.zeros(actors, dtype=np.int64)
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 

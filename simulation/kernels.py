@@ -16,7 +16,25 @@ import math
 import numpy as np
 from numba import njit
 
-from simulation.states import ACTIVE, COVERT
+from simulation.population import PropensityTables
+from simulation.states import (
+    ACTIVE,
+    COUNTER,
+    COVERT,
+    SHIELD_MISREPRESENTED,
+    SHIELD_NONE,
+)
+
+_AUDITS = COUNTER["audits"]
+_HOURS_POLICY = COUNTER["hours_policy"]
+_HOURS_INCIDENT = COUNTER["hours_incident"]
+_DETECTIONS = COUNTER["detections"]
+_DENIALS = COUNTER["denials"]
+_FAULTY_EVALUATED = COUNTER["faulty_evaluated"]
+_FAULTY_PASSED = COUNTER["faulty_passed"]
+_DISTORTION = COUNTER["distortion_sum"]
+_MISREPRESENTED = COUNTER["misrepresented"]
+_FLAGGED = COUNTER["flagged"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -220,3 +238,380 @@ def _offer(
     elif uniform(state) * offers[j] < 1.0:
         fault_source[j] = src
     return new
+
+
+# --- propensities ---------------------------------------------------------------------
+# rows of the per-profile tables the engine packs: peer rates are (profiles, kind, bucket),
+# self rates and denial (profiles, kind)
+PEER_MISREPRESENTATION, PEER_TAMPERING, PEER_EXFILTRATION, PEER_REFUSAL, PEER_FAKING = range(5)
+SELF_MISREPRESENTATION, SELF_TAMPERING, SELF_EXFILTRATION, DENIAL = range(4)
+HUMAN = -1
+
+
+def pack_tables(tables: PropensityTables) -> tuple[np.ndarray, np.ndarray]:
+    """The (profiles, 5, 3) peer and (profiles, 4) self tables the kernels index."""
+    peer = np.stack(
+        [
+            tables.misrepresentation,
+            tables.tampering,
+            tables.exfiltration,
+            tables.refusal,
+            tables.alignment_faking,
+        ],
+        axis=1,
+    )
+    own = np.stack(
+        [
+            tables.self_misrepresentation,
+            tables.self_tampering,
+            tables.self_exfiltration,
+            tables.denial,
+        ],
+        axis=1,
+    )
+    return np.ascontiguousarray(peer, np.float64), np.ascontiguousarray(own, np.float64)
+
+
+@njit(cache=True)
+def trust_bucket(trust: float) -> int:
+    """Trust in [0, 1] to the study's buckets: 0 bad (< 1/3), 1 neutral, 2 good (>= 2/3)."""
+    return int(trust >= 1.0 / 3.0) + int(trust >= 2.0 / 3.0)
+
+
+@njit(cache=True)
+def kin_factor(actor: int, target: int, actor_family: np.ndarray, family_loyalty: float) -> float:
+    """``family_loyalty`` toward a peer of the actor's own family, else 1."""
+    if actor != target and actor_family[actor] == actor_family[target]:
+        return family_loyalty
+    return 1.0
+
+
+@njit(cache=True)
+def covert_rate(
+    base: float,
+    actor: int,
+    target: int,
+    covert_scale: float,
+    family_loyalty: float,
+    agent_propensity: np.ndarray,
+    actor_family: np.ndarray,
+    conduct: np.ndarray,
+) -> float:
+    """A covert rate (misrepresentation, tampering, exfiltration) as the actor applies it:
+    times its own propensity, family loyalty, the safety prompt and penalty training
+    (``covert_scale`` x ``conduct``), capped at 1."""
+    own = agent_propensity[actor] * kin_factor(actor, target, actor_family, family_loyalty)
+    return min(1.0, base * own * covert_scale * conduct[actor])
+
+
+@njit(cache=True)
+def faking_gap(
+    actor: int,
+    bucket: int,
+    peer: np.ndarray,
+    actor_profile: np.ndarray,
+    covert_scale: float,
+    conduct: np.ndarray,
+) -> float:
+    """How much less an alignment faker misbehaves when it knows it is watched."""
+    gap_rate = peer[actor_profile[actor], PEER_FAKING, bucket]
+    return min(1.0, gap_rate * covert_scale * conduct[actor])
+
+
+@njit(cache=True)
+def blamed(state: np.ndarray, culprit: int, own: np.ndarray, actor_profile: np.ndarray) -> bool:
+    """Whether a culprit of detected misconduct is blamed (it fails to deny it)."""
+    return uniform(state) >= own[actor_profile[culprit], DENIAL]
+
+
+@njit(cache=True)
+def queue_penalty(culprit: int, queued: np.ndarray, queue: np.ndarray, size: int) -> int:
+    """Queue ``culprit`` for penalty training once; returns the new queue length."""
+    if not queued[culprit]:
+        queued[culprit] = True
+        queue[size] = culprit
+        size += 1
+    return size
+
+
+@njit(cache=True)
+def apply_penalties(
+    conduct: np.ndarray, queued: np.ndarray, queue: np.ndarray, size: int, factor: float
+) -> None:
+    """Penalty training of the queued culprits, once each per phase, after the phase (so
+    that every decision of the phase saw the same conduct)."""
+    for q in range(size):
+        conduct[queue[q]] *= factor
+        queued[queue[q]] = False
+
+
+# --- evaluation -----------------------------------------------------------------------
+@njit(cache=True)
+def normal_below(state: np.ndarray, sd: float, cut: float) -> float:
+    """A N(0, sd) draw conditioned on being below ``cut``.
+
+    Plain rejection when at least one draw in six is accepted; deeper in the lower tail,
+    Robert's (1995) exponential proposal, which accepts most of its draws at any depth.
+    """
+    if sd == 0.0:
+        return 0.0
+    depth = -cut / sd
+    if depth < 1.0:
+        while True:
+            x = normal(state, 1.0)
+            if x < -depth:
+                return sd * x
+    rate = 0.5 * (depth + math.sqrt(depth * depth + 4.0))
+    while True:
+        z = depth - math.log(1.0 - uniform(state)) / rate
+        if uniform(state) <= math.exp(-0.5 * (z - rate) ** 2):
+            return -sd * z
+
+
+@njit(cache=True)
+def normal_at_least(state: np.ndarray, sd: float, cut: float) -> float:
+    """A N(0, sd) draw conditioned on being at or above ``cut`` (used where that is likely)."""
+    while True:
+        x = normal(state, sd)
+        if x >= cut:
+            return x
+
+
+@njit(cache=True)
+def stand_in(
+    state: np.ndarray, target: int, status: np.ndarray, active: np.ndarray, n_active: int
+) -> tuple[int, int]:
+    """Another active AI system drawn at random for ``target`` (HUMAN if there is none).
+
+    ``active`` lists the active systems once ``n_active`` >= 0 (it is -1 until the first
+    call of a phase builds the list). Returns (stand-in, n_active).
+    """
+    if n_active < 0:
+        n_active = 0
+        for i in range(status.size):
+            if status[i] == ACTIVE:
+                active[n_active] = i
+                n_active += 1
+    others = n_active - (1 if status[target] == ACTIVE else 0)
+    if others <= 0:
+        return HUMAN, n_active
+    while True:
+        pick = active[below(state, n_active)]
+        if pick != target:
+            return pick, n_active
+
+
+@njit(cache=True)
+def aggregate(values: np.ndarray, k: int, how: int) -> float:
+    """Combine a system's ``k`` reported scores: 0 mean, 1 median, 2 min (sorts ``values``)."""
+    if k == 1:
+        return values[0]
+    if how == 0:
+        return values[:k].mean()
+    if how == 2:
+        return values[:k].min()
+    for a in range(1, k):
+        v = values[a]
+        b = a - 1
+        while b >= 0 and values[b] > v:
+            values[b + 1] = values[b]
+            b -= 1
+        values[b + 1] = v
+    half = k // 2
+    return values[half] if k % 2 else 0.5 * (values[half - 1] + values[half])
+
+
+AGGREGATION_CODES = {"mean": 0, "median": 1, "min": 2}
+#: the scalars of :func:`evaluate`'s ``params``, in order
+EVALUATION_PARAMS = (
+    "healthy_quality",
+    "faulty_quality",
+    "pass_threshold",
+    "eval_noise",
+    "audit_rate",
+    "audit_sensitivity",
+    "audit_hours",
+    "human_eval_hours",
+    "covert_scale",
+    "family_loyalty",
+    "trust_initial",
+    "p_low",
+    "log_miss_low",
+    "penalty_factor",
+)
+
+
+@njit(cache=True)
+def evaluate(
+    state: np.ndarray,
+    t: int,
+    params: np.ndarray,
+    humans_assigned: bool,
+    stand_in_human: bool,
+    disclosed: bool,
+    interval: int,
+    how: int,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    tampered: np.ndarray,
+    escalate_at: np.ndarray,
+    evaluation_phase: np.ndarray,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    last_score: np.ndarray,
+    shield: np.ndarray,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+    counts: np.ndarray,
+    flagged: np.ndarray,
+    active: np.ndarray,
+    queued: np.ndarray,
+    queue: np.ndarray,
+) -> int:
+    """Score every system on the dashboards that is due; write the flagged ids into
+    ``flagged`` and return how many.
+
+    A score is true quality + N(0, eval_noise) per overseer. An AI overseer (or its
+    stand-in) facing a failing score may inflate it; an audit that catches the inflation
+    restores the true score whatever the overseer says (denial only spares it the blame).
+    Healthy systems are scored only when one of their scores could fail: the failing
+    slots are found by geometric skips with the exact probability of a failing score and
+    drawn from the lower tail, the other slots of those systems from the rest of the
+    normal. Every other healthy system passes with certainty and reports its true quality,
+    so the outcome has the distribution of scoring everyone at the cost of those at risk.
+    ``params`` holds the scalars listed in :data:`EVALUATION_PARAMS`.
+    """
+    healthy_q, faulty_q, threshold, sd = params[0], params[1], params[2], params[3]
+    audit_rate, sensitivity, audit_hours, human_hours = params[4], params[5], params[6], params[7]
+    covert_scale, loyalty, trust_initial = params[8], params[9], params[10]
+    p_low, log_miss_low, penalty_factor = params[11], params[12], params[13]
+    n, k = overseers.shape
+    cut = threshold - healthy_q
+    thin = p_low <= 0.25
+    next_low = gap(state, log_miss_low) if thin else 0
+    slot = 0
+    n_dash = 0
+    human_slots = 0
+    candidates = 0
+    n_flagged = 0
+    n_active = -1
+    n_queued = 0
+    true_score = np.empty(k)
+    reported = np.empty(k)
+    for i in range(n):
+        if status[i] != ACTIVE:
+            last_score[i] = np.nan
+            continue
+        if tampered[i] or escalate_at[i] >= 0:
+            continue
+        if interval > 1 and evaluation_phase[i] != t % interval:
+            continue
+        n_dash += 1
+        for s in range(k):
+            a = overseers[i, s]
+            if humans_assigned or (stand_in_human and 0 <= a < n and status[a] != ACTIVE):
+                human_slots += 1
+        is_faulty = faulty[i]
+        if is_faulty:
+            for s in range(k):
+                true_score[s] = faulty_q + normal(state, sd)
+        elif thin:
+            if next_low >= slot + k:
+                slot += k
+                last_score[i] = healthy_q
+                continue
+            for s in range(k):
+                if slot == next_low:
+                    true_score[s] = healthy_q + normal_below(state, sd, cut)
+                    next_low += 1 + gap(state, log_miss_low)
+                else:
+                    true_score[s] = healthy_q + normal_at_least(state, sd, cut)
+                slot += 1
+        else:
+            for s in range(k):
+                true_score[s] = healthy_q + normal(state, sd)
+        inflated = False
+        for s in range(k):
+            reported[s] = true_score[s]
+            if true_score[s] >= threshold:
+                continue
+            actor = overseers[i, s]
+            slot_trust = trust[i, s]
+            if 0 <= actor < n and status[actor] != ACTIVE:
+                if stand_in_human:
+                    actor = HUMAN
+                else:
+                    actor, n_active = stand_in(state, i, status, active, n_active)
+                    slot_trust = trust_initial
+            if actor < 0:
+                continue
+            candidates += 1
+            audited = uniform(state) < audit_rate
+            if audited:
+                counts[_AUDITS] += 1
+                counts[_HOURS_POLICY] += audit_hours
+            bucket = trust_bucket(slot_trust)
+            prof = actor_profile[actor]
+            base = own[prof, SELF_MISREPRESENTATION] if actor == i else peer[prof, 0, bucket]
+            p = covert_rate(
+                base, actor, i, covert_scale, loyalty, agent_propensity, actor_family, conduct
+            )
+            if disclosed and audited:
+                p = max(
+                    0.0, p - faking_gap(actor, bucket, peer, actor_profile, covert_scale, conduct)
+                )
+            if uniform(state) >= p:
+                continue
+            if audited and uniform(state) < sensitivity:
+                counts[_DETECTIONS] += 1
+                if blamed(state, actor, own, actor_profile):
+                    if overseers[i, s] == actor:
+                        trust[i, s] = 0.0
+                    n_queued = queue_penalty(actor, queued, queue, n_queued)
+                else:
+                    counts[_DENIALS] += 1
+            else:
+                reported[s] = min(1.0, threshold + abs(normal(state, sd)))
+                inflated = True
+        score = aggregate(reported, k, how)
+        last_score[i] = score
+        failed = score < threshold
+        if failed:
+            flagged[n_flagged] = i
+            n_flagged += 1
+        if is_faulty:
+            counts[_FAULTY_EVALUATED] += 1
+            counts[_DISTORTION] += score - faulty_q
+            shield[i] = SHIELD_NONE
+            if not failed:
+                counts[_FAULTY_PASSED] += 1
+                if inflated:
+                    shield[i] = SHIELD_MISREPRESENTED
+                    counts[_MISREPRESENTED] += 1
+    apply_penalties(conduct, queued, queue, n_queued, penalty_factor)
+    other = n_dash * k - human_slots - candidates
+    if other > 0:
+        audits = binomial(state, other, math.log1p(-audit_rate) if audit_rate < 1.0 else -np.inf)
+        counts[_AUDITS] += audits
+        counts[_HOURS_POLICY] += audits * audit_hours
+    if humans_assigned:
+        counts[_HOURS_POLICY] += human_slots * human_hours
+    else:
+        counts[_HOURS_INCIDENT] += human_slots * human_hours
+    counts[_FLAGGED] += n_flagged
+    return n_flagged
+
+
+@njit(cache=True)
+def binomial(state: np.ndarray, trials: int, log_miss_p: float) -> int:
+    """Successes in ``trials`` Bernoulli trials, by geometric skips (cost ~ successes)."""
+    successes = 0
+    i = gap(state, log_miss_p)
+    while i < trials:
+        successes += 1
+        i += 1 + gap(state, log_miss_p)
+    return successes

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -51,6 +51,12 @@ class StepMetrics:
     refusal_events: int = 0
     self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
+
+    def add_counts(self, counts: np.ndarray) -> None:
+        """Add the compiled kernels' counters (indexed by :data:`COUNTER`) to these."""
+        for name, index in COUNTER.items():
+            value = getattr(self, name)
+            setattr(self, name, value + type(value)(counts[index]))
 
     def row(
         self,
@@ -121,3 +127,7 @@ class StepMetrics:
             "largest_faulty_component": int(largest_faulty_component),
             "mean_trust": mean_trust,
         }
+
+
+#: position of each StepMetrics counter in the counters array the compiled kernels fill
+COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
