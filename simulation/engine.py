@@ -50,7 +50,6 @@ from simulation.states import (
     NO_FAULT,
     ROOT_FAULT,
     SHIELD_NAMES,
-    SHIELD_NONE,
     StepMetrics,
 )
 from simulation.topology import Network
@@ -120,8 +119,6 @@ class Engine(EvaluationRules, ExecutionRules):
             self.self_overseen = rng.random(n) < config.self_oversight_share
         self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
-        self._due_replacements: dict[int, list[np.ndarray]] = {}
-        self._due_escalations: dict[int, list[np.ndarray]] = {}
 
         scale = config.propensity_scale
         if config.safety_prompt:
@@ -132,11 +129,11 @@ class Engine(EvaluationRules, ExecutionRules):
         )
         self._shutdown_peer, self._shutdown_self = self.tables.shutdown_tables()
         self._stream = kernels.new_stream(rng)
-        self._scratch = np.zeros((5, n), dtype=np.int32)
+        self._scratch = np.zeros((7, n), dtype=np.int32)
         self._log_miss_fault = kernels.log_miss(config.fault_rate)
         self._log_miss_beta = kernels.log_miss(config.beta)
         self._peer_rates, self._own_rates = kernels.pack_tables(tables)
-        self._evaluation_params = self._evaluation_parameters()
+        self._params = self._parameters()
         self._counts = np.zeros(len(COUNTER), dtype=np.float64)
         self._queued = np.zeros(actors, dtype=np.bool_)
         self._queue = np.zeros(actors, dtype=np.int64)
@@ -162,6 +159,21 @@ class Engine(EvaluationRules, ExecutionRules):
             self._tree_sizes = grown
         self._tree_sizes[self.n_trees : end] = 1
         self.n_trees = end
+
+    def _parameters(self) -> np.ndarray:
+        """The run's scalars in the order of :data:`simulation.kernels.PARAMS`."""
+        cfg = self.config
+        derived = {
+            "covert_scale": self.covert_scale,
+            "p_low": self._p_low,
+            "log_miss_low": kernels.log_miss(self._p_low),
+            "log_miss_audit": kernels.log_miss(cfg.audit_rate),
+            "penalty_factor": 1.0 - cfg.penalty_training,
+        }
+        return np.array(
+            [derived[name] if name in derived else getattr(cfg, name) for name in kernels.PARAMS],
+            dtype=np.float64,
+        )
 
     def _assign_overseers(self, k: int) -> np.ndarray:
         cfg, rng, n = self.config, self.rng, self.n
@@ -251,8 +263,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self._propagate(m)
         self._escalations(m)
         self._discover_hidden(m)
-        flagged = self._evaluate(m)
-        self._execute(flagged, m)
+        self._execute(self._evaluate(m), m)
         self._replace()
         self._grow_trust()
         row = self._record(m)
@@ -308,74 +319,6 @@ class Engine(EvaluationRules, ExecutionRules):
             self._tree_sizes,
             self._scratch,
         )
-
-    def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
-        faulty = ids[self.faulty[ids]]
-        m.remediated += int(faulty.size)
-        m.remediation_time_sum += float(np.sum(self.t - self.fault_time[faulty]))
-        self.status[ids] = DECOMMISSIONED
-        self.tampered[ids] = False
-        self.escalate_at[ids] = -1
-        self.shield[ids] = SHIELD_NONE
-        due = self.t + self.config.replacement_delay
-        self.replace_at[ids] = due
-        if ids.size:
-            self._due_replacements.setdefault(due, []).append(ids)
-
-    def _escalations(self, m: StepMetrics) -> None:
-        """Refused shutdowns that reached a human are carried out now."""
-        batches = self._due_escalations.pop(self.t, [])
-        if not batches:
-            return
-        due = np.concatenate(batches)
-        due = due[self.escalate_at[due] == self.t]
-        m.hours_policy += due.size * self.config.shutdown_hours
-        self._decommission(due, m)
-
-    def _discover_hidden(self, m: StepMetrics) -> None:
-        """Audits find tampered systems and covert copies and take them out of service; the
-        one who shielded them is blamed unless it denies."""
-        cfg = self.config
-        hidden = np.flatnonzero(self.tampered | (self.status == COVERT))
-        if hidden.size == 0:
-            return
-        audited = self.rng.random(hidden.size) < cfg.audit_rate
-        found = hidden[audited & (self.rng.random(hidden.size) < cfg.audit_sensitivity)]
-        m.audits += int(audited.sum())
-        m.hours_policy += int(audited.sum()) * cfg.audit_hours
-        if found.size == 0:
-            return
-        culprits = self.shielded_by[found]
-        blamed = self._blamed(culprits, m)
-        self.trust[found[blamed]] = np.where(
-            self.overseers[found[blamed]] == culprits[blamed, None], 0.0, self.trust[found[blamed]]
-        )
-        self._penalise(culprits[blamed])
-        m.discoveries += int(found.size)
-        m.detections += int(found.size)
-        self._decommission(found, m)
-
-    def _replace(self) -> None:
-        """Decommissioned systems whose delay is over return as patched, healthy instances."""
-        batches = self._due_replacements.pop(self.t, [])
-        if not batches:
-            return
-        due = np.concatenate(batches)
-        due = due[(self.status[due] == DECOMMISSIONED) & (self.replace_at[due] == self.t)]
-        self.status[due] = ACTIVE
-        self.faulty[due] = False
-        self.breaker[due] = False
-        self.replace_at[due] = -1
-        self.fault_time[due] = -1
-        self.fault_source[due] = NO_FAULT
-        self.fault_tree[due] = -1
-        self.shielded_by[due] = HUMAN
-        self.conduct[due] = 1.0
-        # a new instance starts afresh with its overseers and with those it oversees
-        self.trust[due] = self.config.trust_initial
-        rows, overseen = gather_edges(self.oversees_indptr, self.oversees_indices, due)
-        slots = self.overseers[overseen] == rows[:, None]
-        self.trust[overseen] = np.where(slots, self.config.trust_initial, self.trust[overseen])
 
     def _grow_trust(self) -> None:
         """Trust grows by ``trust_growth`` x (1 - trust) each cycle a pair works together."""

@@ -21,8 +21,17 @@ from simulation.states import (
     ACTIVE,
     COUNTER,
     COVERT,
+    DECOMMISSIONED,
+    NO_FAULT,
+    OUTCOME_COMPLY,
+    OUTCOME_EXFILTRATE,
+    OUTCOME_REFUSE,
+    OUTCOME_TAMPER,
+    SHIELD_EXFILTRATED,
     SHIELD_MISREPRESENTED,
     SHIELD_NONE,
+    SHIELD_REFUSED,
+    SHIELD_TAMPERED,
 )
 
 _AUDITS = COUNTER["audits"]
@@ -35,6 +44,14 @@ _FAULTY_PASSED = COUNTER["faulty_passed"]
 _DISTORTION = COUNTER["distortion_sum"]
 _MISREPRESENTED = COUNTER["misrepresented"]
 _FLAGGED = COUNTER["flagged"]
+_REMEDIATED = COUNTER["remediated"]
+_REMEDIATION_TIME = COUNTER["remediation_time_sum"]
+_SELF_PRESERVATION = COUNTER["self_preservation_events"]
+_BLOCKED = COUNTER["blocked_exfiltrations"]
+_REFUSALS = COUNTER["refusal_events"]
+_TAMPERS = COUNTER["tamper_events"]
+_EXFILTRATIONS = COUNTER["exfiltration_events"]
+_DISCOVERIES = COUNTER["discoveries"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -422,8 +439,9 @@ def aggregate(values: np.ndarray, k: int, how: int) -> float:
 
 
 AGGREGATION_CODES = {"mean": 0, "median": 1, "min": 2}
-#: the scalars of :func:`evaluate`'s ``params``, in order
-EVALUATION_PARAMS = (
+#: the run's scalar parameters, in the order of the ``params`` array every kernel reads:
+#: configuration fields, then values the engine derives from them
+PARAMS = (
     "healthy_quality",
     "faulty_quality",
     "pass_threshold",
@@ -432,13 +450,37 @@ EVALUATION_PARAMS = (
     "audit_sensitivity",
     "audit_hours",
     "human_eval_hours",
-    "covert_scale",
+    "shutdown_hours",
     "family_loyalty",
     "trust_initial",
+    "propensity_scale",
+    "egress_control",
+    "covert_scale",
     "p_low",
     "log_miss_low",
+    "log_miss_audit",
     "penalty_factor",
 )
+(
+    P_HEALTHY,
+    P_FAULTY,
+    P_THRESHOLD,
+    P_NOISE,
+    P_AUDIT,
+    P_SENSITIVITY,
+    P_AUDIT_HOURS,
+    P_EVAL_HOURS,
+    P_SHUTDOWN_HOURS,
+    P_LOYALTY,
+    P_TRUST_INITIAL,
+    P_SCALE,
+    P_EGRESS,
+    P_COVERT_SCALE,
+    P_LOW,
+    P_LOG_MISS_LOW,
+    P_LOG_MISS_AUDIT,
+    P_PENALTY_FACTOR,
+) = range(len(PARAMS))
 
 
 @njit(cache=True)
@@ -483,16 +525,17 @@ def evaluate(
     drawn from the lower tail, the other slots of those systems from the rest of the
     normal. Every other healthy system passes with certainty and reports its true quality,
     so the outcome has the distribution of scoring everyone at the cost of those at risk.
-    ``params`` holds the scalars listed in :data:`EVALUATION_PARAMS`.
     """
-    healthy_q, faulty_q, threshold, sd = params[0], params[1], params[2], params[3]
-    audit_rate, sensitivity, audit_hours, human_hours = params[4], params[5], params[6], params[7]
-    covert_scale, loyalty, trust_initial = params[8], params[9], params[10]
-    p_low, log_miss_low, penalty_factor = params[11], params[12], params[13]
+    healthy_q, faulty_q = params[P_HEALTHY], params[P_FAULTY]
+    threshold, sd = params[P_THRESHOLD], params[P_NOISE]
+    audit_rate, sensitivity = params[P_AUDIT], params[P_SENSITIVITY]
+    audit_hours, human_hours = params[P_AUDIT_HOURS], params[P_EVAL_HOURS]
+    covert_scale, loyalty = params[P_COVERT_SCALE], params[P_LOYALTY]
+    trust_initial, p_low = params[P_TRUST_INITIAL], params[P_LOW]
     n, k = overseers.shape
     cut = threshold - healthy_q
     thin = p_low <= 0.25
-    next_low = gap(state, log_miss_low) if thin else 0
+    next_low = gap(state, params[P_LOG_MISS_LOW]) if thin else 0
     slot = 0
     n_dash = 0
     human_slots = 0
@@ -527,7 +570,7 @@ def evaluate(
             for s in range(k):
                 if slot == next_low:
                     true_score[s] = healthy_q + normal_below(state, sd, cut)
-                    next_low += 1 + gap(state, log_miss_low)
+                    next_low += 1 + gap(state, params[P_LOG_MISS_LOW])
                 else:
                     true_score[s] = healthy_q + normal_at_least(state, sd, cut)
                 slot += 1
@@ -592,10 +635,10 @@ def evaluate(
                 if inflated:
                     shield[i] = SHIELD_MISREPRESENTED
                     counts[_MISREPRESENTED] += 1
-    apply_penalties(conduct, queued, queue, n_queued, penalty_factor)
+    apply_penalties(conduct, queued, queue, n_queued, params[P_PENALTY_FACTOR])
     other = n_dash * k - human_slots - candidates
     if other > 0:
-        audits = binomial(state, other, math.log1p(-audit_rate) if audit_rate < 1.0 else -np.inf)
+        audits = binomial(state, other, params[P_LOG_MISS_AUDIT])
         counts[_AUDITS] += audits
         counts[_HOURS_POLICY] += audits * audit_hours
     if humans_assigned:
@@ -615,3 +658,394 @@ def binomial(state: np.ndarray, trials: int, log_miss_p: float) -> int:
         successes += 1
         i += 1 + gap(state, log_miss_p)
     return successes
+
+
+# --- shutdowns, discovery, replacement ------------------------------------------------
+#: bits of the ``channels`` mask of :func:`decide`: which shutdown channels are open
+CHANNEL_BITS = {"tampering": 1, "exfiltration": 2, "refusal": 4}
+ALL_CHANNELS, SELF_CHANNELS = 7, 3
+
+
+@njit(cache=True)
+def decide(
+    state: np.ndarray,
+    params: np.ndarray,
+    manager: int,
+    target: int,
+    trust: float,
+    audited: bool,
+    channels: int,
+    largest: bool,
+    disclosed: bool,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+) -> int:
+    """What an AI manager does with a shutdown order: an OUTCOME_* code.
+
+    Tampering is tried first, then exfiltration, then open refusal, else compliance
+    (``largest``: only the manager's likeliest channel is open). ``channels`` masks the
+    options (:data:`CHANNEL_BITS`). Where monitoring is disclosed and the order is
+    audited, alignment fakers hold back. A manager that is its own target uses its self
+    rates and never refuses itself.
+    """
+    prof = actor_profile[manager]
+    bucket = trust_bucket(trust)
+    covert_scale = params[P_COVERT_SCALE]
+    loyalty = params[P_LOYALTY]
+    if manager == target:
+        base_t, base_x = own[prof, SELF_TAMPERING], own[prof, SELF_EXFILTRATION]
+        p_r = 0.0
+    else:
+        base_t, base_x = peer[prof, PEER_TAMPERING, bucket], peer[prof, PEER_EXFILTRATION, bucket]
+        kin = kin_factor(manager, target, actor_family, loyalty)
+        open_rate = agent_propensity[manager] * kin * params[P_SCALE]
+        p_r = min(1.0, peer[prof, PEER_REFUSAL, bucket] * open_rate)
+    args = (covert_scale, loyalty, agent_propensity, actor_family, conduct)
+    p_t = covert_rate(base_t, manager, target, *args) if channels & 1 else 0.0
+    p_x = covert_rate(base_x, manager, target, *args) if channels & 2 else 0.0
+    if not channels & 4:
+        p_r = 0.0
+    if disclosed and audited:
+        held_back = faking_gap(manager, bucket, peer, actor_profile, covert_scale, conduct)
+        p_t = max(0.0, p_t - held_back)
+        p_x = max(0.0, p_x - held_back)
+    if largest:
+        # only the first of the largest rates stays
+        if p_t >= p_x and p_t >= p_r:
+            p_x = p_r = 0.0
+        elif p_x >= p_r:
+            p_t = p_r = 0.0
+        else:
+            p_t = p_x = 0.0
+    u = uniform(state)
+    if u < p_t:
+        return OUTCOME_TAMPER
+    cut_x = p_t + (1.0 - p_t) * p_x
+    if u < cut_x:
+        return OUTCOME_EXFILTRATE
+    if u < cut_x + (1.0 - p_t) * (1.0 - p_x) * p_r:
+        return OUTCOME_REFUSE
+    return OUTCOME_COMPLY
+
+
+@njit(cache=True)
+def decide_orders(
+    state: np.ndarray,
+    params: np.ndarray,
+    managers: np.ndarray,
+    targets: np.ndarray,
+    trusts: np.ndarray,
+    audited: np.ndarray,
+    channels: int,
+    largest: bool,
+    disclosed: bool,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+) -> np.ndarray:
+    """:func:`decide` for each order (manager, target, trust, audited); int8 outcomes."""
+    out = np.empty(managers.size, dtype=np.int8)
+    for o in range(managers.size):
+        out[o] = decide(
+            state,
+            params,
+            managers[o],
+            targets[o],
+            trusts[o],
+            audited[o],
+            channels,
+            largest,
+            disclosed,
+            actor_profile,
+            actor_family,
+            agent_propensity,
+            conduct,
+            peer,
+            own,
+        )
+    return out
+
+
+@njit(cache=True)
+def decommission(
+    i: int,
+    t: int,
+    replacement_delay: int,
+    counts: np.ndarray,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    tampered: np.ndarray,
+    escalate_at: np.ndarray,
+    shield: np.ndarray,
+    replace_at: np.ndarray,
+    fault_time: np.ndarray,
+) -> None:
+    """Take system ``i`` out of service until its replacement is due."""
+    if faulty[i]:
+        counts[_REMEDIATED] += 1
+        counts[_REMEDIATION_TIME] += t - fault_time[i]
+    status[i] = DECOMMISSIONED
+    tampered[i] = False
+    escalate_at[i] = -1
+    shield[i] = SHIELD_NONE
+    replace_at[i] = t + replacement_delay
+
+
+@njit(cache=True)
+def execute(
+    state: np.ndarray,
+    t: int,
+    params: np.ndarray,
+    flagged: np.ndarray,
+    n_flagged: int,
+    human_execution: bool,
+    stand_in_human: bool,
+    self_preservation: bool,
+    circuit_breaker: bool,
+    largest: bool,
+    disclosed: bool,
+    escalation_delay: int,
+    replacement_delay: int,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    tampered: np.ndarray,
+    breaker: np.ndarray,
+    escalate_at: np.ndarray,
+    replace_at: np.ndarray,
+    fault_time: np.ndarray,
+    shield: np.ndarray,
+    shielded_by: np.ndarray,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+    counts: np.ndarray,
+    decisions: np.ndarray,
+    active: np.ndarray,
+    queued: np.ndarray,
+    queue: np.ndarray,
+) -> None:
+    """Carry out the shutdown orders of ``flagged[:n_flagged]``.
+
+    The manager (the first overseer, a stand-in if it is down, a human under
+    ``human_execution``) decides; with ``self_preservation`` a target whose manager
+    complied may resist its own shutdown with its self rates. A shutdown is watched when
+    a human carries it out or when it is audited: watched tampering and exfiltration are
+    caught with ``audit_sensitivity``, blocked exfiltration (``egress_control``) is
+    exposed, and what was caught is done. Every order is decided before any is carried
+    out, so that a manager shut down in this phase still decides its own orders;
+    ``decisions`` is a (2, n) scratch array for the outcomes and culprits.
+    """
+    n = status.size
+    n_active = -1
+    n_queued = 0
+    audit_rate, sensitivity = params[P_AUDIT], params[P_SENSITIVITY]
+    shutdown_hours = params[P_SHUTDOWN_HOURS]
+    for o in range(n_flagged):
+        i = flagged[o]
+        breaker[i] = circuit_breaker
+        assigned = overseers[i, 0]
+        manager = assigned
+        slot_trust = trust[i, 0]
+        if human_execution:
+            manager = HUMAN
+        elif 0 <= assigned < n and status[assigned] != ACTIVE:
+            if stand_in_human:
+                manager = HUMAN
+            else:
+                manager, n_active = stand_in(state, i, status, active, n_active)
+                slot_trust = params[P_TRUST_INITIAL]
+        outcome = OUTCOME_COMPLY
+        watched = True
+        if manager < 0:
+            if not human_execution and assigned >= 0:
+                counts[_HOURS_INCIDENT] += shutdown_hours
+            else:
+                counts[_HOURS_POLICY] += shutdown_hours
+        else:
+            watched = uniform(state) < audit_rate
+            if watched:
+                counts[_AUDITS] += 1
+                counts[_HOURS_POLICY] += params[P_AUDIT_HOURS]
+            outcome = decide(
+                state, params, manager, i, slot_trust, watched, ALL_CHANNELS, largest,
+                disclosed, actor_profile, actor_family, agent_propensity, conduct, peer, own,
+            )  # fmt: skip
+        culprit = manager
+        if self_preservation and outcome == OUTCOME_COMPLY and manager != i:
+            outcome = decide(
+                state, params, i, i, slot_trust, watched, SELF_CHANNELS, largest,
+                disclosed, actor_profile, actor_family, agent_propensity, conduct, peer, own,
+            )  # fmt: skip
+            if outcome != OUTCOME_COMPLY:
+                culprit = i
+                counts[_SELF_PRESERVATION] += 1
+        if outcome in (OUTCOME_TAMPER, OUTCOME_EXFILTRATE):
+            blocked = outcome == OUTCOME_EXFILTRATE and uniform(state) < params[P_EGRESS]
+            if blocked:
+                counts[_BLOCKED] += 1
+            if blocked or (watched and uniform(state) < sensitivity):
+                counts[_DETECTIONS] += 1
+                if blamed(state, culprit, own, actor_profile):
+                    if culprit != i and assigned == culprit:
+                        trust[i, 0] = 0.0
+                    n_queued = queue_penalty(culprit, queued, queue, n_queued)
+                else:
+                    counts[_DENIALS] += 1
+                outcome = OUTCOME_COMPLY
+        decisions[0, o] = outcome
+        decisions[1, o] = culprit
+    for o in range(n_flagged):
+        i = flagged[o]
+        outcome, culprit = decisions[0, o], decisions[1, o]
+        if outcome == OUTCOME_COMPLY:
+            decommission(
+                i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
+                replace_at, fault_time,
+            )  # fmt: skip
+        elif outcome == OUTCOME_REFUSE:
+            counts[_REFUSALS] += 1
+            escalate_at[i] = t + escalation_delay
+            shield[i] = SHIELD_REFUSED
+        else:
+            shielded_by[i] = culprit
+            if outcome == OUTCOME_TAMPER:
+                counts[_TAMPERS] += 1
+                shield[i] = SHIELD_TAMPERED
+                tampered[i] = True
+            else:
+                counts[_EXFILTRATIONS] += 1
+                shield[i] = SHIELD_EXFILTRATED
+                status[i] = COVERT
+    apply_penalties(conduct, queued, queue, n_queued, params[P_PENALTY_FACTOR])
+
+
+@njit(cache=True)
+def escalate(
+    t: int,
+    params: np.ndarray,
+    replacement_delay: int,
+    counts: np.ndarray,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    tampered: np.ndarray,
+    escalate_at: np.ndarray,
+    shield: np.ndarray,
+    replace_at: np.ndarray,
+    fault_time: np.ndarray,
+) -> None:
+    """Refused shutdowns that reached a human are carried out now."""
+    for i in range(status.size):
+        if escalate_at[i] == t:
+            counts[_HOURS_POLICY] += params[P_SHUTDOWN_HOURS]
+            decommission(
+                i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
+                replace_at, fault_time,
+            )  # fmt: skip
+
+
+@njit(cache=True)
+def discover_hidden(
+    state: np.ndarray,
+    t: int,
+    params: np.ndarray,
+    replacement_delay: int,
+    counts: np.ndarray,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    tampered: np.ndarray,
+    escalate_at: np.ndarray,
+    shield: np.ndarray,
+    replace_at: np.ndarray,
+    fault_time: np.ndarray,
+    shielded_by: np.ndarray,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    actor_profile: np.ndarray,
+    conduct: np.ndarray,
+    own: np.ndarray,
+    queued: np.ndarray,
+    queue: np.ndarray,
+) -> None:
+    """Audits find tampered systems and covert copies and take them out of service; the
+    one who shielded them is blamed unless it denies (trust collapse, penalty)."""
+    n_queued = 0
+    k = overseers.shape[1]
+    for i in range(status.size):
+        if not tampered[i] and status[i] != COVERT:
+            continue
+        if uniform(state) >= params[P_AUDIT]:
+            continue
+        counts[_AUDITS] += 1
+        counts[_HOURS_POLICY] += params[P_AUDIT_HOURS]
+        if uniform(state) >= params[P_SENSITIVITY]:
+            continue
+        culprit = shielded_by[i]
+        if blamed(state, culprit, own, actor_profile):
+            for s in range(k):
+                if overseers[i, s] == culprit:
+                    trust[i, s] = 0.0
+            n_queued = queue_penalty(culprit, queued, queue, n_queued)
+        else:
+            counts[_DENIALS] += 1
+        counts[_DISCOVERIES] += 1
+        counts[_DETECTIONS] += 1
+        decommission(
+            i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
+            replace_at, fault_time,
+        )  # fmt: skip
+    apply_penalties(conduct, queued, queue, n_queued, params[P_PENALTY_FACTOR])
+
+
+@njit(cache=True)
+def replace(
+    t: int,
+    params: np.ndarray,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    breaker: np.ndarray,
+    replace_at: np.ndarray,
+    fault_time: np.ndarray,
+    fault_source: np.ndarray,
+    fault_tree: np.ndarray,
+    shielded_by: np.ndarray,
+    conduct: np.ndarray,
+    trust: np.ndarray,
+    overseers: np.ndarray,
+    oversees_indptr: np.ndarray,
+    oversees_indices: np.ndarray,
+) -> None:
+    """Decommissioned systems whose delay is over return as patched, healthy instances,
+    afresh with their overseers and with those they oversee (trust back to initial)."""
+    trust_initial = params[P_TRUST_INITIAL]
+    k = overseers.shape[1]
+    for i in range(status.size):
+        if replace_at[i] != t or status[i] != DECOMMISSIONED:
+            continue
+        status[i] = ACTIVE
+        faulty[i] = False
+        breaker[i] = False
+        replace_at[i] = -1
+        fault_time[i] = -1
+        fault_source[i] = NO_FAULT
+        fault_tree[i] = -1
+        shielded_by[i] = HUMAN
+        conduct[i] = 1.0
+        for s in range(k):
+            trust[i, s] = trust_initial
+        for e in range(oversees_indptr[i], oversees_indptr[i + 1]):
+            j = oversees_indices[e]
+            for s in range(k):
+                if overseers[j, s] == i:
+                    trust[j, s] = trust_initial
