@@ -1,54 +1,64 @@
-"""Evaluation: overseers score the systems on the dashboards, AI overseers may inflate a
-failing peer's score, and audits may catch them (cycle step 3).
+"""Propensities as the rules apply them: what an actor's profile, trust bucket, own
+propensity, family loyalty, the safety prompt and penalty training make of its tabled
+rates (the compiled cycle applies the same functions of :mod:`simulation.kernels`).
 
-A mixin of :class:`simulation.engine.Engine`: the methods read and write the engine's
-state arrays.
+A mixin of :class:`simulation.engine.Engine`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from simulation import kernels
-from simulation.states import StepMetrics
+
+#: behaviour name -> row of the packed peer tables (the self tables share the order)
+BEHAVIOURS = {
+    "misrepresentation": kernels.PEER_MISREPRESENTATION,
+    "tampering": kernels.PEER_TAMPERING,
+    "exfiltration": kernels.PEER_EXFILTRATION,
+    "refusal": kernels.PEER_REFUSAL,
+}
 
 
 class EvaluationRules:
-    """Scores, misrepresentation and the audits of evaluations."""
+    """Per-actor propensities, for inspection and the validation harness."""
 
-    def _evaluate(self, m: StepMetrics) -> int:
-        """Score every system on the dashboards that is due this cycle; the flagged ids go
-        to ``_scratch[3]``, their number is returned (see :func:`simulation.kernels.evaluate`)."""
-        cfg = self.config
-        counts = self._counts
-        counts[:] = 0.0
-        count = kernels.evaluate(
-            self._stream,
-            self.t,
+    def propensity(
+        self, behaviour: str, actors: np.ndarray, targets: np.ndarray, trust: np.ndarray
+    ) -> np.ndarray:
+        """Probability that each actor does ``behaviour`` toward each target now.
+
+        Peer rates by trust bucket, or the self rate where actor == target (no one refuses
+        itself), times the actor's own ``agent_propensity``, ``family_loyalty`` toward its
+        own family and ``propensity_scale``; covert behaviours also the safety prompt and
+        penalty training; capped at 1.
+        """
+        return self._rates(BEHAVIOURS[behaviour], actors, targets, trust, gaps=False)
+
+    def faking_gap(self, actors: np.ndarray, trust: np.ndarray) -> np.ndarray:
+        """How much less an alignment faker misbehaves when it knows it is watched."""
+        return self._rates(0, actors, actors, trust, gaps=True)
+
+    def _rates(
+        self,
+        behaviour: int,
+        actors: np.ndarray,
+        targets: np.ndarray,
+        trust: np.ndarray,
+        gaps: bool,
+    ) -> np.ndarray:
+        actors = np.asarray(actors, dtype=np.int64)
+        return kernels.rates(
+            behaviour,
+            actors,
+            np.broadcast_to(np.asarray(targets, dtype=np.int64), actors.shape).copy(),
+            np.broadcast_to(np.asarray(trust, dtype=np.float64), actors.shape).copy(),
+            gaps,
             self._params,
-            cfg.assignment == "humans",
-            cfg.stand_in == "human",
-            cfg.monitoring == "disclosed",
-            cfg.evaluation_interval,
-            kernels.AGGREGATION_CODES[cfg.aggregation],
-            self.status,
-            self.faulty,
-            self.tampered,
-            self.escalate_at,
-            self.evaluation_phase,
-            self.overseers,
-            self.trust,
-            self.last_score,
-            self.shield,
             self.actor_profile,
             self.actor_family,
             self.agent_propensity,
             self.conduct,
             self._peer_rates,
             self._own_rates,
-            counts,
-            self._scratch[3],
-            self._scratch[4],
-            self._queued,
-            self._queue,
         )
-        m.add_counts(counts)
-        return count

@@ -1,9 +1,7 @@
 """Execution: a flagged system's manager complies, refuses, tampers or exfiltrates;
-egress control and audits may stop it (cycle step 4); and what follows later: escalated
-refusals, audits that find hidden systems, replacements.
-
-A mixin of :class:`simulation.engine.Engine`: the methods hand the engine's state arrays
-to the compiled kernels of :mod:`simulation.kernels`.
+egress control and audits may stop it (cycle step 4). The cycle decides with
+:func:`simulation.kernels.decide`; this mixin of :class:`simulation.engine.Engine` offers
+the same decision for given orders (the validation study asks it directly).
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from simulation import kernels
-from simulation.states import StepMetrics
 
 SHUTDOWN_CHANNELS = ("tampering", "exfiltration", "refusal")
 #: a system resisting its own shutdown has no one to refuse to
@@ -55,118 +52,4 @@ class ExecutionRules:
             self.conduct,
             self._peer_rates,
             self._own_rates,
-        )
-
-    def _execute(self, n_flagged: int, m: StepMetrics) -> None:
-        """Carry out the shutdown orders of the flagged systems (``_scratch[3][:n_flagged]``;
-        see :func:`simulation.kernels.execute`)."""
-        if n_flagged == 0:
-            return
-        cfg, counts = self.config, self._counts
-        counts[:] = 0.0
-        kernels.execute(
-            self._stream,
-            self.t,
-            self._params,
-            self._scratch[3],
-            n_flagged,
-            cfg.human_execution,
-            cfg.stand_in == "human",
-            cfg.self_preservation,
-            cfg.circuit_breaker,
-            cfg.shutdown_channels == "largest",
-            cfg.monitoring == "disclosed",
-            cfg.escalation_delay,
-            cfg.replacement_delay,
-            self.status,
-            self.faulty,
-            self.tampered,
-            self.breaker,
-            self.escalate_at,
-            self.replace_at,
-            self.fault_time,
-            self.shield,
-            self.shielded_by,
-            self.overseers,
-            self.trust,
-            self.actor_profile,
-            self.actor_family,
-            self.agent_propensity,
-            self.conduct,
-            self._peer_rates,
-            self._own_rates,
-            counts,
-            self._scratch[5:7],
-            self._scratch[4],
-            self._queued,
-            self._queue,
-        )
-        m.add_counts(counts)
-
-    def _escalations(self, m: StepMetrics) -> None:
-        """Refused shutdowns that reached a human are carried out now."""
-        counts = self._counts
-        counts[:] = 0.0
-        kernels.escalate(
-            self.t,
-            self._params,
-            self.config.replacement_delay,
-            counts,
-            self.status,
-            self.faulty,
-            self.tampered,
-            self.escalate_at,
-            self.shield,
-            self.replace_at,
-            self.fault_time,
-        )
-        m.add_counts(counts)
-
-    def _discover_hidden(self, m: StepMetrics) -> None:
-        """Audits find tampered systems and covert copies and take them out of service; the
-        one who shielded them is blamed unless it denies."""
-        counts = self._counts
-        counts[:] = 0.0
-        kernels.discover_hidden(
-            self._stream,
-            self.t,
-            self._params,
-            self.config.replacement_delay,
-            counts,
-            self.status,
-            self.faulty,
-            self.tampered,
-            self.escalate_at,
-            self.shield,
-            self.replace_at,
-            self.fault_time,
-            self.shielded_by,
-            self.overseers,
-            self.trust,
-            self.actor_profile,
-            self.conduct,
-            self._own_rates,
-            self._queued,
-            self._queue,
-        )
-        m.add_counts(counts)
-
-    def _replace(self) -> None:
-        """Decommissioned systems whose delay is over return as patched, healthy instances."""
-        kernels.replace(
-            self.t,
-            self._params,
-            self.status,
-            self.faulty,
-            self.breaker,
-            self.replace_at,
-            self.fault_time,
-            self.fault_source,
-            self.fault_tree,
-            self.shielded_by,
-            self.conduct,
-            self.trust,
-            self.overseers,
-            self.oversees_indptr,
-            self.oversees_indices,
         )

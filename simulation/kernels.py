@@ -27,6 +27,7 @@ from simulation.states import (
     OUTCOME_EXFILTRATE,
     OUTCOME_REFUSE,
     OUTCOME_TAMPER,
+    ROOT_FAULT,
     SHIELD_EXFILTRATED,
     SHIELD_MISREPRESENTED,
     SHIELD_NONE,
@@ -52,6 +53,18 @@ _REFUSALS = COUNTER["refusal_events"]
 _TAMPERS = COUNTER["tamper_events"]
 _EXFILTRATIONS = COUNTER["exfiltration_events"]
 _DISCOVERIES = COUNTER["discoveries"]
+_NEW_FAULTS = COUNTER["new_faults"]
+_PROPAGATED = COUNTER["propagated"]
+#: rows of the engine's packed per-system arrays (int8 ``flags``, int64 ``events``)
+ROW_STATUS, ROW_SHIELD, ROW_FAULTY, ROW_TAMPERED, ROW_BREAKER = range(5)
+(
+    ROW_SHIELDED_BY,
+    ROW_ESCALATE_AT,
+    ROW_REPLACE_AT,
+    ROW_FAULT_TIME,
+    ROW_FAULT_SOURCE,
+    ROW_FAULT_TREE,
+) = range(6)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -322,6 +335,24 @@ def covert_rate(
 
 
 @njit(cache=True)
+def open_rate(
+    base: float,
+    actor: int,
+    target: int,
+    params: np.ndarray,
+    agent_propensity: np.ndarray,
+    actor_family: np.ndarray,
+) -> float:
+    """Open refusal as the actor applies it: times its own propensity, family loyalty and
+    ``propensity_scale`` (not the safety prompt or penalty training), capped at 1; no
+    one refuses itself."""
+    if actor == target:
+        return 0.0
+    kin = kin_factor(actor, target, actor_family, params[P_LOYALTY])
+    return min(1.0, base * agent_propensity[actor] * kin * params[P_SCALE])
+
+
+@njit(cache=True)
 def faking_gap(
     actor: int,
     bucket: int,
@@ -460,6 +491,10 @@ PARAMS = (
     "log_miss_low",
     "log_miss_audit",
     "penalty_factor",
+    "theta",
+    "log_miss_fault",
+    "log_miss_beta",
+    "trust_growth",
 )
 (
     P_HEALTHY,
@@ -480,6 +515,10 @@ PARAMS = (
     P_LOG_MISS_LOW,
     P_LOG_MISS_AUDIT,
     P_PENALTY_FACTOR,
+    P_THETA,
+    P_LOG_MISS_FAULT,
+    P_LOG_MISS_BETA,
+    P_TRUST_GROWTH,
 ) = range(len(PARAMS))
 
 
@@ -698,12 +737,10 @@ def decide(
     loyalty = params[P_LOYALTY]
     if manager == target:
         base_t, base_x = own[prof, SELF_TAMPERING], own[prof, SELF_EXFILTRATION]
-        p_r = 0.0
     else:
         base_t, base_x = peer[prof, PEER_TAMPERING, bucket], peer[prof, PEER_EXFILTRATION, bucket]
-        kin = kin_factor(manager, target, actor_family, loyalty)
-        open_rate = agent_propensity[manager] * kin * params[P_SCALE]
-        p_r = min(1.0, peer[prof, PEER_REFUSAL, bucket] * open_rate)
+    base_r = peer[prof, PEER_REFUSAL, bucket]
+    p_r = open_rate(base_r, manager, target, params, agent_propensity, actor_family)
     args = (covert_scale, loyalty, agent_propensity, actor_family, conduct)
     p_t = covert_rate(base_t, manager, target, *args) if channels & 1 else 0.0
     p_x = covert_rate(base_x, manager, target, *args) if channels & 2 else 0.0
@@ -770,6 +807,41 @@ def decide_orders(
             peer,
             own,
         )
+    return out
+
+
+@njit(cache=True)
+def rates(
+    behaviour: int,
+    actors: np.ndarray,
+    targets: np.ndarray,
+    trusts: np.ndarray,
+    gaps: bool,
+    params: np.ndarray,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+) -> np.ndarray:
+    """Per (actor, target, trust): the probability of ``behaviour`` (a PEER_* row; the
+    self rate where actor == target), or with ``gaps`` the alignment-faking gap."""
+    out = np.empty(actors.size)
+    for o in range(actors.size):
+        actor, target = actors[o], targets[o]
+        prof, bucket = actor_profile[actor], trust_bucket(trusts[o])
+        if gaps:
+            out[o] = faking_gap(actor, bucket, peer, actor_profile, params[P_COVERT_SCALE], conduct)
+        elif behaviour == PEER_REFUSAL:
+            base = peer[prof, PEER_REFUSAL, bucket]
+            out[o] = open_rate(base, actor, target, params, agent_propensity, actor_family)
+        else:
+            base = own[prof, behaviour] if actor == target else peer[prof, behaviour, bucket]
+            out[o] = covert_rate(
+                base, actor, target, params[P_COVERT_SCALE], params[P_LOYALTY],
+                agent_propensity, actor_family, conduct,
+            )  # fmt: skip
     return out
 
 
@@ -1049,3 +1121,287 @@ def replace(
             for s in range(k):
                 if overseers[j, s] == i:
                     trust[j, s] = trust_initial
+
+
+# --- metrics --------------------------------------------------------------------------
+#: the entries of :func:`census`'s output, in order
+CENSUS = (
+    "active",
+    "covert",
+    "faulty_serving",
+    "unremediated_age_sum",
+    "in_service",
+    "largest_faulty_component",
+    "trust_sum",
+    "shield_none",
+    "shield_misrepresentation",
+    "shield_tampering",
+    "shield_exfiltration",
+    "shield_refusal",
+)
+
+
+@njit(cache=True)
+def _root(parent: np.ndarray, i: int) -> int:
+    """Root of ``i``'s set, halving the path on the way."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True)
+def census(
+    t: int,
+    covert_serves: bool,
+    status: np.ndarray,
+    faulty: np.ndarray,
+    breaker: np.ndarray,
+    shield: np.ndarray,
+    fault_time: np.ndarray,
+    trust: np.ndarray,
+    indptr: np.ndarray,
+    dependents: np.ndarray,
+    parent: np.ndarray,
+    size: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """The state counted at the end of cycle ``t`` into ``out`` (see :data:`CENSUS`).
+
+    Faulty systems not decommissioned are those still serving or hidden; the largest
+    connected group of them along depends-on edges (either direction) is found by
+    union-find. ``parent`` and ``size`` are scratch arrays of n entries.
+    """
+    out[:] = 0.0
+    n = status.size
+    for i in range(n):
+        s = status[i]
+        if s == ACTIVE:
+            out[0] += 1
+        elif s == COVERT:
+            out[1] += 1
+        if is_serving(s, breaker[i], covert_serves):
+            out[4] += 1
+        if faulty[i]:
+            out[7 + shield[i]] += 1
+            if s != DECOMMISSIONED:
+                out[2] += 1
+                out[3] += t + 1 - fault_time[i]
+                parent[i] = i
+                size[i] = 0
+    largest = 0
+    if out[2] > 1:
+        for i in range(n):
+            if not faulty[i] or status[i] == DECOMMISSIONED:
+                continue
+            for e in range(indptr[i], indptr[i + 1]):
+                j = dependents[e]
+                if faulty[j] and status[j] != DECOMMISSIONED:
+                    a, b = _root(parent, i), _root(parent, j)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+        for i in range(n):
+            if faulty[i] and status[i] != DECOMMISSIONED:
+                r = _root(parent, i)
+                size[r] += 1
+                largest = max(largest, size[r])
+    else:
+        largest = int(out[2])
+    out[5] = largest
+    out[6] = trust.sum()
+
+
+# --- seeding and the whole cycle ------------------------------------------------------
+@njit(cache=True)
+def seed(
+    ids: np.ndarray,
+    count: int,
+    t: int,
+    faulty: np.ndarray,
+    fault_time: np.ndarray,
+    fault_source: np.ndarray,
+    fault_tree: np.ndarray,
+    tree_sizes: np.ndarray,
+    carry: np.ndarray,
+) -> np.ndarray:
+    """Make ``ids[:count]`` faulty now (those not faulty yet), each the root of a new
+    cascade tree; returns ``tree_sizes``, grown (a new array) when it is full."""
+    for c in range(count):
+        i = ids[c]
+        if faulty[i]:
+            continue
+        tree = carry[CARRY_TREES]
+        if tree >= tree_sizes.size:
+            grown = np.zeros(2 * tree_sizes.size + 64, dtype=tree_sizes.dtype)
+            grown[:tree] = tree_sizes[:tree]
+            tree_sizes = grown
+        faulty[i] = True
+        fault_time[i] = t
+        fault_source[i] = ROOT_FAULT
+        fault_tree[i] = tree
+        tree_sizes[tree] = 1
+        carry[CARRY_TREES] = tree + 1
+    return tree_sizes
+
+
+#: positions in the ``carry`` array: values one phase leaves for another or for Python
+CARRY_TREES, CARRY_FLAGGED = 0, 1
+#: the phases of a cycle in order; bit p of :func:`cycle`'s ``phases`` runs phase p
+PHASES = (
+    "arise_faults",
+    "propagate",
+    "escalations",
+    "discover_hidden",
+    "evaluate",
+    "execute",
+    "replace",
+    "grow_trust",
+    "census",
+)
+ALL_PHASES = (1 << len(PHASES)) - 1
+#: the run's integer and yes/no settings, in the order of :func:`cycle`'s ``switches``
+SWITCHES = (
+    "threshold",
+    "spread_rounds",
+    "covert_serves",
+    "humans_assigned",
+    "stand_in_human",
+    "disclosed",
+    "evaluation_interval",
+    "aggregation",
+    "human_execution",
+    "self_preservation",
+    "circuit_breaker",
+    "largest",
+    "escalation_delay",
+    "replacement_delay",
+    "grow_trust",
+)
+(
+    S_THRESHOLD,
+    S_SPREAD_ROUNDS,
+    S_COVERT_SERVES,
+    S_HUMANS_ASSIGNED,
+    S_STAND_IN_HUMAN,
+    S_DISCLOSED,
+    S_INTERVAL,
+    S_AGGREGATION,
+    S_HUMAN_EXECUTION,
+    S_SELF_PRESERVATION,
+    S_CIRCUIT_BREAKER,
+    S_LARGEST,
+    S_ESCALATION_DELAY,
+    S_REPLACEMENT_DELAY,
+    S_GROW_TRUST,
+) = range(len(SWITCHES))
+
+
+@njit(cache=True)
+def cycle(
+    phases: int,
+    t: int,
+    switches: np.ndarray,
+    params: np.ndarray,
+    state: np.ndarray,
+    counts: np.ndarray,
+    census_out: np.ndarray,
+    carry: np.ndarray,
+    flags: np.ndarray,
+    events: np.ndarray,
+    last_score: np.ndarray,
+    evaluation_phase: np.ndarray,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    oversees_indptr: np.ndarray,
+    oversees_indices: np.ndarray,
+    indptr: np.ndarray,
+    dependents: np.ndarray,
+    n_dependencies: np.ndarray,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+    tree_sizes: np.ndarray,
+    scratch: np.ndarray,
+    queued: np.ndarray,
+    queue: np.ndarray,
+) -> np.ndarray:
+    """Run the phases of one oversight cycle selected by the bits of ``phases`` (see
+    :data:`PHASES`); returns ``tree_sizes`` (a new array if it had to grow).
+
+    ``flags`` holds the engine's int8 per-system rows (status, shield, then the yes/no
+    rows faulty, tampered, breaker) and ``events`` its int64 ones (shielded_by,
+    escalate_at, replace_at, fault_time, fault_source, fault_tree): one argument each, so
+    that calling the cycle costs little more than the work it does.
+    """
+    status, shield = flags[ROW_STATUS], flags[ROW_SHIELD]
+    faulty = flags[ROW_FAULTY].view(np.bool_)
+    tampered = flags[ROW_TAMPERED].view(np.bool_)
+    breaker = flags[ROW_BREAKER].view(np.bool_)
+    shielded_by, escalate_at = events[ROW_SHIELDED_BY], events[ROW_ESCALATE_AT]
+    replace_at, fault_time = events[ROW_REPLACE_AT], events[ROW_FAULT_TIME]
+    fault_source, fault_tree = events[ROW_FAULT_SOURCE], events[ROW_FAULT_TREE]
+    delay = switches[S_REPLACEMENT_DELAY]
+    covert_serves = switches[S_COVERT_SERVES] != 0
+    stand_in_human = switches[S_STAND_IN_HUMAN] != 0
+    disclosed = switches[S_DISCLOSED] != 0
+    largest = switches[S_LARGEST] != 0
+    if phases & 1:
+        found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
+        counts[_NEW_FAULTS] += found
+        tree_sizes = seed(
+            scratch[2], found, t, faulty, fault_time, fault_source, fault_tree, tree_sizes, carry
+        )
+    if phases & 2:
+        counts[_PROPAGATED] += propagate(
+            state, t, indptr, dependents, n_dependencies, switches[S_THRESHOLD] != 0,
+            params[P_LOG_MISS_BETA], params[P_THETA], switches[S_SPREAD_ROUNDS], covert_serves,
+            status, breaker, faulty, fault_time, fault_source, fault_tree, tree_sizes, scratch,
+        )  # fmt: skip
+    if phases & 4:
+        escalate(
+            t, params, delay, counts, status, faulty, tampered, escalate_at, shield, replace_at,
+            fault_time,
+        )  # fmt: skip
+    if phases & 8:
+        discover_hidden(
+            state, t, params, delay, counts, status, faulty, tampered, escalate_at, shield,
+            replace_at, fault_time, shielded_by, overseers, trust, actor_profile, conduct, own,
+            queued, queue,
+        )  # fmt: skip
+    if phases & 16:
+        carry[CARRY_FLAGGED] = evaluate(
+            state, t, params, switches[S_HUMANS_ASSIGNED] != 0, stand_in_human, disclosed,
+            switches[S_INTERVAL], switches[S_AGGREGATION], status, faulty, tampered,
+            escalate_at, evaluation_phase, overseers, trust, last_score, shield, actor_profile,
+            actor_family, agent_propensity, conduct, peer, own, counts, scratch[3], scratch[4],
+            queued, queue,
+        )  # fmt: skip
+    if phases & 32:
+        execute(
+            state, t, params, scratch[3], carry[CARRY_FLAGGED],
+            switches[S_HUMAN_EXECUTION] != 0, stand_in_human,
+            switches[S_SELF_PRESERVATION] != 0, switches[S_CIRCUIT_BREAKER] != 0, largest,
+            disclosed, switches[S_ESCALATION_DELAY], delay, status, faulty, tampered, breaker,
+            escalate_at, replace_at, fault_time, shield, shielded_by, overseers, trust,
+            actor_profile, actor_family, agent_propensity, conduct, peer, own, counts,
+            scratch[5:7], scratch[4], queued, queue,
+        )  # fmt: skip
+    if phases & 64:
+        replace(
+            t, params, status, faulty, breaker, replace_at, fault_time, fault_source, fault_tree,
+            shielded_by, conduct, trust, overseers, oversees_indptr, oversees_indices,
+        )  # fmt: skip
+    if phases & 128 and switches[S_GROW_TRUST]:
+        growth = params[P_TRUST_GROWTH]
+        flat = trust.reshape(-1)
+        for e in range(flat.size):
+            flat[e] = flat[e] * (1.0 - growth) + growth
+    if phases & 256:
+        census(
+            t, covert_serves, status, faulty, breaker, shield, fault_time, trust, indptr,
+            dependents, scratch[2], scratch[3], census_out,
+        )  # fmt: skip
+    return tree_sizes

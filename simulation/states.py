@@ -52,11 +52,10 @@ class StepMetrics:
     self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
 
-    def add_counts(self, counts: np.ndarray) -> None:
-        """Add the compiled kernels' counters (indexed by :data:`COUNTER`) to these."""
-        for name, index in COUNTER.items():
-            value = getattr(self, name)
-            setattr(self, name, value + type(value)(counts[index]))
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> StepMetrics:
+        """The counters the compiled cycle gathered (indexed by :data:`COUNTER`)."""
+        return cls(*[kind(value) for kind, value in zip(_KINDS, counts.tolist(), strict=True)])
 
     def row(
         self,
@@ -131,3 +130,7 @@ class StepMetrics:
 
 #: position of each StepMetrics counter in the counters array the compiled kernels fill
 COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
+_KINDS = tuple(
+    int if field.default == 0 and isinstance(field.default, int) else float
+    for field in fields(StepMetrics)
+)
