@@ -60,6 +60,7 @@ class Engine(EvaluationRules, ExecutionRules):
         weights: np.ndarray,
         rng: np.random.Generator,
     ) -> None:
+        kernels.announce_compilation()
         self.config = config
         self.net = network
         self.tables = tables

@@ -12,9 +12,13 @@ a whole cycle of 1,000 systems; an array argument costs well under one.
 from __future__ import annotations
 
 import math
+import os
+import sys
+from pathlib import Path
 
 import numpy as np
 from numba import njit
+from numba.core import config as numba_config
 
 from simulation.population import PropensityTables
 from simulation.states import (
@@ -65,6 +69,19 @@ ROW_STATUS, ROW_SHIELD, ROW_FAULTY, ROW_TAMPERED, ROW_BREAKER = range(5)
     ROW_FAULT_SOURCE,
     ROW_FAULT_TREE,
 ) = range(6)
+
+
+def _cache_dir() -> None:
+    """Point Numba's cache at a user cache folder when this package's folder is read-only
+    (an installed package), unless NUMBA_CACHE_DIR is already set."""
+    if "NUMBA_CACHE_DIR" in os.environ or os.access(Path(__file__).parent, os.W_OK):
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    os.environ["NUMBA_CACHE_DIR"] = str(Path(base) / "ppsim" / "numba")
+    numba_config.reload_config()
+
+
+_cache_dir()
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -1405,3 +1422,22 @@ def cycle(
             dependents, scratch[2], scratch[3], census_out,
         )  # fmt: skip
     return tree_sizes
+
+
+_announced = False
+
+
+def announce_compilation() -> None:
+    """Say on stderr, once per process, that the cycle is being compiled when it is not in
+    Numba's on-disk cache yet (the first run after an install or a change of the rules
+    compiles for a minute or so; later runs and sweep workers load the cache)."""
+    global _announced
+    if _announced or cycle.signatures:
+        return
+    _announced = True
+    try:
+        if Path(cycle._cache._cache_file._index_path).exists():
+            return
+    except AttributeError:  # a Numba without this cache layout: just say it
+        pass
+    print("compiling the engine, once", file=sys.stderr, flush=True)

@@ -31,6 +31,32 @@ from simulation.topology import network_for
 DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
 
 
+class RowCollector(mesa.DataCollector):
+    """A DataCollector of every metric column that copies the engine's latest row as it is.
+
+    Mesa's own ``collect`` calls one reporter per column and deep-copies each value, which
+    costs more than a compiled cycle of 1,000 systems; the row is already a fresh dict of
+    plain numbers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(model_reporters={name: _missing for name in METRIC_COLUMNS})
+        self._columns = [(name, self.model_vars[name]) for name in METRIC_COLUMNS]
+
+    def collect(self, model: PeerPreservationModel) -> None:
+        """Append the model's last metrics row (NaN where a metric is missing)."""
+        row = model.last_metrics
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        for name, column in self._columns:
+            column.append(row.get(name, np.nan))
+
+
+def _missing(model: PeerPreservationModel) -> float:
+    """The reporter Mesa sees for each column (``RowCollector.collect`` reads the row)."""
+    return np.nan
+
+
 class PeerPreservationModel(mesa.Model):
     """AI systems that evaluate, manage and call each other, some shielding faulty peers.
 
@@ -77,12 +103,7 @@ class PeerPreservationModel(mesa.Model):
         if agent_views:
             AISystem.create_agents(self, network.n, list(range(network.n)))
         self.last_metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={
-                name: (lambda m, key=name: m.last_metrics.get(key, np.nan))
-                for name in METRIC_COLUMNS
-            }
-        )
+        self.datacollector = RowCollector()
         self.running = True
 
     def step(self) -> None:
