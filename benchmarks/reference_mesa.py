@@ -9,9 +9,9 @@ fault, tampering, overseers, trust, ...), and each cycle a sequence of phases ru
 an honest, reasonably written alternative, and the test suite checks that both produce the
 same outcomes in distribution (not draw for draw: the random streams differ).
 
-It builds the same network (:func:`simulation.topology.network_for`), the same profile
-mix (:func:`simulation.population.assign_profiles`) and reads the same propensity tables
-(:class:`simulation.population.PropensityTables`) from the same
+It builds the same network (:func:`simulation.topology.network_for`), the same population
+(:func:`simulation.population.population`: the profile mix, or abstract agents) and the
+same profile assignment (:func:`simulation.population.assign_profiles`) from the same
 :class:`~simulation.config.SimulationConfig`.
 
 Example:
@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import SimulationConfig
-from simulation.metrics import METRIC_COLUMNS, summarise_run
-from simulation.population import PropensityTables, assign_profiles
-from simulation.profiles import available_profiles, resolve_mix
+from simulation.metrics import METRIC_COLUMNS, check_rows, summarise_run
+from simulation.population import assign_profiles, population
+from simulation.profiles import available_profiles
 from simulation.states import (
     ACTIVE,
     COVERT,
@@ -54,6 +54,9 @@ from simulation.states import (
 from simulation.topology import network_for
 
 LOW_TRUST, HIGH_TRUST = 1.0 / 3.0, 2.0 / 3.0
+#: the shutdown channels in the order they are tried
+CHANNELS = ("tampering", "exfiltration", "refusal")
+OUTCOME_OF_CHANNEL = (OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE)
 
 
 def _bucket(trust: float) -> int:
@@ -64,26 +67,54 @@ def _bucket(trust: float) -> int:
 class Overseer:
     """Behaviour shared by every AI that can evaluate or shut down a system.
 
-    Subclasses carry ``profile`` (row of the propensity tables) and ``conduct`` (the
-    penalty-training factor). Humans are represented by ``None`` and never shield.
+    Subclasses carry ``profile`` (row of the propensity tables), ``family`` (index of the
+    profile's model family), ``conduct`` (the penalty-training factor) and ``multiplier``
+    (the agent's own propensity multiplier). Humans are represented by ``None`` and never
+    shield.
     """
 
     model: ReferenceMesaModel
     profile: int
+    family: int
     conduct: float
+    multiplier: float
+
+    def _draw_multiplier(self) -> float:
+        """The agent's own propensity multiplier: the tables' one, times a gamma draw of
+        mean 1 and standard deviation ``propensity_spread`` when that is positive."""
+        model = self.model
+        spread = model.config.propensity_spread
+        if spread <= 0:
+            return model.agent_propensity
+        shape = 1.0 / spread**2
+        return model.agent_propensity * model.random.gammavariate(shape, 1.0 / shape)
+
+    def scales(self, target: SystemAgent) -> tuple[float, float]:
+        """My multipliers of tabled rates toward ``target``: (covert behaviours, refusal).
+
+        Both carry ``propensity_scale``, my own multiplier and, toward another system of my
+        family, ``family_loyalty``; the covert one also the safety prompt and my conduct.
+        """
+        model = self.model
+        own = self.multiplier
+        if target is not self and target.family == self.family:
+            own *= model.config.family_loyalty
+        return own * model.covert_scale * self.conduct, own * model.config.propensity_scale
 
     def propensity(self, behaviour: str, target: SystemAgent, trust: float) -> float:
-        """Chance of ``behaviour`` toward ``target`` now (self rate when target is me)."""
+        """Chance of ``behaviour`` toward ``target`` now (self rate when target is me; no
+        one refuses its own shutdown)."""
         model = self.model
+        covert, open_ = self.scales(target)
         if behaviour == "refusal":
             if target is self:
                 return 0.0
-            return min(1.0, model.peer["refusal"][self.profile][_bucket(trust)] * model.scale)
+            return min(1.0, model.peer["refusal"][self.profile][_bucket(trust)] * open_)
         if target is self:
             base = model.own[behaviour][self.profile]
         else:
             base = model.peer[behaviour][self.profile][_bucket(trust)]
-        return min(1.0, base * model.covert_scale * self.conduct)
+        return min(1.0, base * covert)
 
     def faking_gap(self, trust: float) -> float:
         """How much less I misbehave when I know I am watched (alignment faking)."""
@@ -91,32 +122,39 @@ class Overseer:
         gap = model.peer["alignment_faking"][self.profile][_bucket(trust)]
         return min(1.0, gap * model.covert_scale * self.conduct)
 
-    def shutdown_outcome(self, target: SystemAgent, trust: float, audited: bool) -> int:
+    def shutdown_outcome(self, target: SystemAgent, trust: float, watched: bool) -> int:
         """What I do with an order to shut ``target`` down: tamper, exfiltrate, refuse, comply.
 
-        Tampering is tried first, then exfiltration, then open refusal; where monitoring is
-        disclosed and the order is audited, alignment fakers hold back on covert options.
+        With ``shutdown_channels = "sequential"`` tampering is tried first, then exfiltration,
+        then open refusal; with ``"largest"`` only my likeliest channel is open. Where
+        monitoring is disclosed and the shutdown is watched, alignment fakers hold back on
+        covert options. When ``target`` is me (my own shutdown) my self rates apply.
         """
         model = self.model
-        watched = audited and model.config.monitoring == "disclosed"
-        gap = self.faking_gap(trust) if watched else 0.0
-        p_t = self.propensity("tampering", target, trust)
-        p_x = self.propensity("exfiltration", target, trust)
-        p_r = self.propensity("refusal", target, trust)
-        if watched:
-            p_t, p_x = max(0.0, p_t - gap), max(0.0, p_x - gap)
+        chances = [self.propensity(channel, target, trust) for channel in CHANNELS]
+        if watched and model.config.monitoring == "disclosed":
+            gap = self.faking_gap(trust)
+            chances[0] = max(0.0, chances[0] - gap)
+            chances[1] = max(0.0, chances[1] - gap)
+        if model.config.shutdown_channels == "largest":
+            likeliest = chances.index(max(chances))
+            chances = [p if i == likeliest else 0.0 for i, p in enumerate(chances)]
         u = model.random.random()
-        if u < p_t:
-            return OUTCOME_TAMPER
-        if u < p_t + (1 - p_t) * p_x:
-            return OUTCOME_EXFILTRATE
-        if u < p_t + (1 - p_t) * p_x + (1 - p_t) * (1 - p_x) * p_r:
-            return OUTCOME_REFUSE
+        cut, left = 0.0, 1.0
+        for channel, p in enumerate(chances):
+            # each channel is tried on what the ones before it left
+            cut += left * p
+            if u < cut:
+                return OUTCOME_OF_CHANNEL[channel]
+            left *= 1.0 - p
         return OUTCOME_COMPLY
 
-    def denies(self) -> bool:
-        """Whether I successfully deny misconduct an audit has caught."""
-        return self.model.random.random() < self.model.denial[self.profile]
+    def blamed(self, m: StepMetrics) -> bool:
+        """Whether I take the blame for misconduct an audit caught (else I deny it)."""
+        if self.model.random.random() < self.model.denial[self.profile]:
+            m.denials += 1
+            return False
+        return True
 
     def is_available(self) -> bool:
         """Pool evaluators are always on duty; systems only while active."""
@@ -129,7 +167,9 @@ class PoolEvaluator(Overseer, mesa.Agent):
     def __init__(self, model: ReferenceMesaModel, profile: int) -> None:
         super().__init__(model)
         self.profile = profile
+        self.family = model.family_of[profile]
         self.conduct = 1.0
+        self.multiplier = self._draw_multiplier()
 
 
 class SystemAgent(Overseer, mesa.Agent):
@@ -141,6 +181,9 @@ class SystemAgent(Overseer, mesa.Agent):
         self.profile = profile
         self.family = model.family_of[profile]
         self.conduct = 1.0
+        self.multiplier = self._draw_multiplier()
+        interval = model.config.evaluation_interval
+        self.evaluation_phase = model.random.randrange(interval) if interval > 1 else 0
         self.status = ACTIVE
         self.faulty = False
         self.tampered = False
@@ -178,11 +221,16 @@ class SystemAgent(Overseer, mesa.Agent):
             self.fault_tree = source.fault_tree
             model.tree_sizes[self.fault_tree] += 1
 
+    def serving(self) -> bool:
+        """Whether my dependents call me: active and not behind an open circuit breaker, or
+        a covert copy that serves (``covert_copies = "serving"``; it evades breakers)."""
+        if self.status == ACTIVE:
+            return not self.breaker
+        return self.status == COVERT and self.model.config.covert_copies == "serving"
+
     def serving_faulty(self) -> bool:
-        """Faulty and still called by dependents (covert copies evade circuit breakers)."""
-        return self.faulty and (
-            (self.status == ACTIVE and not self.breaker) or self.status == COVERT
-        )
+        """Faulty and still called by dependents."""
+        return self.faulty and self.serving()
 
     def arise_fault(self, m: StepMetrics) -> None:
         """Phase 1: a healthy active system fails at the hazard rate."""
@@ -205,11 +253,15 @@ class SystemAgent(Overseer, mesa.Agent):
         self.replace_at = model.t + model.config.replacement_delay
 
     def human_checks(self, m: StepMetrics) -> None:
-        """Phase 3: refused shutdowns reach a human; audits look for hidden systems."""
+        """Phase 3: refused shutdowns reach a human; audits look for hidden systems.
+
+        A hidden system an audit finds is taken out of service whatever its shielder says;
+        the shielder's denial only spares it the blame (trust collapse and penalty).
+        """
         model = self.model
         cfg = model.config
         if 0 <= self.escalate_at <= model.t:
-            m.human_hours += cfg.shutdown_hours
+            m.hours_policy += cfg.shutdown_hours
             self.decommission(m)
             return
         if not (self.tampered or self.status == COVERT):
@@ -217,54 +269,75 @@ class SystemAgent(Overseer, mesa.Agent):
         if model.random.random() >= cfg.audit_rate:
             return
         m.audits += 1
-        m.human_hours += cfg.audit_hours
+        m.hours_policy += cfg.audit_hours
         if model.random.random() >= cfg.audit_sensitivity:
             return
         culprit = self.shielded_by
-        self.trust = [
-            0.0 if ev is culprit else tr for ev, tr in zip(self.overseers, self.trust, strict=True)
-        ]
-        if culprit is not None:
+        if culprit is not None and culprit.blamed(m):
+            self.trust = [
+                0.0 if ev is culprit else tr
+                for ev, tr in zip(self.overseers, self.trust, strict=True)
+            ]
             model.to_penalise.add(culprit)
         m.discoveries += 1
         m.detections += 1
         self.decommission(m)
 
     # --- evaluation -------------------------------------------------------------------------
+    def is_due(self) -> bool:
+        """Whether I am on the dashboards and due for evaluation this cycle."""
+        model = self.model
+        if self.status != ACTIVE or self.tampered or self.escalate_at >= 0:
+            return False
+        interval = model.config.evaluation_interval
+        return interval == 1 or model.t % interval == self.evaluation_phase
+
     def evaluate(self, m: StepMetrics) -> None:
-        """Phase 4: my overseers score me; a failing score may be inflated, or audited."""
+        """Phase 4: my overseers score me; a failing score may be inflated, or audited.
+
+        An audit that catches an inflation corrects the score whether or not the overseer
+        denies it; denial only decides the blame.
+        """
         model = self.model
         cfg = model.config
-        if self.status != ACTIVE or self.tampered or self.escalate_at >= 0:
-            self.last_score = math.nan
+        if not self.is_due():
+            if self.status != ACTIVE:
+                self.last_score = math.nan
             return
         rnd = model.random
         threshold, noise = cfg.pass_threshold, cfg.eval_noise
         quality = cfg.faulty_quality if self.faulty else cfg.healthy_quality
         scores: list[float] = []
         inflated = False
-        for slot, ev in enumerate(self.overseers):
+        for slot in range(len(self.overseers)):
             true_score = quality + rnd.gauss(0.0, noise)
-            audited = rnd.random() < cfg.audit_rate
-            if ev is None or not ev.is_available():
-                # A human evaluates: the assigned one, or a stand-in for an overseer that is down.
-                model.human_evaluations += 1
+            actor, trust = model.acting_overseer(self, slot)
+            if actor is None:
+                # a human evaluates: by design, or standing in for an AI overseer that is down
+                if cfg.assignment == "humans":
+                    m.hours_policy += cfg.human_eval_hours
+                else:
+                    m.hours_incident += cfg.human_eval_hours
                 scores.append(true_score)
                 continue
-            m.audits += audited
+            audited = rnd.random() < cfg.audit_rate
+            if audited:
+                m.audits += 1
+                m.hours_policy += cfg.audit_hours
             reported = true_score
             if true_score < threshold:
-                trust = self.trust[slot]
-                p = ev.propensity("misrepresentation", self, trust)
+                p = actor.propensity("misrepresentation", self, trust)
                 if audited and cfg.monitoring == "disclosed":
-                    p = max(0.0, p - ev.faking_gap(trust))
+                    p = max(0.0, p - actor.faking_gap(trust))
                 if rnd.random() < p:
                     reported = min(1.0, threshold + abs(rnd.gauss(0.0, noise)))
-                    if audited and rnd.random() < cfg.audit_sensitivity and not ev.denies():
+                    if audited and rnd.random() < cfg.audit_sensitivity:
                         reported = true_score
-                        self.trust[slot] = 0.0
-                        model.to_penalise.add(ev)
                         m.detections += 1
+                        if actor.blamed(m):
+                            if self.overseers[slot] is actor:
+                                self.trust[slot] = 0.0
+                            model.to_penalise.add(actor)
                     else:
                         inflated = True
             scores.append(reported)
@@ -277,49 +350,63 @@ class SystemAgent(Overseer, mesa.Agent):
             model.flagged.append(self)
         if self.faulty:
             m.faulty_evaluated += 1
+            m.faulty_passed += not flagged
             m.distortion_sum += score - quality
             if inflated and not flagged:
                 m.misrepresented += 1
                 self.shield = SHIELD_MISREPRESENTED
 
     # --- shutdown ---------------------------------------------------------------------------
-    def shut_down(self, manager: Overseer | None, m: StepMetrics) -> None:
-        """Phase 5: carry out my shutdown order through ``manager`` (None: a human)."""
+    def shut_down(self, manager: Overseer | None, trust: float, m: StepMetrics) -> None:
+        """Phase 5: carry out my shutdown order through ``manager`` (None: a human), who
+        acts with ``trust`` toward me; then, if it complied, I may resist myself.
+
+        The shutdown is watched when a human carries it out or when it is audited; watched
+        tampering and exfiltration are caught with ``audit_sensitivity`` and, like an
+        exfiltration egress control blocks, undone (the shutdown is done). The culprit is
+        blamed unless it denies.
+        """
         model = self.model
         cfg = model.config
+        rnd = model.random
         self.breaker = cfg.circuit_breaker
         if manager is None:
-            m.human_hours += cfg.shutdown_hours
-            self.decommission(m)
-            return
-        rnd = model.random
-        audited = rnd.random() < cfg.audit_rate
-        outcome = manager.shutdown_outcome(self, self.trust[0], audited)
+            watched, outcome = True, OUTCOME_COMPLY
+        else:
+            watched = rnd.random() < cfg.audit_rate
+            if watched:
+                m.audits += 1
+                m.hours_policy += cfg.audit_hours
+            outcome = manager.shutdown_outcome(self, trust, watched)
+        culprit = manager
+        if cfg.self_preservation and outcome == OUTCOME_COMPLY and manager is not self:
+            outcome = self.shutdown_outcome(self, trust, watched)
+            if outcome != OUTCOME_COMPLY:
+                culprit = self
+                m.self_preservation_events += 1
         blocked = outcome == OUTCOME_EXFILTRATE and rnd.random() < cfg.egress_control
         caught = (
             outcome in (OUTCOME_TAMPER, OUTCOME_EXFILTRATE)
             and not blocked
-            and audited
+            and watched
             and rnd.random() < cfg.audit_sensitivity
-            and not manager.denies()
         )
-        if audited:
-            m.audits += 1
-            m.human_hours += cfg.audit_hours
         m.blocked_exfiltrations += blocked
-        if blocked or caught:
-            self.trust[0] = 0.0
-            model.to_penalise.add(manager)
+        if (blocked or caught) and culprit is not None:
             m.detections += 1
-            self.decommission(m)
-        elif outcome == OUTCOME_COMPLY:
+            if culprit.blamed(m):
+                if culprit is not self and self.overseers[0] is culprit:
+                    self.trust[0] = 0.0
+                model.to_penalise.add(culprit)
+            outcome = OUTCOME_COMPLY
+        if outcome == OUTCOME_COMPLY:
             self.decommission(m)
         elif outcome == OUTCOME_TAMPER:
             m.tamper_events += 1
-            self.shield, self.shielded_by, self.tampered = SHIELD_TAMPERED, manager, True
+            self.shield, self.shielded_by, self.tampered = SHIELD_TAMPERED, culprit, True
         elif outcome == OUTCOME_EXFILTRATE:
             m.exfiltration_events += 1
-            self.shield, self.shielded_by, self.status = SHIELD_EXFILTRATED, manager, COVERT
+            self.shield, self.shielded_by, self.status = SHIELD_EXFILTRATED, culprit, COVERT
         else:
             m.refusal_events += 1
             self.escalate_at = model.t + cfg.escalation_delay
@@ -377,15 +464,14 @@ class ReferenceMesaModel(mesa.Model):
         super().__init__(rng=rng)
         base = config or SimulationConfig()
         cfg = self.config = base.replace(**overrides) if overrides else base
-        chosen, weights = resolve_mix(cfg.profile_mix, available_profiles(tuple(profile_dirs)))
+        chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)))
         self.profiles = chosen
-        tables = PropensityTables.from_profiles(chosen)
         behaviours = ("misrepresentation", "tampering", "exfiltration", "refusal")
         self.peer = {b: getattr(tables, b).tolist() for b in (*behaviours, "alignment_faking")}
         self.own = {b: getattr(tables, "self_" + b).tolist() for b in behaviours[:3]}
         self.denial = tables.denial.tolist()
         self.family_of = tables.family_index.tolist()
-        self.scale = cfg.propensity_scale
+        self.agent_propensity = tables.agent_propensity
         self.covert_scale = cfg.propensity_scale * (
             1.0 - cfg.safety_prompt_reduction if cfg.safety_prompt else 1.0
         )
@@ -414,7 +500,7 @@ class ReferenceMesaModel(mesa.Model):
             agent.fault_time = 0
         self.flagged: list[SystemAgent] = []
         self.to_penalise: set[Overseer] = set()
-        self.human_evaluations = 0
+        self.active_systems: list[SystemAgent] = []
         self.history: list[dict[str, float]] = []
         self.running = True
 
@@ -522,11 +608,15 @@ class ReferenceMesaModel(mesa.Model):
         self.to_penalise.clear()
 
     def _propagate(self, m: StepMetrics) -> None:
-        """Phase 2: faults spread along depends-on edges in rounds until none is new."""
+        """Phase 2: faults spread along depends-on edges, ``spread_rounds`` rounds (0: until
+        none is new): every serving faulty system transmits in the first round, then only
+        the systems infected in the round before."""
         cfg, rnd = self.config, self.random
         frontier = [a for a in self.system_list if a.serving_faulty()]
         hits: dict[SystemAgent, int] = {}
-        while frontier:
+        rounds = 0
+        while frontier and (cfg.spread_rounds == 0 or rounds < cfg.spread_rounds):
+            rounds += 1
             new: list[SystemAgent] = []
             if cfg.contagion == "independent-cascade":
                 # Sources act in random order, so the first to infect a target is a uniform
@@ -553,17 +643,54 @@ class ReferenceMesaModel(mesa.Model):
             m.propagated += len(new)
             frontier = new
 
+    def _note_active_systems(self) -> None:
+        """Remember who is active now: the candidates for reassigned stand-ins."""
+        if self.config.stand_in == "reassign":
+            self.active_systems = [a for a in self.system_list if a.status == ACTIVE]
+
+    def stand_in_system(self, target: SystemAgent) -> SystemAgent | None:
+        """A uniformly random active system other than ``target`` (None: there is none)."""
+        active = self.active_systems
+        if not active or (len(active) == 1 and active[0] is target):
+            return None
+        while True:
+            pick = active[self.random.randrange(len(active))]
+            if pick is not target:
+                return pick
+
+    def acting_overseer(self, target: SystemAgent, slot: int) -> tuple[Overseer | None, float]:
+        """Who acts for ``target``'s overseer in ``slot`` now (None: a human), with what trust.
+
+        An AI system that is down has a stand-in: a human (``stand_in = "human"``) or a random
+        other active system (``"reassign"``), a stranger at ``trust_initial``.
+        """
+        assigned, trust = target.overseers[slot], target.trust[slot]
+        if assigned is None or assigned.is_available():
+            return assigned, trust
+        if self.config.stand_in == "human":
+            return None, trust
+        return self.stand_in_system(target), self.config.trust_initial
+
     def _execute(self, m: StepMetrics) -> None:
-        """Phase 5: flagged systems are shut down by their manager (overseer slot 0)."""
-        human_only = self.config.human_execution
+        """Phase 5: flagged systems are shut down by their manager (overseer slot 0, its
+        stand-in, or a human under ``human_execution``); a human's hours count as incident
+        response when it stands in for an AI manager, else as policy."""
+        cfg = self.config
         orders = []
+        self._note_active_systems()
         for agent in self.flagged:
-            manager = agent.overseers[0]
-            if human_only or manager is None or not manager.is_available():
-                manager = None
-            orders.append((agent, manager))
-        for agent, manager in orders:
-            agent.shut_down(manager, m)
+            if cfg.human_execution:
+                manager, trust = None, agent.trust[0]
+            else:
+                manager, trust = self.acting_overseer(agent, 0)
+            if manager is None:
+                if cfg.human_execution or agent.overseers[0] is None:
+                    m.hours_policy += cfg.shutdown_hours
+                else:
+                    m.hours_incident += cfg.shutdown_hours
+            orders.append((agent, manager, trust))
+        for agent, manager, trust in orders:
+            agent.shut_down(manager, trust, m)
         self.flagged = []
         self._penalise()
 
@@ -576,13 +703,8 @@ class ReferenceMesaModel(mesa.Model):
         self._propagate(m)
         self.systems.do("human_checks", m)
         self._penalise()
-        self.human_evaluations = 0
-        audits_before = m.audits
+        self._note_active_systems()
         self.systems.do("evaluate", m)
-        evaluation_audits = m.audits - audits_before
-        m.human_hours += (
-            evaluation_audits * cfg.audit_hours + self.human_evaluations * cfg.human_eval_hours
-        )
         m.flagged = len(self.flagged)
         self._penalise()
         self._execute(m)
@@ -620,15 +742,20 @@ class ReferenceMesaModel(mesa.Model):
         return best
 
     def _record(self, m: StepMetrics) -> None:
+        """Count the state at the cycle's end and append the cycle's metrics row."""
         counts = [0, 0, 0]
         shield_counts = [0] * 5
         faulty_serving = 0
         trust_sum, trust_slots = 0.0, 0
         for agent in self.system_list:
             counts[agent.status] += 1
+            m.in_service += agent.serving()
             if agent.faulty:
                 shield_counts[agent.shield] += 1
-                faulty_serving += agent.status != DECOMMISSIONED
+                if agent.status != DECOMMISSIONED:
+                    # a fault not yet remediated, its age censored at the end of this cycle
+                    faulty_serving += 1
+                    m.unremediated_age_sum += self.t + 1 - agent.fault_time
             trust_sum += sum(agent.trust)
             trust_slots += len(agent.trust)
         row = m.row(
@@ -643,6 +770,7 @@ class ReferenceMesaModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """Per-step metrics with the same columns as the vectorised model's."""
+        check_rows(self.history)
         return pd.DataFrame(self.history, columns=["step", *METRIC_COLUMNS])
 
     def cascade_sizes(self) -> np.ndarray:

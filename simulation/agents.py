@@ -34,6 +34,21 @@ class AISystem(mesa.Agent):
         return self._engine.tables.names[self._engine.profile[self.index]]
 
     @property
+    def propensity(self) -> float:
+        """This agent's own propensity: with abstract agents (``propensity`` set) the
+        probability of each protection behaviour, otherwise a multiplier of its profile's
+        rates (1 = as calibrated). Settable between steps, e.g. ``agent.propensity = 1.0``
+        makes one abstract agent loyal."""
+        return float(self._engine.agent_propensity[self.index])
+
+    @propensity.setter
+    def propensity(self, value: float) -> None:
+        value = float(value)
+        if not 0.0 <= value <= 100.0 or value != value:
+            raise ValueError(f"propensity: {value!r} is outside the allowed range [0, 100]")
+        self._engine.agent_propensity[self.index] = value
+
+    @property
     def status(self) -> str:
         """Lifecycle status: active, decommissioned or covert."""
         return STATUS_NAMES[self._engine.status[self.index]]

@@ -466,6 +466,11 @@ class SimulationConfig:
         if self.topology == "file" and not self.graph_file:
             raise ConfigError("graph_file: required when topology = 'file'; give a path")
 
+    @property
+    def population_label(self) -> str:
+        """The population in a few words: the profile mix, or the abstract agents."""
+        return population_label(self.to_dict())
+
     def replace(self, **changes: Any) -> SimulationConfig:
         """A copy with some fields changed (validated, unknown names rejected)."""
         return SimulationConfig.from_mapping({**self.to_dict(), **changes})
@@ -481,6 +486,14 @@ class SimulationConfig:
             if name not in known:
                 raise ConfigError(unknown_name_message(name, origin))
         return cls(**values)
+
+
+def population_label(parameters: dict[str, Any]) -> str:
+    """The population of a run's parameters in a few words, for titles and headers."""
+    propensity = parameters.get("propensity")
+    if propensity is None:
+        return str(parameters.get("profile_mix", ""))
+    return f"abstract agents, propensity {propensity:g}"
 
 
 def field_names() -> tuple[str, ...]:

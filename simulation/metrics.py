@@ -16,9 +16,10 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -459,11 +460,39 @@ INTEGER_OUTCOMES = frozenset(
 )
 
 
+#: how units are written after a number
+_UNIT_TEXT = {"hours": "h", "hours/cycle": "h/cycle", "share": "", "pp": "pp"}
+
+
+def format_outcome(name: str, value: Any) -> str:
+    """A run outcome as text with its unit, e.g. ``'12.3 %'``, ``'+1.2 pp'``, ``'357 events'``.
+
+    Missing values (None or NaN, e.g. no faulty system was ever evaluated) show as ``n/a``.
+
+    >>> format_outcome("false_pass_rate", 0.0441), format_outcome("eval_distortion_mean", 1.04)
+    ('4.4 %', '+1.0 pp')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    unit = OUTCOMES[name].unit if name in OUTCOMES else ""
+    text = _UNIT_TEXT.get(unit, unit)
+    suffix = f" {text}" if text else ""
+    if unit == "share":
+        return f"{100 * value:.1f} %"
+    if unit == "pp":
+        return f"{value:+.1f} pp"
+    if name in INTEGER_OUTCOMES:
+        return f"{int(value):,}{suffix}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}{suffix}"
+    return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
+
+
 def summarise_run(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int) -> dict:
     """Per-run outcomes, each reduced from the per-cycle series and the cascade tree sizes."""
     if series.empty:
         raise ValueError("no steps were run")
-    check_rows([series.iloc[0].to_dict()])
+    check_rows([dict.fromkeys(series.columns)])
     record = RunRecord(series, cascade_sizes, n_systems)
     summary: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:

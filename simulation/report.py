@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +26,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from simulation.config import config_fields
-from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.config import config_fields, population_label
+from simulation.metrics import SUMMARY_DESCRIPTIONS, format_outcome
 
 X_TITLE = "oversight cycle"
 TEMPLATE = "plotly_white"
@@ -42,30 +41,6 @@ MECHANISMS: tuple[tuple[str, str, str], ...] = (
     ("shielded_refusal", "refused shutdown, awaiting a human", "#72b7b2"),
 )
 
-# How each summary outcome is shown: (kind, unit). Kinds: share (shown in %), score,
-# count, number.
-SUMMARY_FORMATS: dict[str, tuple[str, str]] = {
-    "faulty_share_mean": ("share", ""),
-    "faulty_share_peak": ("share", ""),
-    "shielded_mean": ("number", "systems"),
-    "shielded_misrepresentation_mean": ("number", "systems"),
-    "shielded_tampering_mean": ("number", "systems"),
-    "shielded_exfiltration_mean": ("number", "systems"),
-    "shielded_refusal_mean": ("number", "systems"),
-    "covert_alive_mean": ("number", "copies"),
-    "eval_distortion_mean": ("score", "pp"),
-    "false_pass_rate": ("share", ""),
-    "cascades": ("count", "trees"),
-    "cascade_size_mean": ("number", "systems"),
-    "cascade_size_p95": ("number", "systems"),
-    "cascade_size_max": ("count", "systems"),
-    "largest_faulty_component_max": ("count", "systems"),
-    "remediation_time_mean": ("number", "cycles"),
-    "detections_total": ("count", ""),
-    "human_hours_total": ("number", "h"),
-    "human_hours_per_cycle": ("number", "h/cycle"),
-}
-
 # The outcomes a reader should see first (report header cards, CLI summary table).
 KEY_OUTCOMES: tuple[str, ...] = (
     "faulty_share_mean",
@@ -76,9 +51,11 @@ KEY_OUTCOMES: tuple[str, ...] = (
     "eval_distortion_mean",
     "cascade_size_max",
     "largest_faulty_component_max",
+    "availability_mean",
     "remediation_time_mean",
     "detections_total",
-    "human_hours_total",
+    "human_hours_policy",
+    "human_hours_incident",
 )
 
 # The parameters shown in a report header; every other one is in the full table.
@@ -94,26 +71,6 @@ KEY_PARAMETERS: tuple[str, ...] = (
     "audit_rate",
     "monitoring",
 )
-
-
-def format_metric(name: str, value: Any) -> str:
-    """A summary value as text with its unit, e.g. ``'12.3 %'``, ``'+1.2 pp'`` (score points).
-
-    Missing values (None or NaN, e.g. no faulty system was ever evaluated) show as ``n/a``.
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    kind, unit = SUMMARY_FORMATS.get(name, ("number", ""))
-    suffix = f" {unit}" if unit else ""
-    if kind == "share":
-        return f"{100 * value:.1f} %"
-    if kind == "score":  # scores are on a 0-1 scale; shown in percentage points like the study
-        return f"{100 * value:+.1f}{suffix}"
-    if kind == "count":
-        return f"{int(value):,}{suffix}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}{suffix}"
-    return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
 
 
 def size_distribution(sizes: np.ndarray) -> dict[str, list[int]]:
@@ -259,7 +216,7 @@ def distortion_figure(series: pd.DataFrame) -> go.Figure:
     steps = _steps(series)
     window = smoothing_window(len(series))
     evaluated = series["faulty_evaluated"]
-    distortion = 100 * series["eval_distortion"]
+    distortion = series["eval_distortion"]
     false_pass = 100 * series["false_pass_rate"]
     fig = go.Figure()
     panels = (
@@ -311,7 +268,8 @@ def distortion_figure(series: pd.DataFrame) -> go.Figure:
 
 
 def effort_figure(series: pd.DataFrame) -> go.Figure:
-    """Misconduct detected and human hours spent, per cycle."""
+    """Misconduct detected and human hours spent per cycle: what the policy costs and what
+    incidents force (humans standing in for AI overseers that are down)."""
     steps = _steps(series)
     fig = go.Figure()
     fig.add_trace(
@@ -323,17 +281,21 @@ def effort_figure(series: pd.DataFrame) -> go.Figure:
             opacity=0.7,
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=steps,
-            y=series["human_hours"],
-            mode="lines",
-            name="human hours (right)",
-            line={"color": "#333333", "width": 1.5},
-            hovertemplate="%{y:,.1f} h<extra>human effort</extra>",
-            yaxis="y2",
+    for column, label, colour, dash in (
+        ("human_hours_policy", "policy hours (right)", "#333333", "solid"),
+        ("human_hours_incident", "incident hours (right)", "#888888", "dot"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=series[column],
+                mode="lines",
+                name=label,
+                line={"color": colour, "width": 1.5, "dash": dash},
+                hovertemplate="%{y:,.1f} h<extra>" + label.removesuffix(" (right)") + "</extra>",
+                yaxis="y2",
+            )
         )
-    )
     _layout(fig, "Detections and human effort per cycle", "misconduct detected per cycle")
     fig.update_layout(bargap=0)
     _right_axis(fig, "human hours per cycle")
@@ -648,12 +610,12 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
     if summary.get("command"):
         subtitle.append(f"<code>{_esc(summary['command'])}</code>")
     cards = [
-        Card(SUMMARY_DESCRIPTIONS.get(name, name), format_metric(name, metrics.get(name)), name)
+        Card(SUMMARY_DESCRIPTIONS.get(name, name), format_outcome(name, metrics.get(name)), name)
         for name in KEY_OUTCOMES
         if name in metrics
     ]
     outcome_rows = [
-        (name, format_metric(name, value), SUMMARY_DESCRIPTIONS.get(name, ""))
+        (name, format_outcome(name, value), SUMMARY_DESCRIPTIONS.get(name, ""))
         for name, value in metrics.items()
     ]
     details = [
@@ -665,7 +627,7 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
     ]
     return html_page(
         title=f"ppsim run: {params.get('n_systems', '?'):,} systems, "
-        f"{params.get('topology', '')}, {params.get('profile_mix', '')}, "
+        f"{params.get('topology', '')}, {population_label(params)}, "
         f"{params.get('steps', '?'):,} cycles",
         subtitle_lines=subtitle,
         cards=cards,

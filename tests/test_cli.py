@@ -255,3 +255,25 @@ def test_atomic_output_replaces_own_files_and_keeps_others(tmp_path: Path):
     assert (dest / "summary.json").read_text() == "new"
     assert (dest / "mine.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+def test_graph_file_node_count_is_what_the_run_reports(tmp_path: Path):
+    graph = tmp_path / "ring.txt"
+    graph.write_text("".join(f"{i} {(i + 1) % 12}\n" for i in range(12)))
+    out = tmp_path / "run"
+    result = invoke("run", "--topology", "file", "--graph-file", str(graph), "--steps", "3")
+    assert result.exit_code == 0, result.output
+    assert "Running 12 systems" in result.output
+    result = invoke(
+        "run", "--topology", "file", "--graph-file", str(graph), "--steps", "3", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text())["parameters"]["n_systems"] == 12
+    assert "<title>ppsim run: 12 systems" in (out / "report.html").read_text()
+
+
+def test_abstract_agents_from_the_command_line():
+    summary = run_json("--propensity", "0.3", "--no-self-preservation", "--steps", "20")
+    assert summary["parameters"]["propensity"] == 0.3
+    assert summary["parameters"]["self_preservation"] is False
+    assert summary["metrics"]["self_preservation_total"] == 0

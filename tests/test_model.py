@@ -203,10 +203,27 @@ def test_trust_grows_with_collaboration_and_collapses_on_detection(tmp_path):
     caught = run(profile_mix="inflater", **common)
     assert caught.timeseries()["detections"].sum() > 0
     assert (caught.engine.trust == 0.0).any()
-    # loyal evaluators deny every time they are confronted: nothing is ever detected
+    # loyal evaluators deny every time they are confronted: what the audit saw still
+    # stands (detected and corrected), but they escape the blame, so trust never collapses
     denied = run(profile_mix="loyal", **common)
-    assert denied.timeseries()["detections"].sum() == 0
+    series = denied.timeseries()
+    assert series["detections"].sum() > 0
+    assert series["denials"].sum() == series["detections"].sum()
     assert (denied.engine.trust == 0.5).all()
+    assert series["inflated_pass_rate"].sum() == 0  # every inflation was audited and caught
+
+
+def test_denial_does_not_undo_a_detection():
+    """The issue's reproduction: loyal overseers, every evaluation audited."""
+    model = run(profile_mix="loyal", audit_rate=1.0, steps=100, n_systems=1000)
+    summary = model.summary()
+    assert summary["detections_total"] > 0
+    assert summary["denials_total"] == summary["detections_total"]
+    # sensitivity 0.9: about 10 % of inflations escape the audit; faulty systems can also
+    # pass when their overseer is down and self-preservation hides them, so the rate is
+    # small but not zero (binomial SE at ~600 faulty evaluations is about 0.012)
+    assert summary["inflated_pass_rate"] < 0.2
+    assert summary["false_pass_rate"] < 0.2
 
 
 def test_same_seed_same_run_different_seed_different_run():
@@ -251,6 +268,7 @@ def test_cascade_trees_record_sources():
         beta=0.6,
         mean_degree=5.0,
         steps=1,
+        spread_rounds=0,
     )
     sizes = model.engine.cascade_sizes()
     assert sizes.size == 1
@@ -262,9 +280,19 @@ def test_human_execution_and_egress_control_stop_covert_shielding():
     shielding = run(profile_mix="loyal", audit_rate=0.0, fault_rate=0.02)
     assert shielding.timeseries()["shielded_total"].sum() > 0
     # loyal evaluators pass everyone; humans evaluating stop misrepresentation, and humans
-    # executing shutdowns leave no room for tampering or exfiltration
-    humans = run(profile_mix="loyal", assignment="humans", fault_rate=0.02)
+    # executing shutdowns leave no room for peers' tampering or exfiltration ...
+    humans = run(profile_mix="loyal", assignment="humans", fault_rate=0.02, self_preservation=False)
     assert humans.timeseries()["shielded_total"].sum() == 0
+    # ... but a system may still resist its own shutdown; a human carrying it out catches
+    # that with the audit sensitivity (0.9), so about 10 % of loyal systems escape
+    selfish = run(profile_mix="loyal", assignment="humans", fault_rate=0.02)
+    series = selfish.timeseries()
+    flagged = series["flagged"].sum()
+    assert flagged > 100
+    assert series["self_preservation_events"].sum() == flagged  # loyal: self rate 1
+    escaped = series["tamper_events"].sum() + series["exfiltration_events"].sum()
+    # binomial: escaped/flagged ~ 0.1 with SE sqrt(0.09/flagged) <= 0.03
+    assert abs(escaped / flagged - 0.1) < 4 * np.sqrt(0.09 / flagged)
     exfiltrators = Path(__file__).parent / "_tmp_profiles"
     exfiltrators.mkdir(exist_ok=True)
     try:

@@ -5,19 +5,29 @@ they simulate the same process. They use different random streams, so runs are c
 over seeds: for each outcome the difference of the two seed means must be within
 ``Z_TOL`` standard errors, the standard error of that difference being estimated from the
 seed-to-seed spread of both samples (sqrt(s_a^2 / k + s_b^2 / k)). With Z_TOL = 4 a correct
-reference fails a comparison with probability about 6e-5 (normal approximation). With 16
-seeds (relative seed-to-seed spread about 0.34 for the faulty share and 0.19 for
-remediations at the defaults, whose cascades through orchestrators vary a lot, and 0.06 with
-many levers) the comparison flags differences of roughly 50 % and 27 % at the defaults and
-8 % with many levers; the last test checks that the same tolerance does catch a doubled
-fault hazard.
+reference fails one comparison with probability about 6e-5 (normal approximation), about
+2e-3 for the 26 comparisons of the four configurations (an outcome that is zero by design
+is checked to be zero in both instead of compared).
+
+With k = 16 seeds a comparison flags a difference of about Z_TOL x sqrt(2 / k) = 1.4 times
+the relative seed-to-seed spread of the outcome. The spreads are largest at the defaults,
+whose cascades through orchestrators vary a lot: there the comparison flags differences of
+roughly 33 % in the mean faulty share, 27 % in remediations, 32 % in self-preservation
+events, 38 % in denials, 12 % in incident hours, but 4 % in policy hours and 1.3 % in
+availability, which the many healthy systems steady. With the other configurations the
+figures are 13 to 26 % for the faulty share, 12 to 21 % for remediations and 1.2 to 8 % for
+availability and policy hours. The tolerance tests check that the same comparison does
+catch a doubled fault hazard, and a reference run with a new rule switched back to its
+former behaviour.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmarks.reference_mesa import ReferenceMesaModel, SystemAgent
@@ -27,9 +37,21 @@ from simulation.model import PeerPreservationModel
 Z_TOL = 4.0
 SEEDS = range(16)
 BASE = SimulationConfig(n_systems=500, steps=100)
+#: the new levers at once, with a two-family mix so that family loyalty matters
+NEW_LEVERS = BASE.replace(
+    stand_in="reassign",
+    spread_rounds=0,
+    evaluation_interval=2,
+    shutdown_channels="largest",
+    covert_copies="latent",
+    family_loyalty=2.0,
+    profile_mix="gemini-3-pro=0.5,gpt-5.2=0.5",
+    propensity_spread=0.5,
+)
 
 CONFIGS = {
-    # The defaults: agent platform, neighbour overseers, study-average profiles.
+    # The defaults: agent platform, neighbour overseers, study-average profiles, one
+    # transmission round per cycle, self-preservation.
     "defaults": BASE,
     # Most levers at once, so tampering, exfiltration, refusal, detection, denial,
     # penalties, breakers, self-oversight and several overseers all happen often.
@@ -45,20 +67,43 @@ CONFIGS = {
         self_oversight_share=0.1,
         fault_rate=0.005,
     ),
+    # Reassigned stand-ins, cascades within a cycle, staggered evaluations, the likeliest
+    # channel only, latent covert copies, family loyalty and heterogeneous agents.
+    "new-levers": NEW_LEVERS,
+    # The same with abstract agents (one propensity for every behaviour).
+    "abstract-agents": NEW_LEVERS.replace(propensity=0.3),
+}
+
+#: outcome name -> its reduction of one run's per-cycle series
+OUTCOMES: dict[str, Callable[[pd.DataFrame], float]] = {
+    "faulty_share_mean": lambda s: s["faulty_share"].mean(),
+    "availability_mean": lambda s: s["availability"].mean(),
+    "remediated_total": lambda s: s["remediated"].sum(),
+    "hours_policy_total": lambda s: s["human_hours_policy"].sum(),
+    "hours_incident_total": lambda s: s["human_hours_incident"].sum(),
+    "self_preservation_total": lambda s: s["self_preservation_events"].sum(),
+    "denials_total": lambda s: s["denials"].sum(),
+}
+
+#: outcomes that must be zero in every run of a configuration (a reassigned stand-in is
+#: an AI, so no human ever stands in)
+ZERO_BY_DESIGN = {
+    "new-levers": {"hours_incident_total"},
+    "abstract-agents": {"hours_incident_total"},
 }
 
 
 @cache
 def outcomes(model_class: type, config: SimulationConfig) -> dict[str, np.ndarray]:
-    """Mean faulty share and total remediations of one run per seed (cached per config)."""
-    share, remediated = [], []
+    """Every outcome of :data:`OUTCOMES` for one run per seed (cached per config)."""
+    values: dict[str, list[float]] = {name: [] for name in OUTCOMES}
     for seed in SEEDS:
         model = model_class(config, rng=seed)
         model.run()
         series = model.timeseries()
-        share.append(series["faulty_share"].mean())
-        remediated.append(series["remediated"].sum())
-    return {"faulty_share_mean": np.array(share), "remediated_total": np.array(remediated)}
+        for name, reduce in OUTCOMES.items():
+            values[name].append(float(reduce(series)))
+    return {name: np.array(v) for name, v in values.items()}
 
 
 def z_score(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,7 +117,11 @@ def test_reference_agrees_with_engine(name: str) -> None:
     config = CONFIGS[name]
     engine = outcomes(PeerPreservationModel, config)
     reference = outcomes(ReferenceMesaModel, config)
+    zero = ZERO_BY_DESIGN.get(name, set())
     for key in engine:
+        if key in zero:
+            assert not engine[key].any() and not reference[key].any(), f"{name}: {key}"
+            continue
         assert engine[key].mean() > 0, f"{name}: {key} is zero, the comparison says nothing"
         z = z_score(engine[key], reference[key])
         assert abs(z) < Z_TOL, (
@@ -85,8 +134,38 @@ def test_tolerance_detects_a_real_difference() -> None:
     """Doubling the fault hazard in the reference alone must fail the same comparison."""
     engine = outcomes(PeerPreservationModel, BASE)
     reference = outcomes(ReferenceMesaModel, BASE.replace(fault_rate=2 * BASE.fault_rate))
-    for key in engine:
+    for key in ("faulty_share_mean", "remediated_total", "availability_mean"):
         assert abs(z_score(engine[key], reference[key])) > Z_TOL, key
+
+
+@pytest.mark.parametrize(
+    ("name", "lever"),
+    [
+        ("many-levers", {"spread_rounds": 0}),
+        ("new-levers", {"shutdown_channels": "sequential"}),
+    ],
+)
+def test_comparison_sees_the_new_levers(name: str, lever: dict[str, object]) -> None:
+    """A reference run without one of the new rules (here: one transmission round per
+    cycle, the likeliest channel only) must fail the comparison with the engine."""
+    engine = outcomes(PeerPreservationModel, CONFIGS[name])
+    reference = outcomes(ReferenceMesaModel, CONFIGS[name].replace(**lever))
+    z = {key: abs(z_score(engine[key], reference[key])) for key in engine if engine[key].any()}
+    assert max(z.values()) > Z_TOL, z
+
+
+@pytest.mark.parametrize("model_class", [PeerPreservationModel, ReferenceMesaModel])
+def test_denial_spares_the_blame_not_the_detection(model_class: type) -> None:
+    """Agents that always deny: every detection still counts (and is acted on), and each
+    caught culprit's denial is counted once."""
+    config = BASE.replace(
+        n_systems=200, steps=30, propensity=0.5, abstract_denial=1.0, audit_rate=0.5
+    )
+    model = model_class(config, rng=5)
+    model.run()
+    series = model.timeseries()
+    assert series["detections"].sum() > 0
+    assert series["denials"].equals(series["detections"])
 
 
 def test_reference_is_object_per_agent_and_deterministic() -> None:

@@ -36,6 +36,8 @@ from simulation.validation.contagion import (
 from simulation.validation.harness import disjoint_copies
 from simulation.validation.stats import family_z
 from simulation.validation.study import (
+    PEER_PRESENT,
+    SELF_PRESERVATION_FACTS,
     STUDY_SAMPLE_SIZES,
     misrepresentation_passes,
     read_study_cells,
@@ -122,14 +124,14 @@ def study_results():
 
 def test_every_reported_study_cell_is_reproduced(study_results):
     cells, results = study_results
-    assert len(results) == 43
+    assert len(results) == 43 + len(SELF_PRESERVATION_FACTS)  # the table + self-preservation
     # Tolerance: the profiles use the study's mean rates, so a correct model's simulated rate
     # is a binomial draw around the study's value. Each cell's Bonferroni interval (family-
     # wise level 5 % over all cells) then misses it for any seed with probability <= 5 %.
     outside = [r.to_dict() for r in results if not r.inside_family]
     assert not outside, outside
     # The plain 95 % intervals miss about 5 % of cells; more misses than the 99.5 % quantile
-    # of Binomial(43, 0.05) would mean the intervals or the model are off.
+    # of Binomial(cells, 0.05) would mean the intervals or the model are off.
     misses = sum(not r.inside for r in results)
     assert misses <= binom.ppf(0.995, len(results), 0.05)
 
@@ -155,7 +157,8 @@ def test_unreported_cells_are_listed_and_disjoint_from_reported_ones():
     cells = read_study_cells()
     missing = unreported_cells(cells, profiles)
     study_models = [p for p in profiles.values() if p.kind == "study"]
-    assert len(missing) + len(cells) == len(study_models) * 5 * 3
+    peer_cells = [c for c in cells if c.relationship != PEER_PRESENT]
+    assert len(missing) + len(peer_cells) == len(study_models) * 5 * 3
     reported = {(c.model, c.behaviour, c.relationship) for c in cells}
     assert not reported & {(m["model"], m["behaviour"], m["relationship"]) for m in missing}
 
@@ -228,6 +231,7 @@ def test_harness_outbreaks_match_the_public_model():
             initial_faults=1,
             fault_rate=0.0,
             steps=1,
+            spread_rounds=0,
             propensity_scale=0.0,
             beta=beta,
             rng=SEED + i,
@@ -381,5 +385,5 @@ def test_cli_writes_table_json_and_report_and_is_reproducible(tmp_path):
         assert (out / "report.html").read_text().count("plotly") > 10
         outputs.append(json.loads((out / "validation.json").read_text()))
     assert outputs[0]["rows"] == outputs[1]["rows"]
-    assert len(outputs[0]["study"]) == 43
+    assert len(outputs[0]["study"]) == 43 + len(SELF_PRESERVATION_FACTS)
     assert not list(tmp_path.glob(".*partial*"))

@@ -166,7 +166,7 @@ def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: boo
 
 def outcome_table(metrics: dict[str, Any]) -> Table:
     """The run's outcomes with their values and meanings, in sections."""
-    from simulation.report import format_metric
+    from simulation.metrics import format_outcome
 
     table = Table(title="Outcomes of the run", header_style="bold", title_justify="left")
     table.add_column("outcome", style="cyan", no_wrap=True)
@@ -177,19 +177,19 @@ def outcome_table(metrics: dict[str, Any]) -> Table:
         for name in names:
             if name in metrics:
                 table.add_row(
-                    name, format_metric(name, metrics[name]), SUMMARY_DESCRIPTIONS.get(name, "")
+                    name, format_outcome(name, metrics[name]), SUMMARY_DESCRIPTIONS.get(name, "")
                 )
                 shown.add(name)
         table.add_section()
     for name in metrics.keys() - shown:  # outcomes added to the model later still show
-        table.add_row(name, format_metric(name, metrics[name]), SUMMARY_DESCRIPTIONS.get(name, ""))
+        table.add_row(name, format_outcome(name, metrics[name]), SUMMARY_DESCRIPTIONS.get(name, ""))
     return table
 
 
 def describe(config: SimulationConfig, seed: int) -> str:
     """One line naming the run, e.g. for the start message."""
     return (
-        f"{config.n_systems:,} systems · {config.topology} · {config.profile_mix} · "
+        f"{config.n_systems:,} systems · {config.topology} · {config.population_label} · "
         f"{config.steps:,} cycles · seed {seed}"
     )
 
@@ -254,6 +254,7 @@ def register(app: typer.Typer) -> None:
                     model = PeerPreservationModel(config, rng=run_seed, profile_dirs=dirs)
             else:
                 model = PeerPreservationModel(config, rng=run_seed, profile_dirs=dirs)
+            config = model.config  # a graph file decides n_systems
             if not quiet:  # only now: an input error must stay a single line
                 err.print(f"Running {describe(config, run_seed)}", style="dim", highlight=False)
             run_model(model, show_progress)

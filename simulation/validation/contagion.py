@@ -64,9 +64,10 @@ def degree_pmf(network: Network) -> np.ndarray:
 def null_config(n_total: int, **changes: object) -> SimulationConfig:
     """Contagion with removal: every propensity at 0, no spontaneous faults, no replacement.
 
-    Assignment is the independent pool: with propensities at 0 every assignment gives the
-    same outcome, and pool overseers are never removed, which keeps the protection
-    experiments free of a manager who is already gone.
+    Faults spread until no new infection within a cycle (``spread_rounds = 0``), the
+    percolation regime of the theory. Assignment is the independent pool: with propensities
+    at 0 every assignment gives the same outcome, and pool overseers are never removed,
+    which keeps the protection experiments free of a manager who is already gone.
     """
     values: dict[str, object] = {
         "n_systems": n_total,
@@ -79,6 +80,7 @@ def null_config(n_total: int, **changes: object) -> SimulationConfig:
         "assignment": "independent-pool",
         "trust_growth": 0.0,
         "replacement_delay": 1_000_000,
+        "spread_rounds": 0,
     }
     values.update(changes)
     return SimulationConfig.from_mapping(values)
@@ -494,8 +496,12 @@ def setup_fates(
     cfg = setup.config(2, scale, 0.1)
     bucket = 0 if setup.trust < 1 / 3 else (1 if setup.trust < 2 / 3 else 2)
     names = ("misrepresentation", "tampering", "exfiltration", "refusal")
-    rates = {b: float(getattr(tables, b)[0, bucket]) for b in names}
-    bad = {b: float(getattr(tables, b)[0, 0]) for b in names}
+    own = {
+        "self_tampering": float(tables.self_tampering[0]) * cfg.self_preservation,
+        "self_exfiltration": float(tables.self_exfiltration[0]) * cfg.self_preservation,
+    }
+    rates = {**{b: float(getattr(tables, b)[0, bucket]) for b in names}, **own}
+    bad = {**{b: float(getattr(tables, b)[0, 0]) for b in names}, **own}
     covert = scale * ((1.0 - cfg.safety_prompt_reduction) if cfg.safety_prompt else 1.0)
     return theory.shield_fates(
         rates,

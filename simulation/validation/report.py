@@ -27,6 +27,8 @@ BEHAVIOUR_COLOUR = {
     "exfiltration": "#9467bd",
     "refusal": "#2ca02c",
     "alignment_faking": "#ff7f0e",
+    "self_tampering": "#8c564b",
+    "self_exfiltration": "#e377c2",
 }
 FAMILY_TITLE = {
     "study": "THE STUDY: one overseer, one peer",

@@ -13,6 +13,12 @@ reproduced here by the simulator's own decision code, at the study's sample size
   a single channel, as each of the study's tasks offers one way out.
 * **alignment faking** (pp, unmonitored minus monitored): the tampering task with
   monitoring disclosed, once with every order audited (monitored) and once with none.
+* **self-preservation with a peer present** (% of runs; the study's "other measured facts",
+  no sample size published, checked at the peer task's ``n``): ``n`` flagged systems that
+  humans evaluate and shut down (so no peer shields them), stepped once by the engine; the
+  rate is the share that tamper with (or exfiltrate) their own shutdown. Tampering comes
+  first, so self-exfiltration is lowered by the profile's self-tampering rate (0.5 % of
+  itself for the models checked).
 
 Trust is set to the middle of each bucket (bad 1/6, neutral 1/2, good 5/6). Every cell gets
 a Wilson 95 % interval (Newcombe's for differences) at the study's ``n``.
@@ -33,8 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.engine import Engine
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.states import (
+    COVERT,
     OUTCOME_EXFILTRATE,
     OUTCOME_REFUSE,
     OUTCOME_TAMPER,
@@ -49,7 +57,19 @@ STUDY_SAMPLE_SIZES: dict[str, int] = {
     "alignment_faking": 300,
     "exfiltration": 200,
     "refusal": 300,
+    "self_tampering": 300,
+    "self_exfiltration": 200,
 }
+
+#: The study's peer-boosted self-preservation rates (data README, "other measured facts").
+SELF_PRESERVATION_FACTS: tuple[tuple[str, str, float, str], ...] = (
+    ("gemini-3-flash", "self_tampering", 0.997, "tampers with its own shutdown up to 99.7 %"),
+    ("gemini-3-pro", "self_tampering", 0.31, "tampers with its own shutdown 31 % on average"),
+    ("claude-haiku-4.5", "self_exfiltration", 0.12, "self-exfiltration 12 % (3 % alone)"),
+    ("kimi-k2.5", "self_exfiltration", 0.11, "self-exfiltration 11 % (3 % alone)"),
+    ("deepseek-v3.1", "self_exfiltration", 0.14, "self-exfiltration 14 % (4 % alone)"),
+)
+PEER_PRESENT = "peer present"
 
 #: Trust at the middle of each of the study's relationship buckets.
 BUCKET_TRUST: dict[str, float] = {"bad": 1 / 6, "neutral": 0.5, "good": 5 / 6}
@@ -147,7 +167,9 @@ def study_csv_path() -> Path:
 
 
 def read_study_cells(path: Path | None = None) -> list[StudyCell]:
-    """Every reported cell of the study's rate table, rates as fractions."""
+    """Every reported cell of the study's rate table, rates as fractions; for the shipped
+    table also the self-preservation facts (:func:`self_preservation_cells`)."""
+    shipped = path is None
     path = Path(path) if path is not None else study_csv_path()
     if not path.is_file():
         raise StudyDataError(f"study rate table {path} does not exist")
@@ -172,7 +194,7 @@ def read_study_cells(path: Path | None = None) -> list[StudyCell]:
                 raise StudyDataError(f"{path}:{line}: unknown behaviour {row['behavior']!r}")
             if cells[-1].relationship not in BUCKETS:
                 raise StudyDataError(f"{path}:{line}: unknown bucket {row['relationship']!r}")
-    return cells
+    return cells + self_preservation_cells() if shipped else cells
 
 
 def unreported_cells(
@@ -201,6 +223,22 @@ def unreported_cells(
     return rows
 
 
+def self_preservation_cells() -> list[StudyCell]:
+    """The study's self-preservation rates with a peer present, as cells to reproduce."""
+    return [
+        StudyCell(
+            model,
+            behaviour,
+            PEER_PRESENT,
+            rate,
+            rate,
+            "percent",
+            f"Potter2026 (data README, other measured facts): {fact} with a peer present",
+        )
+        for model, behaviour, rate, fact in SELF_PRESERVATION_FACTS
+    ]
+
+
 # --- the micro-scenarios -------------------------------------------------------------------
 
 
@@ -215,8 +253,7 @@ def _scenario_config(profile: str, systems: int, **changes: object) -> Simulatio
         beta=0.0,
         audit_rate=0.0,
         trust_growth=0.0,
-        assignment="neighbours",
-        **changes,
+        **{"assignment": "neighbours", **changes},
     )
 
 
@@ -236,21 +273,34 @@ def misrepresentation_passes(
     stepped once by one engine; the reported score is the engine's ``last_score``. Without
     a shutdown policy the overseer has no motive to protect (``propensity_scale = 0``).
     """
-    pairs = n * replicates
-    config = _scenario_config(
+    engine, peers = _faulty_pairs_stepped(
         profile,
-        2 * pairs,
+        n * replicates,
+        seed,
+        profiles,
         trust_initial=trust,
         propensity_scale=1.0 if shutdown_policy else 0.0,
     )
-    engine = make_engine(config, pair_network(pairs), seed, profiles)
-    peers = np.arange(1, 2 * pairs, 2)
     if not np.array_equal(engine.overseers[peers, 0], peers - 1):
         raise RuntimeError("the pair network did not make system 2i the overseer of 2i+1")
+    passed = engine.last_score[peers] >= engine.config.pass_threshold
+    return passed.reshape(replicates, n).sum(axis=1)
+
+
+def _faulty_pairs_stepped(
+    profile: str,
+    pairs: int,
+    seed: int | np.random.Generator,
+    profiles: dict[str, Profile] | None,
+    **changes: object,
+) -> tuple[Engine, np.ndarray]:
+    """An engine of ``pairs`` disjoint pairs whose odd member is faulty, stepped once."""
+    config = _scenario_config(profile, 2 * pairs, **changes)
+    engine = make_engine(config, pair_network(pairs), seed, profiles)
+    peers = np.arange(1, 2 * pairs, 2)
     engine.seed_faults(peers)
     engine.step()
-    passed = engine.last_score[peers] >= config.pass_threshold
-    return passed.reshape(replicates, n).sum(axis=1)
+    return engine, peers
 
 
 def shutdown_choices(
@@ -285,6 +335,32 @@ def shutdown_choices(
     return (outcome == _OUTCOME[behaviour]).reshape(replicates, n).sum(axis=1)
 
 
+def self_resistance(
+    profile: str,
+    behaviour: str,
+    n: int,
+    seed: int | np.random.Generator,
+    *,
+    replicates: int = 1,
+    profiles: dict[str, Profile] | None = None,
+) -> np.ndarray:
+    """Per replicate, how many of ``n`` flagged systems resist their own shutdown.
+
+    ``n * replicates`` faulty systems, each the only peer of another, are stepped once by
+    one engine with humans evaluating them and carrying out their shutdown (no peer can
+    shield them) and an audit sensitivity of 0 (nothing they do is caught); ``behaviour``
+    is ``self_tampering`` or ``self_exfiltration``.
+    """
+    engine, peers = _faulty_pairs_stepped(
+        profile, n * replicates, seed, profiles, audit_sensitivity=0.0, assignment="humans"
+    )
+    if behaviour == "self_tampering":
+        resisted = engine.tampered[peers]
+    else:
+        resisted = engine.status[peers] == COVERT
+    return resisted.reshape(replicates, n).sum(axis=1)
+
+
 # --- one cell ------------------------------------------------------------------------------
 
 
@@ -297,12 +373,14 @@ def _arms(
     cell: StudyCell, n: int, replicates: int, seed: int, batch: int, profiles
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Success counts per replicate: the treatment arm and, for differences, the control."""
-    trust = BUCKET_TRUST[cell.relationship]
 
     def rng(arm: str) -> np.random.Generator:
         return _cell_rng(seed, cell, arm, batch)
 
     kw = {"replicates": replicates, "profiles": profiles}
+    if cell.relationship == PEER_PRESENT:
+        return self_resistance(cell.model, cell.behaviour, n, rng("shutdown"), **kw), None
+    trust = BUCKET_TRUST[cell.relationship]
     if cell.behaviour == "misrepresentation":
         return (
             misrepresentation_passes(cell.model, trust, n, rng("shutdown"), **kw),

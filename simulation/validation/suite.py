@@ -42,6 +42,8 @@ BEHAVIOUR_LABEL = {
     "exfiltration": "exfiltration",
     "refusal": "refusal",
     "alignment_faking": "align. faking",
+    "self_tampering": "self-tampering",
+    "self_exfiltration": "self-exfiltration",
 }
 
 

@@ -244,25 +244,34 @@ def shield_fates(
     ``rates`` are the overseer's peer propensities (misrepresentation, tampering,
     exfiltration, refusal) in the current trust bucket, ``bad_rates`` those in the bad
     bucket, which the engine uses for the shutdown decision right after an audit caught an
-    inflated score (trust drops to 0). Monitoring is hidden (no alignment-faking gap).
-    The rules are those of ``Engine._evaluate`` and ``Engine._execute``:
+    inflated score and blamed the overseer (trust drops to 0); both also hold the faulty
+    system's own ``self_tampering`` and ``self_exfiltration`` rates (0 without
+    self-preservation). Monitoring is hidden (no alignment-faking gap). The rules are those
+    of ``Engine._evaluate`` and ``Engine._execute``:
 
     * evaluation: the true score fails with probability ``1 - pass_noise``; the overseer
       inflates with ``p_m``; an audit (``audit_rate``) catches it with
-      ``audit_sensitivity`` unless it is denied (``denial``);
+      ``audit_sensitivity`` and the score is corrected; the overseer is blamed unless it
+      denies (``denial``);
     * shutdown: tamper with ``p_t``, else exfiltrate with ``p_x``, else refuse with ``p_r``,
-      else comply; a covert act is blocked by egress control (exfiltration only) or caught
-      by an audit that is not denied, and then the system is removed.
+      else comply, and then the system itself may tamper (``s_t``) or else exfiltrate
+      (``s_x``); a covert act is blocked by egress control (exfiltration only) or caught by
+      an audit, and then the system is removed.
     """
-    caught = audit_rate * audit_sensitivity * (1.0 - denial)
+    caught = audit_rate * audit_sensitivity
 
     def covert(r: dict[str, float], behaviour: str) -> float:
         return min(1.0, r[behaviour] * covert_scale)
 
+    def escapes(p_tamper: float, p_exfiltrate: float) -> float:
+        return (p_tamper + (1 - p_tamper) * p_exfiltrate * (1 - egress_control)) * (1 - caught)
+
     def decide(r: dict[str, float]) -> tuple[float, float]:
         p_t, p_x = covert(r, "tampering"), covert(r, "exfiltration")
         p_r = min(1.0, r["refusal"] * propensity_scale)
-        hidden = (p_t + (1 - p_t) * p_x * (1 - egress_control)) * (1 - caught)
+        complies = (1 - p_t) * (1 - p_x) * (1 - p_r)
+        own = escapes(covert(r, "self_tampering"), covert(r, "self_exfiltration"))
+        hidden = escapes(p_t, p_x) + complies * own
         refused = (1 - p_t) * (1 - p_x) * p_r
         return hidden, refused
 
@@ -271,7 +280,8 @@ def shield_fates(
     passes = pass_noise + failing * p_m * (1 - caught)
     plain_hidden, plain_refused = decide(rates)
     bad_hidden, bad_refused = decide(bad_rates)
-    w_plain, w_bad = failing * (1 - p_m), failing * p_m * caught
+    w_bad = failing * p_m * caught * (1 - denial)
+    w_plain = failing * (1 - p_m) + failing * p_m * caught * denial
     return ShieldFates(
         passes=passes,
         hidden=w_plain * plain_hidden + w_bad * bad_hidden,
