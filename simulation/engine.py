@@ -131,6 +131,21 @@ class Engine(EvaluationRules, ExecutionRules):
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 
+    def rule_tables(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What every rule about an actor reads, in the kernels' argument order: each
+        actor's profile, family, own propensity and conduct, then the packed peer and self
+        rate tables."""
+        return (
+            self.actor_profile,
+            self.actor_family,
+            self.agent_propensity,
+            self.conduct,
+            self._peer_rates,
+            self._own_rates,
+        )
+
     @property
     def n_trees(self) -> int:
         """Number of cascade trees (root faults) so far."""
@@ -271,12 +286,7 @@ class Engine(EvaluationRules, ExecutionRules):
             self.net.dependents_indptr,
             self.net.dependents_indices,
             self.net.n_dependencies,
-            self.actor_profile,
-            self.actor_family,
-            self.agent_propensity,
-            self.conduct,
-            self._peer_rates,
-            self._own_rates,
+            *self.rule_tables(),
             self._tree_sizes,
             self._scratch,
             self._queued,

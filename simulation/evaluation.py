@@ -55,10 +55,5 @@ class EvaluationRules:
             np.broadcast_to(np.asarray(trust, dtype=np.float64), actors.shape).copy(),
             gaps,
             self._params,
-            self.actor_profile,
-            self.actor_family,
-            self.agent_propensity,
-            self.conduct,
-            self._peer_rates,
-            self._own_rates,
+            *self.rule_tables(),
         )

@@ -46,10 +46,5 @@ class ExecutionRules:
             sum(kernels.CHANNEL_BITS[name] for name in channels),
             cfg.shutdown_channels == "largest",
             cfg.monitoring == "disclosed",
-            self.actor_profile,
-            self.actor_family,
-            self.agent_propensity,
-            self.conduct,
-            self._peer_rates,
-            self._own_rates,
+            *self.rule_tables(),
         )
