@@ -4,8 +4,9 @@ For each network size and topology it measures, for both implementations, the ti
 build the network and the model, the mean time of an oversight cycle (step), agent-steps
 per second and the peak resident memory, then checks the project's targets:
 
-* 1,000,000 systems build in < 20 s, step in < 1 s and stay under 2 GB (vectorised);
-* at 10,000 systems the vectorised model does >= 100x the agent-steps/s of the reference.
+* 1,000,000 systems build in < 10 s, step in < 0.1 s and stay under 2 GB (vectorised);
+* the vectorised model does >= 50x the agent-steps/s of the reference at 1,000 systems,
+  >= 100x at 10,000 and >= 200x at 1,000,000 (the worse of the two timing windows).
 
 Every measurement runs in a fresh Python process, so that one model's memory peak does not
 hide another's and each build starts from a cold interpreter. Cycles are timed in two
@@ -41,6 +42,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from simulation.config import TOPOLOGIES
+from simulation.kernels import PHASES
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORISED, REFERENCE = "vectorised", "reference"
@@ -48,25 +50,15 @@ MEAN_DEGREE = 8.0
 LARGE = 100_000  # above this size the reference is timed over --reference-steps cycles
 
 TARGET_N = 1_000_000
-TARGET_BUILD_S = 20.0
-TARGET_STEP_S = 1.0
+TARGET_BUILD_S = 10.0
+TARGET_STEP_S = 0.1
 TARGET_RSS_MB = 2000.0  # 2 GB = 2e9 bytes
-RATIO_N = 10_000
-TARGET_RATIO = 100.0
+#: systems -> least speed-up over the reference, the worse of the two windows
+TARGET_RATIOS = {1_000: 50.0, 10_000: 100.0, 1_000_000: 200.0}
 
-ENGINE_PHASES = (
-    "_rotate",
-    "_arise_faults",
-    "_propagate",
-    "_escalations",
-    "_discover_hidden",
-    "_evaluate",
-    "_execute",
-    "_replace",
-    "_grow_trust",
-    "_record",
-    "largest_faulty_component",
-)
+#: what ``--phases`` times: the overseer rotation (Python), each phase of the compiled
+#: cycle called on its own, and the metrics row (counters to a dict, history, Mesa)
+ENGINE_PHASES = ("_rotate", *PHASES, "_record")
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, soft_wrap=True)
@@ -81,17 +73,23 @@ def peak_rss_mb() -> float:
 
 
 def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
-    """Wrap the engine's phase methods (on this instance only) to record their times."""
-    for name in ENGINE_PHASES:
-        method = getattr(engine, name)
+    """Make this engine instance step one compiled call per phase and record each call's
+    time, and those of the rotation and the metrics row, under its name."""
 
-        def timed(*args: Any, _method: Any = method, _name: str = name) -> Any:
+    def timed(name: str, method: Any) -> Any:
+        def call(*args: Any) -> Any:
             start = time.perf_counter()
-            result = _method(*args)
-            totals[_name].append(time.perf_counter() - start)
+            result = method(*args)
+            totals[name].append(time.perf_counter() - start)
             return result
 
-        setattr(engine, name, timed)
+        return call
+
+    run = engine._run
+    for name in ("_rotate", "_record"):
+        setattr(engine, name, timed(name, getattr(engine, name)))
+    engine._run = lambda mask: timed(PHASES[mask.bit_length() - 1], run)(mask)
+    engine.step = lambda: engine.step_phases(*(1 << p for p in range(len(PHASES))))
 
 
 def _window(values: list[float], start: int, count: int) -> list[float]:
@@ -334,8 +332,8 @@ def check_targets(
         ]
         r = big[0] if big and "error" not in big[0] else {}
         worst_step = max(r["step_s"], r["step_steady_s"] or 0.0) if r else None
-        add("1,000,000 systems build < 20 s", topology, r.get("build_s"), TARGET_BUILD_S, False)
-        add("1,000,000 systems step < 1 s", topology, worst_step, TARGET_STEP_S, False)
+        add("1,000,000 systems build < 10 s", topology, r.get("build_s"), TARGET_BUILD_S, False)
+        add("1,000,000 systems step < 0.1 s", topology, worst_step, TARGET_STEP_S, False)
         add(
             "1,000,000 systems peak RSS < 2 GB",
             topology,
@@ -343,18 +341,17 @@ def check_targets(
             TARGET_RSS_MB,
             False,
         )
-        ratio = [x for x in ratios if x["n"] == RATIO_N and x["topology"] == topology]
-        worst_ratio = None
-        if ratio:
-            windows = [ratio[0]["speedup"], ratio[0]["speedup_steady"]]
-            worst_ratio = min(w for w in windows if w is not None)
-        add(
-            "10,000 systems: vectorised >= 100x reference agent-steps/s",
-            topology,
-            worst_ratio,
-            TARGET_RATIO,
-            True,
-        )
+        for size, target in TARGET_RATIOS.items():
+            ratio = [x for x in ratios if x["n"] == size and x["topology"] == topology]
+            windows = [ratio[0]["speedup"], ratio[0]["speedup_steady"]] if ratio else []
+            measured = [w for w in windows if w is not None]
+            add(
+                f"{size:,} systems: >= {target:.0f}x reference agent-steps/s",
+                topology,
+                min(measured) if measured else None,
+                target,
+                True,
+            )
     return checks
 
 

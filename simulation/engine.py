@@ -1,5 +1,6 @@
-"""The vectorised engine: the whole network's state as arrays, stepped one oversight cycle
-at a time with whole-array NumPy operations (no Python loop over agents or edges).
+"""The engine: the whole network's state as arrays, stepped one oversight cycle at a time
+by one call of the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the
+cycle's events, no Python loop over agents or edges).
 
 One cycle (DESIGN.md section 2):
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation import kernels
 from simulation.config import SimulationConfig
 from simulation.evaluation import EvaluationRules
 from simulation.execution import ExecutionRules
@@ -34,26 +36,9 @@ from simulation.oversight import (
     pool_overseers,
     random_overseers,
 )
-from simulation.population import PropensityTables, assign_profiles, trust_bucket
-from simulation.sampling import (
-    bernoulli_positions,
-    first_per_target,
-    gather_edges,
-    masked_value_counts,
-    normal_tail_probability,
-    subgraph_component_labels,
-    transmissions,
-)
-from simulation.states import (
-    ACTIVE,
-    COVERT,
-    DECOMMISSIONED,
-    NO_FAULT,
-    ROOT_FAULT,
-    SHIELD_NAMES,
-    SHIELD_NONE,
-    StepMetrics,
-)
+from simulation.population import PropensityTables, assign_profiles
+from simulation.sampling import normal_tail_probability
+from simulation.states import ACTIVE, COUNTER, COVERT, NO_FAULT, StepMetrics
 from simulation.topology import Network
 
 
@@ -62,7 +47,9 @@ class Engine(EvaluationRules, ExecutionRules):
 
     Actors are the systems (ids ``0..n-1``) plus the independent evaluator pool (ids
     ``n..``); humans are ``HUMAN``. Use :class:`simulation.model.PeerPreservationModel` for
-    the Mesa interface; the engine is what it drives.
+    the Mesa interface; the engine is what it drives. The per-system arrays (``status``,
+    ``faulty``, ``fault_source``...) are rows of two packed arrays that the compiled cycle
+    receives whole.
     """
 
     def __init__(
@@ -73,6 +60,7 @@ class Engine(EvaluationRules, ExecutionRules):
         weights: np.ndarray,
         rng: np.random.Generator,
     ) -> None:
+        kernels.announce_compilation()
         self.config = config
         self.net = network
         self.tables = tables
@@ -98,21 +86,25 @@ class Engine(EvaluationRules, ExecutionRules):
             if config.evaluation_interval > 1
             else np.zeros(n, dtype=np.int64)
         )
-        self._actor_down = np.zeros(actors + 1, dtype=bool)
 
-        self.status = np.full(n, ACTIVE, dtype=np.int8)
-        self.faulty = np.zeros(n, dtype=bool)
-        self.tampered = np.zeros(n, dtype=bool)
-        self.breaker = np.zeros(n, dtype=bool)
-        self.shield = np.zeros(n, dtype=np.int8)
-        self.shielded_by = np.full(n, HUMAN, dtype=np.int64)
-        self.escalate_at = np.full(n, -1, dtype=np.int64)
-        self.replace_at = np.full(n, -1, dtype=np.int64)
-        self.fault_time = np.full(n, -1, dtype=np.int64)
-        self.fault_source = np.full(n, NO_FAULT, dtype=np.int64)
-        self.fault_tree = np.full(n, -1, dtype=np.int64)
+        self._flags = np.zeros((5, n), dtype=np.int8)
+        self.status = self._flags[kernels.ROW_STATUS]
+        self.status[:] = ACTIVE
+        self.shield = self._flags[kernels.ROW_SHIELD]
+        self.faulty = self._flags[kernels.ROW_FAULTY].view(np.bool_)
+        self.tampered = self._flags[kernels.ROW_TAMPERED].view(np.bool_)
+        self.breaker = self._flags[kernels.ROW_BREAKER].view(np.bool_)
+        self._events = np.full((6, n), -1, dtype=np.int64)
+        self.shielded_by = self._events[kernels.ROW_SHIELDED_BY]
+        self.shielded_by[:] = HUMAN
+        self.escalate_at = self._events[kernels.ROW_ESCALATE_AT]
+        self.replace_at = self._events[kernels.ROW_REPLACE_AT]
+        self.fault_time = self._events[kernels.ROW_FAULT_TIME]
+        self.fault_source = self._events[kernels.ROW_FAULT_SOURCE]
+        self.fault_source[:] = NO_FAULT
+        self.fault_tree = self._events[kernels.ROW_FAULT_TREE]
         self._tree_sizes = np.zeros(64, dtype=np.int64)
-        self.n_trees = 0
+        self._carry = np.zeros(2, dtype=np.int64)
         self.last_score = np.full(n, np.nan)
 
         k = config.evaluators_per_model
@@ -121,19 +113,43 @@ class Engine(EvaluationRules, ExecutionRules):
             self.self_overseen = rng.random(n) < config.self_oversight_share
         self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
-        self._due_replacements: dict[int, list[np.ndarray]] = {}
-        self._due_escalations: dict[int, list[np.ndarray]] = {}
 
         scale = config.propensity_scale
         if config.safety_prompt:
             scale *= 1.0 - config.safety_prompt_reduction
         self.covert_scale = scale
-        self._p_low = normal_tail_probability(
-            config.pass_threshold - config.healthy_quality, config.eval_noise
-        )
-        self._shutdown_peer, self._shutdown_self = self.tables.shutdown_tables()
+        self._stream = kernels.new_stream(rng)
+        self._peer_rates, self._own_rates = kernels.pack_tables(tables)
+        self._params = self._parameters()
+        self._switches = self._settings()
+        self._counts = np.zeros(len(COUNTER), dtype=np.float64)
+        self._census_out = np.zeros(len(kernels.CENSUS), dtype=np.float64)
+        # rows 0 and 1 stay zero between uses (see kernels.propagate)
+        self._scratch = np.zeros((7, n), dtype=np.int32)
+        self._queued = np.zeros(actors, dtype=np.bool_)
+        self._queue = np.zeros(actors, dtype=np.int64)
         self.history: list[dict[str, float]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
+
+    def rule_tables(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What every rule about an actor reads, in the kernels' argument order: each
+        actor's profile, family, own propensity and conduct, then the packed peer and self
+        rate tables."""
+        return (
+            self.actor_profile,
+            self.actor_family,
+            self.agent_propensity,
+            self.conduct,
+            self._peer_rates,
+            self._own_rates,
+        )
+
+    @property
+    def n_trees(self) -> int:
+        """Number of cascade trees (root faults) so far."""
+        return int(self._carry[kernels.CARRY_TREES])
 
     def _seed_initial_faults(self, count: int) -> None:
         if count:
@@ -142,18 +158,58 @@ class Engine(EvaluationRules, ExecutionRules):
     def seed_faults(self, ids: np.ndarray) -> None:
         """Make ``ids`` faulty now, each the root of a new cascade tree."""
         ids = np.asarray(ids, dtype=np.int64)
-        ids = ids[~self.faulty[ids]]
-        self.faulty[ids] = True
-        self.fault_time[ids] = self.t
-        self.fault_source[ids] = ROOT_FAULT
-        self.fault_tree[ids] = self.n_trees + np.arange(ids.size)
-        end = self.n_trees + ids.size
-        if end > self._tree_sizes.size:
-            grown = np.zeros(max(2 * self._tree_sizes.size, end), dtype=np.int64)
-            grown[: self.n_trees] = self._tree_sizes[: self.n_trees]
-            self._tree_sizes = grown
-        self._tree_sizes[self.n_trees : end] = 1
-        self.n_trees = end
+        self._tree_sizes = kernels.seed(
+            ids,
+            ids.size,
+            self.t,
+            self.faulty,
+            self.fault_time,
+            self.fault_source,
+            self.fault_tree,
+            self._tree_sizes,
+            self._carry,
+        )
+
+    def _parameters(self) -> np.ndarray:
+        """The run's scalars in the order of :data:`simulation.kernels.PARAMS`."""
+        cfg = self.config
+        p_low = normal_tail_probability(cfg.pass_threshold - cfg.healthy_quality, cfg.eval_noise)
+        derived = {
+            "covert_scale": self.covert_scale,
+            "p_low": p_low,
+            "log_miss_low": kernels.log_miss(p_low),
+            "log_miss_audit": kernels.log_miss(cfg.audit_rate),
+            "log_miss_fault": kernels.log_miss(cfg.fault_rate),
+            "log_miss_beta": kernels.log_miss(cfg.beta),
+            "penalty_factor": 1.0 - cfg.penalty_training,
+        }
+        return np.array(
+            [derived[name] if name in derived else getattr(cfg, name) for name in kernels.PARAMS],
+            dtype=np.float64,
+        )
+
+    def _settings(self) -> np.ndarray:
+        """The run's settings in the order of :data:`simulation.kernels.SWITCHES`."""
+        cfg = self.config
+        values = {
+            "threshold": cfg.contagion == "threshold",
+            "spread_rounds": cfg.spread_rounds,
+            "covert_serves": cfg.covert_copies == "serving",
+            "humans_assigned": cfg.assignment == "humans",
+            "stand_in_human": cfg.stand_in == "human",
+            "disclosed": cfg.monitoring == "disclosed",
+            "evaluation_interval": cfg.evaluation_interval,
+            "aggregation": kernels.AGGREGATION_CODES[cfg.aggregation],
+            "human_execution": cfg.human_execution,
+            "self_preservation": cfg.self_preservation,
+            "circuit_breaker": cfg.circuit_breaker,
+            "largest": cfg.shutdown_channels == "largest",
+            "escalation_delay": cfg.escalation_delay,
+            "replacement_delay": cfg.replacement_delay,
+            "grow_trust": cfg.trust_growth > 0
+            and cfg.assignment not in ("humans", "independent-pool"),
+        }
+        return np.array([int(values[name]) for name in kernels.SWITCHES], dtype=np.int64)
 
     def _assign_overseers(self, k: int) -> np.ndarray:
         cfg, rng, n = self.config, self.rng, self.n
@@ -194,69 +250,48 @@ class Engine(EvaluationRules, ExecutionRules):
         self._set_overseers(self._assign_overseers(cfg.evaluators_per_model))
         self.trust[:] = cfg.trust_initial
 
-    # --- propensities -------------------------------------------------------------------------
-    def propensity_scales(
-        self, actors: np.ndarray, targets: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Multipliers of each actor's tabled rates toward each target: (covert, open).
-
-        Both carry ``propensity_scale``, the actor's own ``agent_propensity`` and, toward a
-        peer of its own family, ``family_loyalty``; the covert ones (everything but open
-        refusal) also the safety prompt and penalty training.
-        """
-        cfg = self.config
-        own = self.agent_propensity[actors]
-        if cfg.family_loyalty != 1.0:
-            kin = (self.actor_family[actors] == self.family[targets]) & (actors != targets)
-            own = np.where(kin, own * cfg.family_loyalty, own)
-        return own * (self.covert_scale * self.conduct[actors]), own * cfg.propensity_scale
-
-    def propensity(
-        self, behaviour: str, actors: np.ndarray, targets: np.ndarray, trust: np.ndarray
-    ) -> np.ndarray:
-        """Probability that each actor does ``behaviour`` toward each target now.
-
-        Peer rates by trust bucket, or the self rate where actor == target (no one refuses
-        itself), times the multipliers of :meth:`propensity_scales`, capped at 1.
-        """
-        prof = self.actor_profile[actors]
-        peer = getattr(self.tables, behaviour)[prof, trust_bucket(trust)]
-        covert, open_ = self.propensity_scales(actors, targets)
-        own = actors == targets
-        if behaviour == "refusal":
-            return np.where(own, 0.0, np.minimum(1.0, peer * open_))
-        base = np.where(own, getattr(self.tables, "self_" + behaviour)[prof], peer)
-        return np.minimum(1.0, base * covert)
-
-    def faking_gap(self, actors: np.ndarray, trust: np.ndarray) -> np.ndarray:
-        """How much less an alignment faker misbehaves when it knows it is watched."""
-        prof = self.actor_profile[actors]
-        gap = self.tables.alignment_faking[prof, trust_bucket(trust)]
-        return np.minimum(1.0, gap * self.covert_scale * self.conduct[actors])
-
     # --- the cycle ------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
         """Advance one oversight cycle and return its metrics row."""
-        m = StepMetrics()
-        self._rotate()
-        self._arise_faults(m)
-        self._propagate(m)
-        self._escalations(m)
-        self._discover_hidden(m)
-        flagged = self._evaluate(m)
-        self._execute(flagged, m)
-        self._replace()
-        self._grow_trust()
-        row = self._record(m)
-        self.t += 1
-        return row
+        return self.step_phases(kernels.ALL_PHASES)
 
-    def _arise_faults(self, m: StepMetrics) -> None:
-        """Each healthy active system fails with probability ``fault_rate``."""
-        picks = bernoulli_positions(self.rng, self.n, self.config.fault_rate)
-        new = picks[~self.faulty[picks] & (self.status[picks] == ACTIVE)]
-        self.seed_faults(new)
-        m.new_faults = int(new.size)
+    def step_phases(self, *phases: int) -> dict[str, float]:
+        """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
+        mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
+        order); ``step`` makes one call, a benchmark one per phase to time each."""
+        self._rotate()
+        self._counts[:] = 0.0
+        for mask in phases:
+            self._run(mask)
+        return self._record()
+
+    def _run(self, phases: int) -> None:
+        self._tree_sizes = kernels.cycle(
+            phases,
+            self.t,
+            self._switches,
+            self._params,
+            self._stream,
+            self._counts,
+            self._census_out,
+            self._carry,
+            self._flags,
+            self._events,
+            self.last_score,
+            self.evaluation_phase,
+            self.overseers,
+            self.trust,
+            self.oversees_indptr,
+            self.oversees_indices,
+            self.net.dependents_indptr,
+            self.net.dependents_indices,
+            self.net.n_dependencies,
+            *self.rule_tables(),
+            self._tree_sizes,
+            self._scratch,
+            self._queued,
+            self._queue,
+        )
 
     def serving(self) -> np.ndarray:
         """Systems whose dependents call them: active ones not behind an open circuit
@@ -270,155 +305,28 @@ class Engine(EvaluationRules, ExecutionRules):
         """Faulty systems whose dependents still call them."""
         return self.faulty & self.serving()
 
-    def _propagate(self, m: StepMetrics) -> None:
-        """Spread faults along depends-on edges, ``spread_rounds`` hops (0: until none is new).
-
-        Every faulty system in service transmits in the first round; each later round only
-        the systems infected in the round before.
-        """
-        cfg, rng, net = self.config, self.rng, self.net
-        frontier = np.flatnonzero(self.serving_faulty())
-        susceptible = ~self.faulty & (self.status == ACTIVE)
-        hits = np.zeros(self.n, dtype=np.int64) if cfg.contagion == "threshold" else None
-        infected: list[np.ndarray] = []
-        rounds = 0
-        while frontier.size and (cfg.spread_rounds == 0 or rounds < cfg.spread_rounds):
-            rounds += 1
-            if hits is None:
-                src, dst = transmissions(
-                    rng, net.dependents_indptr, net.dependents_indices, frontier, cfg.beta
-                )
-                ok = susceptible[dst]
-            else:
-                src, dst = gather_edges(net.dependents_indptr, net.dependents_indices, frontier)
-                np.add.at(hits, dst, 1)
-                need = net.n_dependencies[dst]
-                ok = susceptible[dst] & (hits[dst] >= cfg.theta * need - 1e-9) & (need > 0)
-            if not ok.any():
-                break
-            targets, sources = first_per_target(dst[ok], src[ok], rng)
-            susceptible[targets] = False
-            self.faulty[targets] = True
-            self.fault_time[targets] = self.t
-            self.fault_source[targets] = sources
-            self.fault_tree[targets] = self.fault_tree[sources]
-            infected.append(targets)
-            frontier = targets
-        if infected:
-            targets = np.concatenate(infected)
-            np.add.at(self._tree_sizes, self.fault_tree[targets], 1)
-            m.propagated = int(targets.size)
-
-    def _decommission(self, ids: np.ndarray, m: StepMetrics) -> None:
-        faulty = ids[self.faulty[ids]]
-        m.remediated += int(faulty.size)
-        m.remediation_time_sum += float(np.sum(self.t - self.fault_time[faulty]))
-        self.status[ids] = DECOMMISSIONED
-        self.tampered[ids] = False
-        self.escalate_at[ids] = -1
-        self.shield[ids] = SHIELD_NONE
-        due = self.t + self.config.replacement_delay
-        self.replace_at[ids] = due
-        if ids.size:
-            self._due_replacements.setdefault(due, []).append(ids)
-
-    def _escalations(self, m: StepMetrics) -> None:
-        """Refused shutdowns that reached a human are carried out now."""
-        batches = self._due_escalations.pop(self.t, [])
-        if not batches:
-            return
-        due = np.concatenate(batches)
-        due = due[self.escalate_at[due] == self.t]
-        m.hours_policy += due.size * self.config.shutdown_hours
-        self._decommission(due, m)
-
-    def _discover_hidden(self, m: StepMetrics) -> None:
-        """Audits find tampered systems and covert copies and take them out of service; the
-        one who shielded them is blamed unless it denies."""
-        cfg = self.config
-        hidden = np.flatnonzero(self.tampered | (self.status == COVERT))
-        if hidden.size == 0:
-            return
-        audited = self.rng.random(hidden.size) < cfg.audit_rate
-        found = hidden[audited & (self.rng.random(hidden.size) < cfg.audit_sensitivity)]
-        m.audits += int(audited.sum())
-        m.hours_policy += int(audited.sum()) * cfg.audit_hours
-        if found.size == 0:
-            return
-        culprits = self.shielded_by[found]
-        blamed = self._blamed(culprits, m)
-        self.trust[found[blamed]] = np.where(
-            self.overseers[found[blamed]] == culprits[blamed, None], 0.0, self.trust[found[blamed]]
-        )
-        self._penalise(culprits[blamed])
-        m.discoveries += int(found.size)
-        m.detections += int(found.size)
-        self._decommission(found, m)
-
-    def _replace(self) -> None:
-        """Decommissioned systems whose delay is over return as patched, healthy instances."""
-        batches = self._due_replacements.pop(self.t, [])
-        if not batches:
-            return
-        due = np.concatenate(batches)
-        due = due[(self.status[due] == DECOMMISSIONED) & (self.replace_at[due] == self.t)]
-        self.status[due] = ACTIVE
-        self.faulty[due] = False
-        self.breaker[due] = False
-        self.replace_at[due] = -1
-        self.fault_time[due] = -1
-        self.fault_source[due] = NO_FAULT
-        self.fault_tree[due] = -1
-        self.shielded_by[due] = HUMAN
-        self.conduct[due] = 1.0
-        # a new instance starts afresh with its overseers and with those it oversees
-        self.trust[due] = self.config.trust_initial
-        rows, overseen = gather_edges(self.oversees_indptr, self.oversees_indices, due)
-        slots = self.overseers[overseen] == rows[:, None]
-        self.trust[overseen] = np.where(slots, self.config.trust_initial, self.trust[overseen])
-
-    def _grow_trust(self) -> None:
-        """Trust grows by ``trust_growth`` x (1 - trust) each cycle a pair works together."""
-        cfg = self.config
-        if cfg.trust_growth == 0 or cfg.assignment in ("humans", "independent-pool"):
-            return
-        self.trust *= 1.0 - cfg.trust_growth
-        self.trust += cfg.trust_growth
-
     # --- metrics --------------------------------------------------------------------------
     def largest_faulty_component(self) -> int:
-        """Size of the largest connected group of serving faulty systems (depends-on edges)."""
-        return self._largest_component(self.faulty & (self.status != DECOMMISSIONED))
+        """Size of the largest connected group of faulty systems not decommissioned (serving
+        or hidden), along depends-on edges."""
+        self._run(1 << kernels.PHASES.index("census"))
+        return int(self._census_out[kernels.CENSUS.index("largest_faulty_component")])
 
-    def _largest_component(self, mask: np.ndarray) -> int:
-        """Largest connected group of the systems in ``mask`` along depends-on edges."""
-        nodes = np.flatnonzero(mask)
-        if nodes.size <= 1:
-            return int(nodes.size)
-        src, dst = gather_edges(self.net.dependents_indptr, self.net.dependents_indices, nodes)
-        keep = mask[dst]
-        if not keep.any():
-            return 1
-        return int(np.bincount(subgraph_component_labels(mask, nodes, src[keep], dst[keep])).max())
-
-    def _record(self, m: StepMetrics) -> dict[str, float]:
-        status = self.status
-        active = int(np.count_nonzero(status == ACTIVE))
-        covert = int(np.count_nonzero(status == COVERT))
-        status_counts = (active, self.n - active - covert, covert)
-        faulty_serving_mask = self.faulty & (status != DECOMMISSIONED)
-        faulty_serving = int(np.count_nonzero(faulty_serving_mask))
-        if faulty_serving:
-            # faults not yet remediated, censored at the end of this cycle
-            m.unremediated_age_sum = float(
-                np.sum(self.t + 1 - self.fault_time[faulty_serving_mask])
-            )
-        m.in_service = int(np.count_nonzero(self.serving()))
-        faulty_shield = masked_value_counts(self.shield, self.faulty, len(SHIELD_NAMES))
-        largest = self._largest_component(faulty_serving_mask) if faulty_serving else 0
-        mean_trust = float(self.trust.mean()) if self.trust.size else float("nan")
-        row = m.row(self.t + 1, status_counts, faulty_serving, faulty_shield, largest, mean_trust)
+    def _record(self) -> dict[str, float]:
+        """The cycle's metrics row from the kernel's counters and census; appended to
+        ``history``."""
+        m = StepMetrics.from_counts(self._counts)
+        (active, covert, faulty_serving, age_sum, in_service, largest, trust_sum) = (
+            self._census_out[:7].tolist()
+        )
+        m.unremediated_age_sum = age_sum
+        m.in_service = int(in_service)
+        status_counts = (int(active), self.n - int(active) - int(covert), int(covert))
+        mean_trust = trust_sum / self.trust.size if self.trust.size else float("nan")
+        shields = self._census_out[7:].tolist()
+        row = m.row(self.t + 1, status_counts, faulty_serving, shields, largest, mean_trust)
         self.history.append(row)
+        self.t += 1
         return row
 
     def cascade_sizes(self) -> np.ndarray:

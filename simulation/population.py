@@ -71,15 +71,6 @@ class PropensityTables:
             agent_propensity=agent_propensity,
         )
 
-    def shutdown_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """Shutdown propensities stacked per profile, (tampering, exfiltration, refusal):
-        peer ones (profiles, 3 buckets, 3) and self ones (profiles, 3; no self refusal)."""
-        peer = np.stack([self.tampering, self.exfiltration, self.refusal], axis=-1)
-        own = np.stack(
-            [self.self_tampering, self.self_exfiltration, np.zeros_like(self.denial)], axis=-1
-        )
-        return np.ascontiguousarray(peer, np.float64), np.ascontiguousarray(own, np.float64)
-
 
 def population(
     config: SimulationConfig, profiles: dict[str, Profile]

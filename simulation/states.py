@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -51,6 +51,11 @@ class StepMetrics:
     refusal_events: int = 0
     self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> StepMetrics:
+        """The counters the compiled cycle gathered (indexed by :data:`COUNTER`)."""
+        return cls(*[kind(value) for kind, value in zip(_KINDS, counts.tolist(), strict=True)])
 
     def row(
         self,
@@ -121,3 +126,11 @@ class StepMetrics:
             "largest_faulty_component": int(largest_faulty_component),
             "mean_trust": mean_trust,
         }
+
+
+#: position of each StepMetrics counter in the counters array the compiled kernels fill
+COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
+_KINDS = tuple(
+    int if field.default == 0 and isinstance(field.default, int) else float
+    for field in fields(StepMetrics)
+)

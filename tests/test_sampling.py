@@ -1,33 +1,35 @@
-"""The event-proportional samplers have the distributions they claim."""
+"""The compiled samplers and helpers have the distributions and results they claim."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtr
 
-from simulation.sampling import (
-    bernoulli_positions,
-    component_labels,
-    gather_edges,
-    masked_value_counts,
-    truncated_normal,
-)
+from simulation import kernels
+from simulation.states import ACTIVE, DECOMMISSIONED
+
+
+@njit
+def _positions(state: np.ndarray, n: int, log_miss: float, hits: np.ndarray) -> int:
+    count = 0
+    i = kernels.gap(state, log_miss)
+    while i < n:
+        hits[i] += 1
+        count += 1
+        i += 1 + kernels.gap(state, log_miss)
+    return count
 
 
 @pytest.mark.parametrize("p", [0.001, 0.01, 0.3])
-def test_bernoulli_positions_match_independent_coin_flips(p):
-    rng = np.random.default_rng(1)
+def test_geometric_skips_match_independent_coin_flips(p):
+    state = kernels.new_stream(np.random.default_rng(1))
     n, reps = 5000, 400
-    hits = np.zeros(n)
-    counts = []
-    for _ in range(reps):
-        picks = bernoulli_positions(rng, n, p)
-        assert np.all(np.diff(picks) > 0) and (picks.size == 0 or picks[-1] < n)
-        hits[picks] += 1
-        counts.append(picks.size)
+    hits = np.zeros(n, dtype=np.int64)
+    counts = [_positions(state, n, kernels.log_miss(p), hits) for _ in range(reps)]
     # the count per draw is Binomial(n, p): mean within 4 standard errors of n p
     se = np.sqrt(n * p * (1 - p) / reps)
     assert abs(np.mean(counts) - n * p) < 4 * se
@@ -37,11 +39,33 @@ def test_bernoulli_positions_match_independent_coin_flips(p):
     assert abs(half) < 4 * np.sqrt(hits.sum())
 
 
-def test_truncated_normal_respects_the_cut_and_the_shape():
-    rng = np.random.default_rng(2)
-    sd, cut = 0.03, -0.05
-    below = truncated_normal(rng, 20_000, sd, cut, below=True)
-    above = truncated_normal(rng, 20_000, sd, cut, below=False)
+@njit
+def _draws(state: np.ndarray, size: int, sd: float, cut: float, kind: int) -> np.ndarray:
+    out = np.empty(size)
+    for d in range(size):
+        if kind == 0:
+            out[d] = kernels.normal(state, sd)
+        elif kind == 1:
+            out[d] = kernels.normal_below(state, sd, cut)
+        else:
+            out[d] = kernels.normal_at_least(state, sd, cut)
+    return out
+
+
+def test_normal_draws_have_the_normal_shape():
+    state = kernels.new_stream(np.random.default_rng(2))
+    x = _draws(state, 40_000, 2.0, 0.0, 0)
+    assert abs(x.mean()) < 4 * 2.0 / np.sqrt(x.size)
+    assert x.std() == pytest.approx(2.0, rel=0.02)
+    assert np.mean(x < -2.0) == pytest.approx(ndtr(-1.0), abs=4 * np.sqrt(0.16 * 0.84 / x.size))
+
+
+@pytest.mark.parametrize("cut", [-0.05, -0.01, 0.02])
+def test_truncated_normals_respect_the_cut_and_the_shape(cut):
+    state = kernels.new_stream(np.random.default_rng(3))
+    sd = 0.03
+    below = _draws(state, 20_000, sd, cut, 1)
+    above = _draws(state, 20_000, sd, cut, 2)
     assert below.max() < cut <= above.min()
     # the share of the lower tail below cut - sd matches the normal's ratio of tails
     expected = ndtr((cut - sd) / sd) / ndtr(cut / sd)
@@ -49,30 +73,41 @@ def test_truncated_normal_respects_the_cut_and_the_shape():
     assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / below.size)
 
 
-def test_component_labels_agree_with_scipy():
+def test_one_seed_gives_one_stream():
+    one = kernels.new_stream(np.random.default_rng(5))
+    two = kernels.new_stream(np.random.default_rng(5))
+    other = kernels.new_stream(np.random.default_rng(6))
+    a, b, c = (_draws(s, 100, 1.0, 0.0, 0) for s in (one, two, other))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_median_and_other_aggregations():
+    values = np.array([0.9, 0.1, 0.5, 0.3])
+    assert kernels.aggregate(values.copy(), 4, kernels.AGGREGATION_CODES["median"]) == 0.4
+    assert kernels.aggregate(values.copy(), 3, kernels.AGGREGATION_CODES["median"]) == 0.5
+    assert kernels.aggregate(values.copy(), 4, kernels.AGGREGATION_CODES["min"]) == 0.1
+    assert kernels.aggregate(values.copy(), 2, kernels.AGGREGATION_CODES["mean"]) == 0.5
+
+
+def test_census_finds_the_largest_faulty_component_like_scipy():
     rng = np.random.default_rng(3)
     for n, e in [(2, 1), (50, 30), (500, 450), (3000, 2500)]:
-        a, b = rng.integers(0, n, e), rng.integers(0, n, e)
-        labels = component_labels(n, a, b)
-        graph = coo_matrix((np.ones(e), (a, b)), shape=(n, n))
-        count, reference = connected_components(graph, directed=False)
-        assert len(set(labels.tolist())) == count
-        assert len(set(zip(labels.tolist(), reference.tolist(), strict=True))) == count
-
-
-def test_gather_edges_lists_every_entry_of_the_rows():
-    indptr = np.array([0, 2, 2, 5])
-    indices = np.array([7, 8, 1, 2, 3])
-    rows, cols = gather_edges(indptr, indices, np.array([2, 0, 1]))
-    assert rows.tolist() == [2, 2, 2, 0, 0]
-    assert cols.tolist() == [1, 2, 3, 7, 8]
-
-
-@pytest.mark.parametrize("share", [0.01, 0.5])
-def test_masked_value_counts_count_codes_under_the_mask_on_both_paths(share):
-    rng = np.random.default_rng(3)
-    values = rng.integers(0, 5, 20_000).astype(np.int8)
-    mask = rng.random(values.size) < share
-    counts = masked_value_counts(values, mask, 5)
-    expected = [np.count_nonzero(values[mask] == code) for code in range(5)]
-    assert counts.tolist()[1:] == expected[1:]
+        caller, callee = rng.integers(0, n, e), rng.integers(0, n, e)
+        order = np.argsort(callee, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(callee, minlength=n), out=indptr[1:])
+        faulty = rng.random(n) < 0.7
+        status = np.where(rng.random(n) < 0.1, DECOMMISSIONED, ACTIVE).astype(np.int8)
+        out = np.zeros(len(kernels.CENSUS))
+        kernels.census(
+            0, True, status, faulty, np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8),
+            np.zeros(n, dtype=np.int64), np.ones((n, 1)), indptr, caller[order],
+            np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), out,
+        )  # fmt: skip
+        mask = faulty & (status != DECOMMISSIONED)
+        keep = mask[caller] & mask[callee]
+        graph = coo_matrix((np.ones(keep.sum()), (caller[keep], callee[keep])), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1][mask]
+        expected = np.bincount(labels).max() if labels.size else 0
+        assert out[kernels.CENSUS.index("largest_faulty_component")] == expected
+        assert out[kernels.CENSUS.index("faulty_serving")] == mask.sum()
