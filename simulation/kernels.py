@@ -1083,7 +1083,7 @@ def discover_hidden(
         culprit = shielded_by[i]
         if blamed(state, culprit, own, actor_profile):
             for s in range(k):
-                if overseers[i, s] == culprit:
+                if overseers[i, s] == culprit and culprit != i:
                     trust[i, s] = 0.0
             n_queued = queue_penalty(culprit, queued, queue, n_queued)
         else:
