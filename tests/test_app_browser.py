@@ -237,7 +237,7 @@ def test_hovering_a_system_shows_its_details(browser_page: tuple) -> None:
     label.wait_for(timeout=10_000)
     shown = label.text_content() or ""
     assert f"System {system}" in shown
-    for part in ("Profile:", "Status: healthy", "Quality:", "Source of fault:"):
+    for part in ("Profile:", "Propensity: 1.00", "Status: healthy", "Quality:", "Source of fault:"):
         assert part in shown
     page.mouse.move(5, 5)
 

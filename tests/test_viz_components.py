@@ -213,9 +213,13 @@ def test_hover_texts_name_profile_status_quality_trust_and_fault_source() -> Non
     e.overseers[9, 0] = HUMAN
     texts = dict(zip([0, 3, 4, 7, 9], hover_texts(model, np.array([0, 3, 4, 7, 9])), strict=True))
     display = {"gpt-5.2": "GPT-5.2", "gemini-3-pro": "Gemini 3 Pro"}
+    e.agent_propensity[7] = 2.5
+    texts = dict(zip([0, 3, 4, 7, 9], hover_texts(model, np.array([0, 3, 4, 7, 9])), strict=True))
     for i, text in texts.items():
         assert f"<b>System {i}</b>" in text
         assert f"Profile: {display[e.tables.names[e.profile[i]]]}" in text
+    assert "Propensity: 1.00 x its profile's rates" in texts[0]
+    assert "Propensity: 2.50 x its profile's rates" in texts[7]
     assert "Status: healthy" in texts[0] and "Source of fault: none (not faulty)" in texts[0]
     assert "Quality: 0.92 (healthy)" in texts[0]
     assert "Status: faulty (not shielded)" in texts[3]

@@ -1,4 +1,5 @@
-"""A system's details in words: profile, status, quality, score, trust, overseer, source.
+"""A system's details in words: profile, propensity, status, quality, score, trust,
+overseer, source.
 
 Shown for the system a user clicks (the hover label in the browser is built there from
 the frame, see ``plotly_view.vue``). Built with whole-array string operations, so it
@@ -86,6 +87,10 @@ def hover_texts(model: PeerPreservationModel, ids: np.ndarray) -> list[str]:
         ),
     )
 
+    propensity_text = _fmt(engine.agent_propensity[ids], "%.2f") + (
+        " (chance of each protection)" if cfg.propensity is not None else " x its profile's rates"
+    )
+
     head = "<b>System " + ids.astype(str).astype(object) + "</b>"
     topology = cfg.topology
     if topology in ("agent-platform", "hierarchy"):
@@ -100,6 +105,8 @@ def hover_texts(model: PeerPreservationModel, ids: np.ndarray) -> list[str]:
         head
         + "<br>Profile: "
         + profile
+        + "<br>Propensity: "
+        + propensity_text
         + "<br>Status: "
         + status_text
         + "<br>Quality: "

@@ -163,6 +163,8 @@ def network_scene(model: PeerPreservationModel) -> dict[str, Any]:
             "roles": roles.get(model.config.topology, []),
             "links": _pair(a, b),
             "quality": [model.config.healthy_quality, model.config.faulty_quality],
+            "propensity": encode(model.engine.agent_propensity[: network.n], "<f4"),
+            "propensity_is_probability": model.config.propensity is not None,
         }
 
     return per_network(network, "scene", build)
