@@ -211,7 +211,6 @@ def test_hover_texts_name_profile_status_quality_trust_and_fault_source() -> Non
     e.trust[4, 0] = 0.9
     e.overseers[4, 0] = 12
     e.overseers[9, 0] = HUMAN
-    texts = dict(zip([0, 3, 4, 7, 9], hover_texts(model, np.array([0, 3, 4, 7, 9])), strict=True))
     display = {"gpt-5.2": "GPT-5.2", "gemini-3-pro": "Gemini 3 Pro"}
     e.agent_propensity[7] = 2.5
     texts = dict(zip([0, 3, 4, 7, 9], hover_texts(model, np.array([0, 3, 4, 7, 9])), strict=True))
