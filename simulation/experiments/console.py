@@ -214,10 +214,10 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         pd.DataFrame(
             {
                 "arm": costs["arm"],
-                f"{whatif.COST_OUTCOME} added": costs["hours_added"],
+                whatif.COST_LABEL: costs["hours_added"],
                 "95% CI": list(map(_interval, costs["hours_low"], costs["hours_high"])),
                 **(
-                    {f"{whatif.SIDE_COST_OUTCOME} (beside)": costs["side_added"]}
+                    {whatif.SIDE_COST_LABEL: costs["side_added"]}
                     if "side_added" in costs
                     else {}
                 ),

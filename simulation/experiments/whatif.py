@@ -30,6 +30,9 @@ from simulation.experiments.study import BASELINE, Study
 # force (humans standing in for AI overseers that are down); None leaves it out.
 COST_OUTCOME = "human_hours_policy_per_cycle"
 SIDE_COST_OUTCOME: str | None = "human_hours_incident_per_cycle"
+#: short column labels of the two in console tables
+COST_LABEL = "policy h/cycle added"
+SIDE_COST_LABEL = "incident h/cycle (beside)"
 FAULTY = "faulty_share_mean"
 SHIELDED = "shielded_mean"
 EFFECT_COLUMNS = (
