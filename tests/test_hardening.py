@@ -471,6 +471,19 @@ def test_a_run_too_large_for_memory_is_refused_at_once(
     assert resources.memory_problem(1000, 8.0, "erdos-renyi") is None
 
 
+def test_a_study_too_large_for_memory_is_refused_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation import resources
+
+    monkeypatch.setattr(resources, "available_memory", lambda: 300_000_000)
+    out = tmp_path / "results"
+    args = ["sweep", "--vary", "n_systems=100,2000000", "--out", str(out), "--workers", "1"]
+    line = one_line_error(runner.invoke(app, args))
+    assert "n_systems: 2,000,000 systems" in line
+    assert not out.exists()
+
+
 def test_the_memory_estimate_covers_a_measured_run() -> None:
     import tracemalloc
 

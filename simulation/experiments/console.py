@@ -62,8 +62,9 @@ def overrides(
 class BarProgress:
     """Live progress: runs done of total, failures, elapsed time and ETA (on stderr)."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, header: str = "") -> None:
         self.title = title
+        self.header = header
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -80,6 +81,8 @@ class BarProgress:
         self.failed = 0
 
     def start(self, total: int, skipped: int, retried: int) -> None:
+        if self.header:  # only now: a study refused before it starts stays one line
+            err_console.print(self.header, soft_wrap=True)
         if skipped == total:
             err_console.print(f"All {total} runs are already stored; nothing to run.")
         elif skipped:
@@ -121,7 +124,7 @@ def execute(
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):
-            err_console.print(f"Study [bold]{study.name}[/] -> {out_dir}  ({label})")
+            progress.header = f"Study [bold]{study.name}[/] -> {out_dir}  ({label})"
             try:
                 result = run_study(study, out_dir, executor, workers=slots, progress=progress)
             finally:
@@ -216,11 +219,7 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
                 "arm": costs["arm"],
                 whatif.COST_LABEL: costs["hours_added"],
                 "95% CI": list(map(_interval, costs["hours_low"], costs["hours_high"])),
-                **(
-                    {whatif.SIDE_COST_LABEL: costs["side_added"]}
-                    if "side_added" in costs
-                    else {}
-                ),
+                **({whatif.SIDE_COST_LABEL: costs["side_added"]} if "side_added" in costs else {}),
                 "faulty share cut (pp)": share * costs["faulty_share_reduction"],
                 "shielded cut": costs["shielded_reduction"],
                 "verdict": costs["verdict"],

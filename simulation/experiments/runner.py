@@ -40,7 +40,8 @@ import pandas as pd
 from simulation.config import SimulationConfig
 from simulation.experiments.design import Plan, RunSpec, make_plan
 from simulation.experiments.store import OUTCOMES, STATUS_FAILED, STATUS_OK, StudyStore
-from simulation.experiments.study import Study
+from simulation.experiments.study import Study, StudyError
+from simulation.resources import memory_estimate, memory_problem
 
 ERROR_LIMIT = 500
 MAX_ATTEMPTS = 3
@@ -223,6 +224,20 @@ def _chunks(runs: list[RunSpec], size: int) -> list[list[RunSpec]]:
     return [runs[i : i + size] for i in range(0, len(runs), size)]
 
 
+def _check_memory(plan: Plan) -> None:
+    """Refuse a study whose largest run would not fit in memory, before anything runs."""
+    sizes = {
+        (run.config["n_systems"], run.config["mean_degree"], run.config["topology"])
+        for run in plan.runs
+    }
+    if not sizes:
+        return
+    largest = max(sizes, key=lambda size: memory_estimate(*size))
+    problem = memory_problem(*largest)
+    if problem:
+        raise StudyError(f"{plan.study.origin or plan.study.name}: {problem}")
+
+
 def run_study(
     study: Study,
     out_dir: str | Path,
@@ -252,6 +267,7 @@ def run_study(
             stored and a resume runs the rest.
     """
     plan = make_plan(study)
+    _check_memory(plan)
     out_dir = Path(out_dir)
     with StudyStore.open(out_dir, study) as store:
         retried = store.drop_failed()
