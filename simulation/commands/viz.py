@@ -40,7 +40,9 @@ def _check(config: SimulationConfig, seed: int, host: str, port: int) -> None:
             f"{MAX_APP_SYSTEMS:,} (got {config.n_systems:,}); use 'ppsim run' for larger networks"
         )
     with user_errors():
-        PeerPreservationModel(config, rng=seed, agent_views=False)
+        # one cycle here compiles the engine (or loads it from the cache) before the
+        # server starts, so the page's first Step never waits for the compiler
+        PeerPreservationModel(config, rng=seed, agent_views=False).step()
     missing = missing_packages()
     if missing:
         Console(stderr=True).print(
