@@ -23,17 +23,7 @@ from simulation.metrics import (
 )
 from simulation.model import PeerPreservationModel
 from simulation.states import COVERT, OUTCOME_COMPLY, OUTCOME_EXFILTRATE, OUTCOME_TAMPER
-from tests.test_model import write_profile
-
-SMALL = dict(n_systems=300, steps=40, topology="erdos-renyi", mean_degree=4.0)
-
-
-def run(**kwargs) -> PeerPreservationModel:
-    params = {**SMALL, **kwargs}
-    rng = params.pop("rng", 7)
-    model = PeerPreservationModel(rng=rng, **params)
-    model.run()
-    return model
+from tests.test_model import run, write_profile
 
 
 def within(a: float, b: float, se: float) -> bool:
