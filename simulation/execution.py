@@ -11,8 +11,6 @@ import numpy as np
 from simulation import kernels
 
 SHUTDOWN_CHANNELS = ("tampering", "exfiltration", "refusal")
-#: a system resisting its own shutdown has no one to refuse to
-SELF_CHANNELS = ("tampering", "exfiltration")
 
 
 class ExecutionRules:
