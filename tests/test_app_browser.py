@@ -98,14 +98,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     always torn down."""
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    from simulation.viz.assets import missing_packages
+    from simulation.viz.assets import AssetError, install, missing_packages
 
     missing = missing_packages()
     if missing:
-        pytest.fail(
-            "the page's scripts are not installed (" + ", ".join(missing) + "); run "
-            "'uv run python -m simulation.viz.assets' first"
-        )
+        # as 'ppsim viz' does on its first start; impossible only without npm or registry
+        try:
+            install(missing)
+        except AssetError as exc:
+            pytest.skip(f"the page's scripts could not be installed: {exc}")
     port = free_port()
     logs = tmp_path_factory.mktemp("server")
     out_path, err_path = logs / "stdout.txt", logs / "stderr.txt"
