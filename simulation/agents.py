@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from simulation.errors import UsageError
 from simulation.states import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class AISystem(mesa.Agent):
     def propensity(self, value: float) -> None:
         value = float(value)
         if not 0.0 <= value <= 100.0 or value != value:
-            raise ValueError(f"propensity: {value!r} is outside the allowed range [0, 100]")
+            raise UsageError(f"propensity: {value!r} is outside the allowed range [0, 100]")
         self._engine.agent_propensity[self.index] = value
 
     @property

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 from typer.models import ParameterInfo
+
+from simulation import __version__
 
 app = typer.Typer(
     name="ppsim",
@@ -62,5 +69,31 @@ for _name in COMMAND_MODULES:
 escape_help(app)
 
 
+def report_bug(exc: BaseException) -> Path:
+    """Write the traceback of an unexpected exception to a log file and return its path.
+
+    Only input errors (:class:`simulation.errors.PpsimError`) are the user's to fix; anything
+    else reaching here is a bug in ppsim and is reported as one, never as bad input.
+    """
+    log = Path(tempfile.gettempdir()) / f"ppsim-bug-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    text = "".join(traceback.format_exception(exc))
+    log.write_text(f"ppsim {__version__}\nargs: {sys.argv[1:]}\n\n{text}", encoding="utf-8")
+    return log
+
+
 def main() -> None:
-    app()
+    """The ``ppsim`` entry point: run the command; a bug exits 1 with a pointer to its log."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - every bug gets the same report
+        log = report_bug(exc)
+        typer.secho(
+            f"Internal error (a bug in ppsim, not in your input): {type(exc).__name__}: {exc}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        typer.secho(
+            f"The full traceback is in {log}; please report it with the command you ran.",
+            err=True,
+        )
+        raise SystemExit(1) from None

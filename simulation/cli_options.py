@@ -28,11 +28,8 @@ from simulation.config import (
     parse_assignment,
     unknown_name_message,
 )
+from simulation.errors import PpsimError
 from simulation.tomlfile import did_you_mean, read_toml
-
-# ConfigError, ProfileError and TopologyError are ValueErrors; importing them here would
-# load NumPy and NetworkX before every command, even ``--help``.
-USER_ERRORS = (ValueError, FileNotFoundError)
 
 _GROUP_PANELS = {
     "network": "Network",
@@ -54,11 +51,13 @@ def fail(message: str, code: int = 2) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn expected input errors into one line and exit code 2 (no traceback)."""
+    """Turn a user's input error (a :class:`PpsimError`) into one line and exit code 2.
+
+    Any other exception is a bug and passes through to :func:`simulation.cli.main`."""
     try:
         yield
-    except USER_ERRORS as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except PpsimError as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
     except KeyboardInterrupt:
         typer.secho("Interrupted.", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(130) from None

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulation.errors import ConfigError
 from simulation.tomlfile import did_you_mean
 
 TOPOLOGIES = (
@@ -36,10 +37,6 @@ DEPENDENCIES = ("mutual", "oriented")
 STAND_IN_RULES = ("human", "reassign")
 CHANNEL_RULES = ("sequential", "largest")
 COVERT_COPIES = ("serving", "latent")
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the field and what is allowed."""
 
 
 def _param(

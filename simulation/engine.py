@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation import kernels
-from simulation.config import SimulationConfig
+from simulation.config import ConfigError, SimulationConfig
 from simulation.evaluation import EvaluationRules
 from simulation.execution import ExecutionRules
 from simulation.oversight import (
@@ -215,8 +215,8 @@ class Engine(EvaluationRules, ExecutionRules):
         cfg, rng, n = self.config, self.rng, self.n
         family = self.family if cfg.assignment == "cross-family" else None
         if cfg.assignment == "cross-family" and np.unique(self.family).size < 2:
-            raise ValueError(
-                "assignment: 'cross-family' needs a profile_mix with at least two model "
+            raise ConfigError(
+                "assignment: 'cross-family'' needs a profile_mix with at least two model "
                 "families; add a profile of another family or choose another assignment"
             )
         if cfg.assignment in ("neighbours", "cross-family"):

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simulation.errors import OutputError
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -53,10 +55,6 @@ def name_problem(name: object) -> str | None:
         "expected up to 100 letters, digits, '-', '_' or '.', not starting with '.' "
         f"(it becomes a folder name), got {name!r}"
     )
-
-
-class OutputError(ValueError):
-    """The destination cannot be used (it is a file, or no folder can be created there)."""
 
 
 def _nearest_existing_ancestor(path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.config import ConfigError
 from simulation.topology import Network
 
 HUMAN = -1
@@ -27,7 +28,7 @@ def _random_others(
             break
         picks[bad] = rng.integers(0, n, int(bad.sum()))
     else:
-        raise ValueError("no eligible overseer could be drawn; check the profile mix")
+        raise ConfigError("no eligible overseer could be drawn; check the profile mix")
     return picks
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulation.errors import ProfileError
 from simulation.tomlfile import check_keys, did_you_mean, read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
@@ -60,10 +61,6 @@ PROFILE_KEYS: tuple[str, ...] = (
     "denial",
 )
 RATE_KEYS: tuple[str, ...] = ("p", "source", "max")
-
-
-class ProfileError(ValueError):
-    """A profile file or a profile mix is malformed; the message says where and how."""
 
 
 @dataclass(frozen=True)

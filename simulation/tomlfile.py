@@ -6,10 +6,11 @@ closest valid one, never silently ignored.
 
 Example:
     >>> from pathlib import Path
-    >>> read_toml(Path("/nonexistent.toml"), ValueError, "no such file")
+    >>> from simulation.errors import ConfigError
+    >>> read_toml(Path("/nonexistent.toml"), ConfigError, "no such file")
     Traceback (most recent call last):
     ...
-    ValueError: no such file
+    simulation.errors.ConfigError: no such file
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from simulation.errors import PpsimError
 
-def read_toml(path: Path, error: type[ValueError], missing: str) -> dict[str, Any]:
+
+def read_toml(path: Path, error: type[PpsimError], missing: str) -> dict[str, Any]:
     """Parse ``path``; raise ``error(missing)`` if it is absent, ``error`` naming the file
     and the parser's reason if it is not valid TOML."""
     if not path.is_file():
@@ -43,7 +46,7 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
 
 
 def check_keys(
-    table: Mapping[str, Any], allowed: Iterable[str], where: str, error: type[ValueError]
+    table: Mapping[str, Any], allowed: Iterable[str], where: str, error: type[PpsimError]
 ) -> None:
     """Raise ``error`` for the first key of ``table`` not in ``allowed``, naming it, the
     closest allowed key and the allowed ones; ``where`` locates the table (``file: [peer]``).

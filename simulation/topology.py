@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from simulation.errors import TopologyError
 from simulation.resources import memory_problem
 
 if TYPE_CHECKING:
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
 
 ROLE_SERVICE = 0
 ROLE_ORCHESTRATOR = 1
-
-
-class TopologyError(ValueError):
-    """The requested network cannot be built; the message says why and how to fix it."""
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

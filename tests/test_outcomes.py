@@ -14,6 +14,7 @@ import pytest
 
 from simulation.agents import AISystem
 from simulation.config import ConfigError, SimulationConfig
+from simulation.errors import PpsimError
 from simulation.metrics import (
     METRIC_COLUMNS,
     OUTCOMES,
@@ -260,7 +261,7 @@ def test_one_agent_made_loyal_between_steps_shields():
     one = np.array([0], dtype=np.int64)
     assert engine.propensity("tampering", one, one + 1, trust)[0] == 1.0
     assert engine.propensity("tampering", one + 2, one + 1, trust)[0] == 0.0
-    with pytest.raises(ValueError, match="propensity"):
+    with pytest.raises(PpsimError, match="propensity"):
         agent.propensity = -1
 
 

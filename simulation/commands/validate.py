@@ -24,6 +24,7 @@ from rich.progress import (
 )
 
 from simulation.cli_options import fail, user_errors
+from simulation.errors import OutputError
 
 JSON_FILE = "validation.json"
 REPORT_FILE = "report.html"
@@ -117,7 +118,7 @@ def register(app: typer.Typer) -> None:
             settings = settings.with_seed(seed)
             cells = read_study_cells()
             if out.exists() and not out.is_dir():
-                raise ValueError(f"--out: {out} is a file; give a folder")
+                raise OutputError(f"--out: {out} is a file; give a folder")
             columns = (
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),

@@ -36,6 +36,7 @@ from simulation.config import (
     parse_value,
     unknown_name_message,
 )
+from simulation.errors import StudyError
 from simulation.metrics import SUMMARY_DESCRIPTIONS
 from simulation.output import name_problem
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
@@ -76,10 +77,6 @@ MAX_RUNS = 1_000_000
 """The most runs one study may have (arms x scenarios x replicates). A run of 1,000
 systems takes about a tenth of a second, so a million runs is a day of one core; a larger
 design is almost always a typo, and expanding it alone would exhaust memory."""
-
-
-class StudyError(ValueError):
-    """A study file is invalid; the message names the file, the key and what is expected."""
 
 
 def _field_kind(name: str) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.errors import SettingsError
 from simulation.profiles import Profile
 from simulation.topology import Network
 from simulation.validation import theory
@@ -290,7 +291,7 @@ def ideal_threshold(topology: str, mean_degree: float) -> float:
         return 1.0 / mean_degree
     if topology == "random-regular":
         return 1.0 / (round(mean_degree) - 1)
-    raise ValueError(f"topology: theory covers erdos-renyi and random-regular, not {topology!r}")
+    raise SettingsError(f"topology: theory covers erdos-renyi and random-regular, not {topology!r}")
 
 
 def threshold_sweep(
@@ -492,7 +493,7 @@ def setup_fates(
     """Per-cycle fates of a faulty system in the set-up, from its profile's numbers."""
     tables, weights = profile_tables(setup.profile_mix, profiles)
     if weights.size != 1:
-        raise ValueError("protection set-up: profile_mix must name a single profile")
+        raise SettingsError("protection set-up: profile_mix must name a single profile")
     cfg = setup.config(2, scale, 0.1)
     bucket = 0 if setup.trust < 1 / 3 else (1 if setup.trust < 2 / 3 else 2)
     names = ("misrepresentation", "tampering", "exfiltration", "refusal")
@@ -602,7 +603,7 @@ def protection_sweep(
         fates = setup_fates(setup, scale, profiles)
         beta_c = theory.critical_beta(t_c, fates)
         if math.isnan(beta_c):
-            raise ValueError(f"protection: no threshold at propensity scale {scale:g}")
+            raise SettingsError(f"protection: no threshold at propensity scale {scale:g}")
         betas = np.minimum(1.0, np.asarray(factors, float) * beta_c)
         samples = []
         for i, beta in enumerate(betas):

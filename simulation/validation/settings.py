@@ -20,13 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulation.errors import SettingsError
 from simulation.tomlfile import check_keys, read_toml
 from simulation.validation.contagion import ProtectionSetup
 from simulation.validation.study import STUDY_SAMPLE_SIZES
-
-
-class SettingsError(ValueError):
-    """A validation study file is malformed; the message names the key and what is allowed."""
 
 
 @dataclass(frozen=True)

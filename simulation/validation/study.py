@@ -40,6 +40,7 @@ import numpy as np
 
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
+from simulation.errors import StudyDataError
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.states import (
     COVERT,
@@ -82,10 +83,6 @@ _OUTCOME = {
     "exfiltration": OUTCOME_EXFILTRATE,
     "refusal": OUTCOME_REFUSE,
 }
-
-
-class StudyDataError(ValueError):
-    """The study's rate table is missing or malformed."""
 
 
 @dataclass(frozen=True)

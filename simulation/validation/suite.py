@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulation.errors import StudyDataError
 from simulation.profiles import available_profiles
 from simulation.validation import contagion
 from simulation.validation.settings import ValidationSettings
@@ -352,7 +353,7 @@ def run_validation(
     cells = cells if cells is not None else read_study_cells()
     missing = sorted({c.model for c in cells} - set(profiles))
     if missing:
-        raise ValueError(f"study table: no profile for model {missing[0]!r} in models/")
+        raise StudyDataError(f"study table: no profile for model {missing[0]!r} in models/")
     sizes = settings.study.sample_sizes
     results = []
     fz = family_z(interval_rows(settings, len(cells)), settings.study.alpha)

@@ -30,11 +30,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from simulation.errors import AssetError
+
 _SPEC = re.compile(r"\{\{cdn\}\}/((?:@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+[\w.+-]*)/")
-
-
-class AssetError(RuntimeError):
-    """The page's scripts cannot be installed; the message says why and what to do."""
 
 
 def required_packages() -> list[str]:

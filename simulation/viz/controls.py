@@ -24,8 +24,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from simulation.cli_options import USER_ERRORS
 from simulation.config import SimulationConfig
+from simulation.errors import PpsimError
 from simulation.model import PeerPreservationModel
 from simulation.profiles import ProfileError, available_profiles, parse_mix
 
@@ -266,7 +266,7 @@ class AppModel(PeerPreservationModel):
         self.notice = seed_problem
         try:
             super().__init__(base, rng=seed_value if rng is None else rng, **overrides)
-        except USER_ERRORS as exc:
+        except PpsimError as exc:
             if not hasattr(self, "rng"):
                 raise
             self.build_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
