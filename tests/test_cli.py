@@ -277,3 +277,25 @@ def test_abstract_agents_from_the_command_line():
     assert summary["parameters"]["propensity"] == 0.3
     assert summary["parameters"]["self_preservation"] is False
     assert summary["metrics"]["self_preservation_total"] == 0
+
+
+def test_a_bug_is_reported_as_a_bug_not_as_bad_input(monkeypatch, tmp_path: Path, capsys):
+    """An exception that is not a PpsimError (here a NumPy-style ValueError from inside the
+    model) exits 1 with "Internal error" and a log holding the traceback, never the
+    "Error: ..." line and exit code 2 of a user's mistake."""
+    import simulation.cli as cli
+    from simulation.model import PeerPreservationModel
+
+    def broken_step(self):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(PeerPreservationModel, "step", broken_step)
+    monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(cli.sys, "argv", ["ppsim", "run", "--steps", "2", "-q"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Internal error" in err and "broadcast" in err and not err.startswith("Error: ")
+    logs = list(tmp_path.glob("ppsim-bug-*.log"))
+    assert len(logs) == 1 and "Traceback" in logs[0].read_text()
