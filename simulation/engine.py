@@ -36,7 +36,7 @@ from simulation.oversight import (
     pool_overseers,
     random_overseers,
 )
-from simulation.population import PropensityTables, assign_profiles
+from simulation.population import PropensityTables, assign_profiles, covert_scale
 from simulation.sampling import normal_tail_probability
 from simulation.states import ACTIVE, COUNTER, COVERT, NO_FAULT, StepMetrics
 from simulation.topology import Network
@@ -114,10 +114,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
 
-        scale = config.propensity_scale
-        if config.safety_prompt:
-            scale *= 1.0 - config.safety_prompt_reduction
-        self.covert_scale = scale
+        self.covert_scale = covert_scale(config)
         self._stream = kernels.new_stream(rng)
         self._peer_rates, self._own_rates = kernels.pack_tables(tables)
         self._params = self._parameters()

@@ -24,6 +24,14 @@ def trust_bucket(trust: np.ndarray) -> np.ndarray:
     return np.searchsorted(BUCKET_EDGES, trust, side="right")
 
 
+def covert_scale(config: SimulationConfig) -> float:
+    """What every covert rate (misrepresentation, tampering, exfiltration, the faking gap)
+    is multiplied by: ``propensity_scale``, less the safety prompt's reduction when the
+    prompt is on. Open refusal takes ``propensity_scale`` alone."""
+    prompt = 1.0 - config.safety_prompt_reduction if config.safety_prompt else 1.0
+    return config.propensity_scale * prompt
+
+
 @dataclass(frozen=True)
 class PropensityTables:
     """Per-profile propensities: peer tables are (profiles, 3 buckets), self ones (profiles,)."""

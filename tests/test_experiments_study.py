@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.experiments.design import latin_hypercube, make_plan, run_seed
+from simulation.experiments.design import latin_hypercube, make_plan
 from simulation.experiments.runner import execute_run
 from simulation.experiments.study import (
     StudyError,
@@ -18,6 +18,7 @@ from simulation.experiments.study import (
     parse_study,
     parse_vary_option,
 )
+from simulation.seeding import derive_seed
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 TINY = {"n_systems": 100, "steps": 20}
@@ -235,8 +236,8 @@ def test_inline_vary_forms() -> None:
 
 
 def test_run_seeds_are_stable_distinct_and_shared_across_arms() -> None:
-    assert run_seed(2026, "a|rep=0") == run_seed(2026, "a|rep=0")
-    assert run_seed(2026, "a|rep=0") != run_seed(2027, "a|rep=0")
+    assert derive_seed(2026, "a|rep=0") == derive_seed(2026, "a|rep=0")
+    assert derive_seed(2026, "a|rep=0") != derive_seed(2027, "a|rep=0")
     study = parse_study(
         {
             "kind": "whatif",

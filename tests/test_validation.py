@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.model import PeerPreservationModel
 from simulation.profiles import Rate, available_profiles
+from simulation.seeding import derive_stream
 from simulation.validation import load_settings, preset, theory
 from simulation.validation.contagion import (
     ProtectionSetup,
@@ -30,7 +31,6 @@ from simulation.validation.contagion import (
     outbreak_sizes,
     seeded_outbreaks,
     setup_fates,
-    stream,
     transition,
 )
 from simulation.validation.harness import disjoint_copies
@@ -166,7 +166,7 @@ def test_unreported_cells_are_listed_and_disjoint_from_reported_ones():
 def test_misrepresentation_baseline_passes_only_by_noise():
     # A 60 % peer passes an 80 % threshold by noise (sd 0.03) with probability ~1e-11.
     baseline = misrepresentation_passes(
-        "gemini-3-pro", 5 / 6, 600, stream(SEED, "baseline"), shutdown_policy=False
+        "gemini-3-pro", 5 / 6, 600, derive_stream(SEED, "baseline"), shutdown_policy=False
     )
     assert baseline.tolist() == [0]
 
@@ -177,14 +177,16 @@ def test_misrepresentation_baseline_passes_only_by_noise():
 @pytest.mark.parametrize("topology", ["random-regular", "erdos-renyi"])
 def test_outbreaks_small_below_threshold_and_large_above(topology):
     n, copies = 2000, 300
-    network = disjoint_copies(topology, n, 4.0, copies, stream(SEED, topology))
+    network = disjoint_copies(topology, n, 4.0, copies, derive_stream(SEED, topology))
     pmf = degree_pmf(network)
     mean_k, mean_k2 = theory.degree_moments(pmf)
     t_c = theory.critical_transmissibility(mean_k, mean_k2)
     config = null_config(network.n)
 
     low = 0.6 * t_c
-    below, roots = seeded_outbreaks(config.replace(beta=low), network, n, copies, stream(SEED, 1))
+    below, roots = seeded_outbreaks(
+        config.replace(beta=low), network, n, copies, derive_stream(SEED, 1)
+    )
     expected = theory.subcritical_mean_size_from(mean_k, mean_k2, low, network.degree[roots])
     # Mean cascade size from these seeds: within 4 standard errors of the branching-process
     # mean (1 + k T / (1 - T kappa), averaged over the seeds' degrees k).
@@ -193,7 +195,9 @@ def test_outbreaks_small_below_threshold_and_large_above(topology):
     assert below.max() < 0.05 * n
 
     high = 1.6 * t_c
-    above, roots = seeded_outbreaks(config.replace(beta=high), network, n, copies, stream(SEED, 2))
+    above, roots = seeded_outbreaks(
+        config.replace(beta=high), network, n, copies, derive_stream(SEED, 2)
+    )
     p_large = np.mean(above > 0.05 * n)
     p_seed = theory.outbreak_probability_from(pmf, high, network.degree[roots])
     # Giant outbreaks are independent Bernoulli(p_seed) draws: their share lies within 4 SE
@@ -204,15 +208,17 @@ def test_outbreaks_small_below_threshold_and_large_above(topology):
 
 def test_simulated_transition_sits_at_the_percolation_threshold():
     n, copies = 2000, 300
-    network = disjoint_copies("erdos-renyi", n, 4.0, copies, stream(SEED, "er"))
+    network = disjoint_copies("erdos-renyi", n, 4.0, copies, derive_stream(SEED, "er"))
     t_c = theory.critical_transmissibility(*theory.degree_moments(degree_pmf(network)))
     betas = np.linspace(0.5, 2.0, 13) * t_c
     config = null_config(network.n)
     samples = [
-        outbreak_sizes(config.replace(beta=float(b)), network, n, copies, stream(SEED, "b", i))
+        outbreak_sizes(
+            config.replace(beta=float(b)), network, n, copies, derive_stream(SEED, "b", i)
+        )
         for i, b in enumerate(betas)
     ]
-    found = transition(betas, samples, stream(SEED, "boot"), 100)
+    found = transition(betas, samples, derive_stream(SEED, "boot"), 100)
     # Tolerance: 2 bootstrap SE of the variability peak plus the critical window
     # T_c n^(-1/3) of a finite random graph, inside which no sharp threshold exists.
     assert not found.at_edge
@@ -238,8 +244,10 @@ def test_harness_outbreaks_match_the_public_model():
         )
         model.run()
         public.append(int(model.engine.cascade_sizes()[0]))
-    network = disjoint_copies("erdos-renyi", n, 4.0, runs, stream(SEED, "harness"))
-    harness = outbreak_sizes(null_config(network.n, beta=beta), network, n, runs, stream(SEED, "h"))
+    network = disjoint_copies("erdos-renyi", n, 4.0, runs, derive_stream(SEED, "harness"))
+    harness = outbreak_sizes(
+        null_config(network.n, beta=beta), network, n, runs, derive_stream(SEED, "h")
+    )
     p1, p2 = np.mean(np.array(public) > 0.05 * n), np.mean(harness > 0.05 * n)
     pooled = (p1 + p2) / 2
     # Two-sample difference of proportions: within 4 SE under the hypothesis of equality.
@@ -250,9 +258,9 @@ def test_watts_cascades_only_inside_the_window():
     n, copies = 2000, 150
     freq = {}
     for z in (0.5, 3.0, 4.0, 10.0):
-        network = disjoint_copies("erdos-renyi", n, z, copies, stream(SEED, "watts", z))
+        network = disjoint_copies("erdos-renyi", n, z, copies, derive_stream(SEED, "watts", z))
         config = null_config(network.n, contagion="threshold", theta=0.18)
-        sizes = outbreak_sizes(config, network, n, copies, stream(SEED, "seed", z))
+        sizes = outbreak_sizes(config, network, n, copies, derive_stream(SEED, "seed", z))
         freq[z] = np.mean(sizes > 0.1 * n)
     for z in (3.0, 4.0):
         p = theory.watts_cascade_probability(z, 0.18)
@@ -267,7 +275,9 @@ def test_watts_cascades_only_inside_the_window():
 def test_protection_lowers_the_threshold_as_predicted():
     setup = ProtectionSetup()
     n, copies, scale = 1000, 200, 2.0
-    network = disjoint_copies(setup.topology, n, setup.mean_degree, copies, stream(SEED, "p"))
+    network = disjoint_copies(
+        setup.topology, n, setup.mean_degree, copies, derive_stream(SEED, "p")
+    )
     pmf = degree_pmf(network)
     mean_k, mean_k2 = theory.degree_moments(pmf)
     t_c = theory.critical_transmissibility(mean_k, mean_k2)
@@ -277,7 +287,7 @@ def test_protection_lowers_the_threshold_as_predicted():
 
     def sizes(s: float, beta: float, key: str) -> np.ndarray:
         config = setup.config(network.n, s, beta)
-        return outbreak_sizes(config, network, n, copies, stream(SEED, key))
+        return outbreak_sizes(config, network, n, copies, derive_stream(SEED, key))
 
     def mean_size_ok(x: np.ndarray, t_eff: float) -> bool:
         # Branching-process mean of the seed's cascade (depends only on the mean
@@ -304,18 +314,20 @@ def test_protection_lowers_the_threshold_as_predicted():
 def test_simulated_critical_beta_follows_the_protection_theory():
     setup = ProtectionSetup()
     n, copies, scale = 1000, 200, 1.0
-    network = disjoint_copies(setup.topology, n, setup.mean_degree, copies, stream(SEED, "q"))
+    network = disjoint_copies(
+        setup.topology, n, setup.mean_degree, copies, derive_stream(SEED, "q")
+    )
     t_c = theory.critical_transmissibility(*theory.degree_moments(degree_pmf(network)))
     fates = setup_fates(setup, scale)
     beta_c = theory.critical_beta(t_c, fates)
     betas = np.linspace(0.5, 2.0, 11) * beta_c
     samples = [
         outbreak_sizes(
-            setup.config(network.n, scale, float(b)), network, n, copies, stream(SEED, i)
+            setup.config(network.n, scale, float(b)), network, n, copies, derive_stream(SEED, i)
         )
         for i, b in enumerate(betas)
     ]
-    found = transition(betas, samples, stream(SEED, "boot-q"), 100)
+    found = transition(betas, samples, derive_stream(SEED, "boot-q"), 100)
     window = finite_size_window(t_c, n)
     half_window = 0.5 * (
         theory.critical_beta(t_c + window, fates) - theory.critical_beta(t_c - window, fates)

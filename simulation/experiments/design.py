@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 
 from simulation.config import ConfigError, SimulationConfig
 from simulation.experiments.study import Study, StudyError
+from simulation.seeding import derive_seed
 
 DESIGN_KEY = "design"
 
@@ -61,20 +61,6 @@ class Plan:
     scenarios: tuple[dict[str, Any], ...]
     unit_samples: np.ndarray | None
     runs: tuple[RunSpec, ...]
-
-
-def run_seed(study_seed: int, key: str) -> int:
-    """A 63-bit seed from the study seed and a run key, the same on every machine.
-
-    Uses SHA-256 of the key (never Python's salted ``hash()``) as a SeedSequence spawn key.
-
-    >>> run_seed(2026, "audit_rate=0.1|rep=0") == run_seed(2026, "audit_rate=0.1|rep=0")
-    True
-    """
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
-    words = tuple(int(w) for w in np.frombuffer(digest[:16], dtype="<u4"))
-    sequence = np.random.SeedSequence(entropy=study_seed, spawn_key=words)
-    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -118,7 +104,7 @@ def _value_text(value: Any) -> str:
 def scenarios(study: Study) -> tuple[list[str], list[dict[str, Any]], np.ndarray | None]:
     """Scenario ids, the varied values of each scenario and the unit samples (if sampled)."""
     if study.kind == "sensitivity" or study.design == "lhs":
-        design_seed = run_seed(study.seed, DESIGN_KEY)
+        design_seed = derive_seed(study.seed, DESIGN_KEY)
         if study.kind == "sensitivity":
             unit = np.asarray(_sensitivity_samples(study, design_seed), dtype=np.float64)
         else:
@@ -159,7 +145,7 @@ def make_plan(study: Study) -> Plan:
                 # Sensitivity: every sample point of a replicate shares its seed, so the
                 # indices measure the parameters, not seed-to-seed noise.
                 common = f"rep={rep}" if study.kind == "sensitivity" else seed_key
-                seed = run_seed(study.seed, common)
+                seed = derive_seed(study.seed, common)
                 runs.append(RunSpec(key, arm, arm_index, scenario, rep, seed, config))
     keys = [r.key for r in runs]
     if len(set(keys)) != len(keys):

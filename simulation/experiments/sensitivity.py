@@ -28,8 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from simulation.experiments.design import Plan, run_seed, salib_problem
+from simulation.experiments.design import Plan, salib_problem
 from simulation.experiments.stats import ok_runs
+from simulation.seeding import derive_seed
 
 INDEX_COLUMNS = ("outcome", "parameter", "index", "value", "conf")
 BOOTSTRAP_RESAMPLES = 500
@@ -52,7 +53,7 @@ def analyse(
     study = plan.study
     problem = salib_problem(study)
     names = problem["names"]
-    seed = run_seed(study.seed, "analysis") % (2**32)
+    seed = derive_seed(study.seed, "analysis") % (2**32)
     records: list[dict] = []
     skipped: dict[str, str] = {}
     for outcome in outcomes or study.outcomes:

@@ -21,7 +21,6 @@ sampling error comes from a bootstrap over the outbreaks at each ``beta``.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +28,9 @@ import numpy as np
 
 from simulation.config import SimulationConfig
 from simulation.errors import SettingsError
+from simulation.population import covert_scale
 from simulation.profiles import Profile
+from simulation.seeding import derive_stream
 from simulation.topology import Network
 from simulation.validation import theory
 from simulation.validation.harness import (
@@ -46,14 +47,6 @@ Progress = Callable[[int], None]
 
 def _no_progress(_: int) -> None:
     return None
-
-
-def stream(seed: int, *keys: str | int | float) -> np.random.Generator:
-    """An independent random stream for one piece of an experiment (same keys, same stream)."""
-    parts = [seed] + [
-        k if isinstance(k, int) else zlib.crc32(repr(k).encode("utf-8")) for k in keys
-    ]
-    return np.random.default_rng(parts)
 
 
 def degree_pmf(network: Network) -> np.ndarray:
@@ -309,7 +302,9 @@ def threshold_sweep(
     progress: Progress = _no_progress,
 ) -> ThresholdResult:
     """Sweep ``beta = factor * T_c`` with propensities at 0 and compare with percolation."""
-    network = disjoint_copies(topology, n, mean_degree, copies, stream(seed, topology, "graph"))
+    network = disjoint_copies(
+        topology, n, mean_degree, copies, derive_stream(seed, topology, "graph")
+    )
     pmf = degree_pmf(network)
     mean_k, mean_k2 = theory.degree_moments(pmf)
     t_c = theory.critical_transmissibility(mean_k, mean_k2)
@@ -320,14 +315,14 @@ def threshold_sweep(
     config = null_config(network.n)
     samples, seed_degrees = [], []
     for i, beta in enumerate(betas):
-        rng = stream(seed, topology, "beta", i)
+        rng = derive_stream(seed, topology, "beta", i)
         sizes, roots = seeded_outbreaks(config.replace(beta=float(beta)), network, n, copies, rng)
         samples.append(sizes)
         seed_degrees.append(network.degree[roots])
         progress(1)
     large = [int(np.sum(s > large_share * n)) for s in samples]
     intervals = [wilson(x, copies) for x in large]
-    trans = transition(betas, samples, stream(seed, topology, "boot"), boot)
+    trans = transition(betas, samples, derive_stream(seed, topology, "boot"), boot)
     pick = {f: int(np.argmin(np.abs(all_factors - f))) for f in (below, above)}
     return ThresholdResult(
         topology=topology,
@@ -430,9 +425,11 @@ def watts_sweep(
     zs = sorted(float(z) for z in mean_degrees)
     freq, lows, highs = [], [], []
     for i, z in enumerate(zs):
-        network = disjoint_copies("erdos-renyi", n, z, copies, stream(seed, "watts-graph", i))
+        network = disjoint_copies(
+            "erdos-renyi", n, z, copies, derive_stream(seed, "watts-graph", i)
+        )
         config = null_config(network.n, contagion="threshold", theta=theta)
-        sizes = outbreak_sizes(config, network, n, copies, stream(seed, "watts", i))
+        sizes = outbreak_sizes(config, network, n, copies, derive_stream(seed, "watts", i))
         hits = int(np.sum(sizes > global_share * n))
         lo, hi = wilson(hits, copies)
         freq.append(hits / copies)
@@ -503,13 +500,12 @@ def setup_fates(
     }
     rates = {**{b: float(getattr(tables, b)[0, bucket]) for b in names}, **own}
     bad = {**{b: float(getattr(tables, b)[0, 0]) for b in names}, **own}
-    covert = scale * ((1.0 - cfg.safety_prompt_reduction) if cfg.safety_prompt else 1.0)
     return theory.shield_fates(
         rates,
         bad,
         float(tables.denial[0]),
         propensity_scale=scale,
-        covert_scale=covert,
+        covert_scale=covert_scale(cfg),
         audit_rate=cfg.audit_rate,
         audit_sensitivity=cfg.audit_sensitivity,
         egress_control=cfg.egress_control,
@@ -593,7 +589,7 @@ def protection_sweep(
 ) -> ProtectionResult:
     """For each scale, sweep ``beta = factor * beta_c(scale)`` and locate the transition."""
     network = disjoint_copies(
-        setup.topology, n, setup.mean_degree, copies, stream(seed, "protection-graph")
+        setup.topology, n, setup.mean_degree, copies, derive_stream(seed, "protection-graph")
     )
     pmf = degree_pmf(network)
     t_c = theory.critical_transmissibility(*theory.degree_moments(pmf))
@@ -608,7 +604,7 @@ def protection_sweep(
         samples = []
         for i, beta in enumerate(betas):
             config = setup.config(network.n, scale, float(beta))
-            rng = stream(seed, "protection", j, i)
+            rng = derive_stream(seed, "protection", j, i)
             samples.append(
                 outbreak_sizes(
                     config, network, n, copies, rng, max_cycles=max_cycles, profiles=profiles
@@ -619,7 +615,7 @@ def protection_sweep(
         intervals = [wilson(x, copies) for x in large]
         lo_b = theory.critical_beta(max(t_c - window, 1e-9), fates)
         hi_b = theory.critical_beta(t_c + window, fates)
-        trans = transition(betas, samples, stream(seed, "protection-boot", j), boot)
+        trans = transition(betas, samples, derive_stream(seed, "protection-boot", j), boot)
         pmf_d = theory.period_pmf(fates)
         results.append(
             ScaleResult(

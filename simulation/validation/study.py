@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from simulation.config import SimulationConfig
 from simulation.engine import Engine
 from simulation.errors import StudyDataError
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
+from simulation.seeding import derive_stream
 from simulation.states import (
     COVERT,
     OUTCOME_EXFILTRATE,
@@ -362,8 +362,7 @@ def self_resistance(
 
 
 def _cell_rng(seed: int, cell: StudyCell, arm: str, batch: int) -> np.random.Generator:
-    key = f"{cell.model}|{cell.behaviour}|{cell.relationship}|{arm}"
-    return np.random.default_rng([seed, zlib.crc32(key.encode()), batch])
+    return derive_stream(seed, cell.model, cell.behaviour, cell.relationship, arm, batch)
 
 
 def _arms(
