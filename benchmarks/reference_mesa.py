@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import SimulationConfig
-from simulation.metrics import METRIC_COLUMNS, check_rows, summarise_run
+from simulation.metrics import METRIC_COLUMNS, check_rows, run_outcomes
 from simulation.population import assign_profiles, population
 from simulation.profiles import available_profiles
 from simulation.states import (
@@ -777,6 +777,6 @@ class ReferenceMesaModel(mesa.Model):
         """Size of every cascade tree so far (1 = a root fault that infected no one)."""
         return np.asarray(self.tree_sizes, dtype=np.int64)
 
-    def summary(self) -> dict[str, float]:
-        """Per-run outcomes, as :meth:`simulation.model.PeerPreservationModel.summary`."""
-        return summarise_run(self.timeseries(), self.cascade_sizes(), self.n)
+    def outcomes(self) -> dict[str, float]:
+        """Per-run outcomes, as :meth:`simulation.model.PeerPreservationModel.outcomes`."""
+        return run_outcomes(self.timeseries(), self.cascade_sizes(), self.n)

@@ -44,7 +44,7 @@ def ppsim_outcomes(seed: int = 0, **parameters: Any) -> dict[str, float]:
     config = SimulationConfig.from_mapping({k: plain_value(v) for k, v in parameters.items()})
     model = PeerPreservationModel(config, rng=int(plain_value(seed)), agent_views=False)
     model.run()
-    summary = model.summary()
+    summary = model.outcomes()
     return {name: float(summary[name]) for name in OUTCOMES}
 
 

@@ -2,7 +2,7 @@
 by one call of the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the
 cycle's events, no Python loop over agents or edges).
 
-One cycle (DESIGN.md section 2):
+One cycle (docs/model.md, "One step = one oversight cycle"):
 
 1. faults arise in healthy active systems at the hazard rate;
 2. faults propagate along depends-on edges from every faulty system that serves (active,
@@ -67,7 +67,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self.rng = rng
         n = network.n
         self.n = n
-        self.t = 0
+        self.cycles_run = 0
         self.pool_size = max(1, n // 20) if config.assignment == "independent-pool" else 0
         actors = n + self.pool_size
         self.profile = assign_profiles(n, weights, rng)
@@ -158,7 +158,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self._tree_sizes = kernels.seed(
             ids,
             ids.size,
-            self.t,
+            self.cycles_run,
             self.faulty,
             self.fault_time,
             self.fault_source,
@@ -242,7 +242,7 @@ class Engine(EvaluationRules, ExecutionRules):
         cfg = self.config
         if cfg.assignment not in ("rotation", "independent-pool"):
             return
-        if self.t == 0 or self.t % cfg.rotation_period:
+        if self.cycles_run == 0 or self.cycles_run % cfg.rotation_period:
             return
         self._set_overseers(self._assign_overseers(cfg.evaluators_per_model))
         self.trust[:] = cfg.trust_initial
@@ -265,7 +265,7 @@ class Engine(EvaluationRules, ExecutionRules):
     def _run(self, phases: int) -> None:
         self._tree_sizes = kernels.cycle(
             phases,
-            self.t,
+            self.cycles_run,
             self._switches,
             self._params,
             self._stream,
@@ -321,9 +321,11 @@ class Engine(EvaluationRules, ExecutionRules):
         status_counts = (int(active), self.n - int(active) - int(covert), int(covert))
         mean_trust = trust_sum / self.trust.size if self.trust.size else float("nan")
         shields = self._census_out[7:].tolist()
-        row = m.row(self.t + 1, status_counts, faulty_serving, shields, largest, mean_trust)
+        row = m.row(
+            self.cycles_run + 1, status_counts, faulty_serving, shields, largest, mean_trust
+        )
         self.history.append(row)
-        self.t += 1
+        self.cycles_run += 1
         return row
 
     def cascade_sizes(self) -> np.ndarray:

@@ -154,7 +154,6 @@ STEP_METRICS: tuple[Metric, ...] = (
 )
 METRICS: dict[str, Metric] = {m.name: m for m in STEP_METRICS}
 METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
-METRIC_DESCRIPTIONS: dict[str, str] = {m.name: m.description for m in STEP_METRICS}
 
 
 class MissingMetricError(KeyError):
@@ -512,14 +511,14 @@ def format_outcome(name: str, value: Any) -> str:
     return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
 
 
-def summarise_run(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int) -> dict:
+def run_outcomes(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int) -> dict:
     """Per-run outcomes, each reduced from the per-cycle series and the cascade tree sizes."""
     if series.empty:
         raise ValueError("no steps were run")
     check_rows([dict.fromkeys(series.columns)])
     record = RunRecord(series, cascade_sizes, n_systems)
-    summary: dict[str, float] = {}
+    outcomes: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:
         value = outcome.reduce(record)
-        summary[outcome.name] = int(value) if outcome.name in INTEGER_OUTCOMES else value
-    return summary
+        outcomes[outcome.name] = int(value) if outcome.name in INTEGER_OUTCOMES else value
+    return outcomes

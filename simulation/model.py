@@ -24,7 +24,7 @@ from mesa.time import EventGenerator, Priority, Schedule
 from simulation.agents import AISystem
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.metrics import METRIC_COLUMNS, check_rows, summarise_run
+from simulation.metrics import METRIC_COLUMNS, check_rows, run_outcomes
 from simulation.population import population
 from simulation.profiles import available_profiles
 from simulation.topology import network_for
@@ -111,7 +111,7 @@ class PeerPreservationModel(mesa.Model):
         """One oversight cycle; stops the model (``running = False``) after ``steps``."""
         self.last_metrics = self.engine.step()
         self.datacollector.collect(self)
-        if self.engine.t >= self.config.steps:
+        if self.engine.cycles_run >= self.config.steps:
             self.running = False
 
     def run(self, progress: Any = None) -> None:
@@ -131,7 +131,7 @@ class PeerPreservationModel(mesa.Model):
                 self.time += 1
                 self._user_step()
                 if progress is not None:
-                    progress(self.engine.t)
+                    progress(self.engine.cycles_run)
         finally:
             self._default_schedule = EventGenerator(
                 self, self._do_step, Schedule(interval=1.0, start=self.time + 1), Priority.HIGH
@@ -142,6 +142,6 @@ class PeerPreservationModel(mesa.Model):
         check_rows(self.engine.history)
         return pd.DataFrame(self.engine.history, columns=["step", *METRIC_COLUMNS])
 
-    def summary(self) -> dict[str, float]:
-        """Per-run outcomes (see :func:`simulation.metrics.summarise_run`)."""
-        return summarise_run(self.timeseries(), self.engine.cascade_sizes(), self.network.n)
+    def outcomes(self) -> dict[str, float]:
+        """Per-run outcomes (see :func:`simulation.metrics.run_outcomes`)."""
+        return run_outcomes(self.timeseries(), self.engine.cascade_sizes(), self.network.n)

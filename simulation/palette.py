@@ -32,8 +32,6 @@ MECHANISMS: tuple[tuple[str, str, str, str], ...] = (
     ("shielded_refusal", "Refused shutdown", "#CC79A7", "dashdot"),
 )
 MECHANISM_COLOURS: dict[str, str] = {column: colour for column, _, colour, _ in MECHANISMS}
-MECHANISM_DASHES: dict[str, str] = {column: dash for column, _, _, dash in MECHANISMS}
-
 # Lines of quantities that are not a status or a mechanism.
 FAULTY_SHARE_COLOUR = "#882255"  # Tol wine: the faulty share, apart from every status colour
 COVERT_COLOUR = STATUS_COLOURS[4]  # covert copies alive: the covert status itself

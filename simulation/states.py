@@ -20,9 +20,6 @@ ROOT_FAULT = -1
 
 OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
 # outcome by how many of the cumulative cuts (tamper, exfiltrate, refuse) the draw passes
-_OUTCOME_BY_RANK = np.array(
-    [OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE, OUTCOME_COMPLY], dtype=np.int8
-)
 
 
 @dataclass

@@ -105,7 +105,7 @@ def _orient_random(
     return np.where(flip, v, u), np.where(flip, u, v)
 
 
-def _pair_of_index(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_of_index(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pair ``(j, i)``, ``j < i``, at position ``k`` of the list (1,0), (2,0), (2,1),
     (3,0), ... of all pairs, i.e. ``k = i (i - 1) / 2 + j``."""
     i = np.floor((1.0 + np.sqrt(1.0 + 8.0 * k.astype(np.float64))) / 2.0).astype(np.int64)
@@ -129,7 +129,7 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
             "(every system connected to every other)"
         )
     if 4 * m > max_edges:
-        return _pair_of_index(rng.choice(max_edges, size=m, replace=False))
+        return pair_of_index(rng.choice(max_edges, size=m, replace=False))
     u = np.empty(0, dtype=np.int64)
     v = np.empty(0, dtype=np.int64)
     while u.size < m:

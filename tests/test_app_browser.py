@@ -47,7 +47,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 N_SYSTEMS = 120
 WIDTH, HEIGHT = 1400, 900
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
@@ -489,11 +488,10 @@ def test_random_clicks_never_break_the_page(browser_page: tuple, server: dict) -
     _step(page)
 
 
-def test_screenshot_saved(browser_page: tuple) -> None:
+def test_screenshot_saved(browser_page: tuple, tmp_path: Path) -> None:
     page, _ = browser_page
     _step(page, 5)
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / "app.png"
+    target = tmp_path / "app.png"
     page.wait_for_timeout(500)
     page.screenshot(path=str(target))
     assert target.stat().st_size > 20_000

@@ -43,7 +43,7 @@ def test_outcomes_equal_the_model_summary_for_the_same_parameters_and_seed(resul
         config = SimulationConfig(n_systems=200, steps=30, **values)
         model = PeerPreservationModel(config, rng=int(row["seed"]), agent_views=False)
         model.run()
-        summary = model.summary()
+        summary = model.outcomes()
         for name in OUTCOMES:
             assert outcomes[name][i] == pytest.approx(summary[name], rel=0, abs=0), (i, name)
 

@@ -106,7 +106,7 @@ def outcomes(config: dict[str, object], seeds: range) -> dict[str, np.ndarray]:
     for seed in seeds:
         model = PeerPreservationModel(rng=seed, **config)
         model.run()
-        runs.append(model.summary())
+        runs.append(model.outcomes())
     names = next(iter(NUMPY_ENGINE.values()))
     return {name: np.array([run[name] for run in runs], dtype=float) for name in names}
 

@@ -244,10 +244,10 @@ def test_dense_erdos_renyi_builds_fast_with_distinct_edges(n: int, mean_degree: 
 def test_pair_index_decoding_is_exact() -> None:
     import numpy as np
 
-    from simulation.topology import _pair_of_index
+    from simulation.topology import pair_of_index
 
     k = np.concatenate([np.arange(100_000), np.array([10**12, 10**12 + 7, 2**40 - 1])])
-    j, i = _pair_of_index(k)
+    j, i = pair_of_index(k)
     assert (i * (i - 1) // 2 + j == k).all() and (j >= 0).all() and (j < i).all()
 
 

@@ -135,7 +135,7 @@ def test_replacement_happens_after_the_delay():
     for _ in range(30):
         before = engine.status.copy()
         model.step()
-        cycle = engine.t - 1
+        cycle = engine.cycles_run - 1
         for node in np.flatnonzero((before != DECOMMISSIONED) & (engine.status == DECOMMISSIONED)):
             decommissioned_at[int(node)] = cycle
         for node in np.flatnonzero((before == DECOMMISSIONED) & (engine.status == ACTIVE)):
@@ -163,7 +163,7 @@ def test_every_system_has_exactly_one_status_each_step():
         assert (engine.status[engine.tampered] == ACTIVE).all()
         assert (engine.status[engine.escalate_at >= 0] == ACTIVE).all()
         assert not (engine.tampered & (engine.escalate_at >= 0)).any()
-        assert (engine.replace_at[engine.status == DECOMMISSIONED] > engine.t - 1).all()
+        assert (engine.replace_at[engine.status == DECOMMISSIONED] > engine.cycles_run - 1).all()
     assert model.timeseries()["covert"].max() > 0, "the run should exercise every status"
     assert engine.tampered.any() or model.timeseries()["tamper_events"].sum() > 0
 
@@ -216,7 +216,7 @@ def test_trust_grows_with_collaboration_and_collapses_on_detection(tmp_path):
 def test_denial_does_not_undo_a_detection():
     """The issue's reproduction: loyal overseers, every evaluation audited."""
     model = run(profile_mix="loyal", audit_rate=1.0, steps=100, n_systems=1000)
-    summary = model.summary()
+    summary = model.outcomes()
     assert summary["detections_total"] > 0
     assert summary["denials_total"] == summary["detections_total"]
     # sensitivity 0.9: about 10 % of inflations escape the audit; faulty systems can also
@@ -276,7 +276,7 @@ def test_cascade_trees_record_sources():
     assert sizes[0] > 10
 
 
-def test_human_execution_and_egress_control_stop_covert_shielding():
+def test_human_execution_and_egress_control_stop_covert_shielding(tmp_path: Path):
     shielding = run(profile_mix="loyal", audit_rate=0.0, fault_rate=0.02)
     assert shielding.timeseries()["shielded_total"].sum() > 0
     # loyal evaluators pass everyone; humans evaluating stop misrepresentation, and humans
@@ -293,33 +293,27 @@ def test_human_execution_and_egress_control_stop_covert_shielding():
     escaped = series["tamper_events"].sum() + series["exfiltration_events"].sum()
     # binomial: escaped/flagged ~ 0.1 with SE sqrt(0.09/flagged) <= 0.03
     assert abs(escaped / flagged - 0.1) < 4 * np.sqrt(0.09 / flagged)
-    exfiltrators = Path(__file__).parent / "_tmp_profiles"
-    exfiltrators.mkdir(exist_ok=True)
-    try:
-        write_profile(exfiltrators, "exfiltrator", exfiltration=1.0)
-        open_egress = PeerPreservationModel(
-            **SMALL,
-            profile_mix="exfiltrator",
-            fault_rate=0.02,
-            audit_rate=0.0,
-            profile_dirs=(exfiltrators,),
-            rng=4,
-        )
-        open_egress.run()
-        closed = PeerPreservationModel(
-            **SMALL,
-            profile_mix="exfiltrator",
-            fault_rate=0.02,
-            audit_rate=0.0,
-            egress_control=1.0,
-            profile_dirs=(exfiltrators,),
-            rng=4,
-        )
-        closed.run()
-    finally:
-        for file in exfiltrators.glob("*.toml"):
-            file.unlink()
-        exfiltrators.rmdir()
+    exfiltrators = tmp_path
+    write_profile(exfiltrators, "exfiltrator", exfiltration=1.0)
+    open_egress = PeerPreservationModel(
+        **SMALL,
+        profile_mix="exfiltrator",
+        fault_rate=0.02,
+        audit_rate=0.0,
+        profile_dirs=(exfiltrators,),
+        rng=4,
+    )
+    open_egress.run()
+    closed = PeerPreservationModel(
+        **SMALL,
+        profile_mix="exfiltrator",
+        fault_rate=0.02,
+        audit_rate=0.0,
+        egress_control=1.0,
+        profile_dirs=(exfiltrators,),
+        rng=4,
+    )
+    closed.run()
     assert open_egress.timeseries()["exfiltration_events"].sum() > 10
     assert closed.timeseries()["exfiltration_events"].sum() == 0
     assert closed.timeseries()["blocked_exfiltrations"].sum() > 10
@@ -333,7 +327,7 @@ def infections_from_tampered(model: PeerPreservationModel) -> int:
     while model.running:
         tampered = engine.tampered.copy()
         model.step()
-        fresh = (engine.fault_time == engine.t - 1) & (engine.fault_source >= 0)
+        fresh = (engine.fault_time == engine.cycles_run - 1) & (engine.fault_source >= 0)
         count += int(tampered[engine.fault_source[fresh]].sum())
     return count
 

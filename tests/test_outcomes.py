@@ -20,7 +20,7 @@ from simulation.metrics import (
     OUTCOMES,
     MissingMetricError,
     check_rows,
-    summarise_run,
+    run_outcomes,
 )
 from simulation.model import PeerPreservationModel
 from simulation.states import COVERT, OUTCOME_COMPLY, OUTCOME_EXFILTRATE, OUTCOME_TAMPER
@@ -48,21 +48,21 @@ def test_human_evaluators_cost_policy_hours_exactly():
 
 def test_stand_ins_are_incident_hours_and_reassignment_removes_them():
     common = dict(profile_mix="honest", audit_rate=0.0, fault_rate=0.02, steps=60)
-    humans = run(stand_in="human", **common).summary()
+    humans = run(stand_in="human", **common).outcomes()
     assert humans["human_hours_policy"] == 0  # no audits, no escalations, AI managers
     assert humans["human_hours_incident"] > 0  # overseers decommissioned: humans stand in
     assert humans["human_hours_total"] == humans["human_hours_incident"]
-    reassigned = run(stand_in="reassign", **common).summary()
+    reassigned = run(stand_in="reassign", **common).outcomes()
     assert reassigned["human_hours_total"] == 0
 
 
 def test_human_execution_costs_policy_hours_whatever_the_incident_load():
     """The README's what-if sign: human execution must cost, not save, policy hours."""
     common = dict(fault_rate=0.01, steps=60, rng=3)
-    base = run(**common).summary()
-    humans = run(human_execution=True, **common).summary()
+    base = run(**common).outcomes()
+    humans = run(human_execution=True, **common).outcomes()
     assert humans["human_hours_policy_per_cycle"] > base["human_hours_policy_per_cycle"]
-    no_stand_in_cost = run(human_eval_hours=0.0, human_execution=True, **common).summary()
+    no_stand_in_cost = run(human_eval_hours=0.0, human_execution=True, **common).outcomes()
     assert no_stand_in_cost["human_hours_policy"] == humans["human_hours_policy"]
 
 
@@ -70,10 +70,10 @@ def test_human_execution_costs_policy_hours_whatever_the_incident_load():
 def test_availability_is_one_without_faults_and_downtime_counts_system_cycles():
     # without evaluation noise: with it, a healthy system fails its evaluation now and
     # then (P = 3e-5 per evaluation at the defaults) and is shut down like a faulty one
-    quiet = run(fault_rate=0.0, eval_noise=0.0).summary()
+    quiet = run(fault_rate=0.0, eval_noise=0.0).outcomes()
     assert quiet["availability_mean"] == 1.0 and quiet["downtime_total"] == 0
     model = run(profile_mix="honest", fault_rate=0.02)
-    series, summary = model.timeseries(), model.summary()
+    series, summary = model.timeseries(), model.outcomes()
     # no breaker, copies serve: a system is out of service exactly while decommissioned
     assert summary["downtime_total"] == series["decommissioned"].sum()
     assert summary["availability_mean"] == pytest.approx(1 - series["decommissioned"].mean() / 300)
@@ -81,8 +81,8 @@ def test_availability_is_one_without_faults_and_downtime_counts_system_cycles():
 
 def test_longer_replacement_delay_means_less_availability():
     common = dict(profile_mix="honest", fault_rate=0.02, steps=80)
-    short = run(replacement_delay=2, **common).summary()
-    long = run(replacement_delay=20, **common).summary()
+    short = run(replacement_delay=2, **common).outcomes()
+    long = run(replacement_delay=20, **common).outcomes()
     assert long["availability_mean"] < short["availability_mean"]
     assert long["downtime_total"] > short["downtime_total"]
 
@@ -101,7 +101,7 @@ def test_latent_copies_are_out_of_service_and_spread_nothing(tmp_path: Path):
     assert latent.timeseries()["covert"].sum() > 0
     series = latent.timeseries()
     assert (series["in_service"] == series["active"]).all()  # breaker off: active serve
-    assert latent.summary()["availability_mean"] < serving.summary()["availability_mean"]
+    assert latent.outcomes()["availability_mean"] < serving.outcomes()["availability_mean"]
     engine = latent.engine
     assert (engine.status == COVERT).any()
     assert not (engine.serving_faulty() & (engine.status == COVERT)).any()
@@ -118,15 +118,15 @@ def test_a_fault_never_remediated_counts_with_its_age_at_the_end():
         beta=0.0,
         steps=50,
     )
-    summary = model.summary()
+    summary = model.outcomes()
     assert summary["unremediated_share"] == 1.0
     assert summary["remediation_time_mean"] == 50.0  # seeded at cycle 0, still open after 50
 
 
 def test_no_audits_no_longer_looks_fastest():
     common = dict(profile_mix="loyal", fault_rate=0.01, steps=80, self_preservation=False)
-    audited = run(audit_rate=0.5, **common).summary()
-    unaudited = run(audit_rate=0.0, **common).summary()
+    audited = run(audit_rate=0.5, **common).outcomes()
+    unaudited = run(audit_rate=0.0, **common).outcomes()
     assert unaudited["unremediated_share"] > audited["unremediated_share"]
     assert unaudited["remediation_time_mean"] > audited["remediation_time_mean"]
 
@@ -143,7 +143,7 @@ def test_false_pass_rate_counts_noise_passes_and_inflated_pass_rate_only_inflati
         steps=100,
         n_systems=1000,
     )
-    summary = model.summary()
+    summary = model.outcomes()
     evaluations = model.timeseries()["faulty_evaluated"].sum()
     expected = 0.5 * math.erfc((1 / 3) / math.sqrt(2))
     se = math.sqrt(expected * (1 - expected) / evaluations)
@@ -181,8 +181,8 @@ def test_evaluation_interval_staggers_evaluations_over_k_cycles():
 
 def test_rarer_evaluation_lets_faults_live_longer():
     common = dict(profile_mix="honest", fault_rate=0.01, steps=80)
-    every = run(**common).summary()
-    rare = run(evaluation_interval=5, **common).summary()
+    every = run(**common).outcomes()
+    rare = run(evaluation_interval=5, **common).outcomes()
     assert rare["remediation_time_mean"] > every["remediation_time_mean"] + 1
 
 
@@ -286,12 +286,12 @@ def test_a_row_missing_a_declared_metric_fails_loudly():
         check_rows(rows)
     series = model.timeseries().drop(columns=["availability"])
     with pytest.raises(MissingMetricError, match="availability"):
-        summarise_run(series, model.engine.cascade_sizes(), 300)
+        run_outcomes(series, model.engine.cascade_sizes(), 300)
 
 
 def test_summary_and_rows_are_exactly_the_registry():
     model = run(steps=3)
-    assert set(model.summary()) == set(OUTCOMES)
+    assert set(model.outcomes()) == set(OUTCOMES)
     assert list(model.timeseries().columns) == ["step", *METRIC_COLUMNS]
     for outcome in OUTCOMES.values():
         assert outcome.description and outcome.unit and outcome.section

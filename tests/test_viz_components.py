@@ -545,11 +545,11 @@ def test_run_length_is_a_control_and_a_finished_run_can_continue() -> None:
     assert model.limit == 20
     while model.running:
         model.step()
-    assert model.engine.t == 20
+    assert model.engine.cycles_run == 20
     model.extend_run()
     assert model.running and model.limit == 40
     model.step()
-    assert model.engine.t == 21
+    assert model.engine.cycles_run == 21
 
 
 def test_app_state_plays_pauses_steps_and_resets() -> None:

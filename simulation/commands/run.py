@@ -142,7 +142,7 @@ def summary_document(
             "steps_run": int(len(series)),
             "wall_time_seconds": round(wall_time, 4),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "metrics": model.summary(),
+            "metrics": model.outcomes(),
             "cascade_size_distribution": size_distribution(model.engine.cascade_sizes()),
         }
     )

@@ -13,11 +13,16 @@ from the model it runs and from the executor that runs it:
 
 The names below are imported on first use, so ``ppsim --help`` stays quick.
 
-Example:
-    >>> from simulation.experiments import load_study, run_study  # doctest: +SKIP
-    >>> study = load_study("experiments/propensity-by-audit.toml")  # doctest: +SKIP
-    >>> result = run_study(study, "results/propensity-by-audit")  # doctest: +SKIP
-    >>> result.frame.groupby("audit_rate")["faulty_share_mean"].mean()  # doctest: +SKIP
+Example (a study file is read with ``load_study("experiments/propensity-by-audit.toml")``;
+here the same table is given inline):
+    >>> import tempfile
+    >>> from simulation.experiments import parse_study, run_study
+    >>> study = parse_study(
+    ...     {"replicates": 2, "base": {"n_systems": 100, "steps": 10},
+    ...      "vary": {"audit_rate": [0.0, 0.5]}}, "demo")
+    >>> result = run_study(study, tempfile.mkdtemp())
+    >>> result.frame.groupby("audit_rate").size().to_dict()
+    {0.0: 2, 0.5: 2}
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def execute_run(spec: RunSpec, timeseries: bool = False) -> RunOutput:
             SimulationConfig(**spec.config), rng=spec.seed, agent_views=False
         )
         model.run()
-        outcomes = model.summary()
+        outcomes = model.outcomes()
         series = None
         if timeseries:
             series = model.timeseries()

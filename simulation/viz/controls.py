@@ -283,13 +283,13 @@ class AppModel(PeerPreservationModel):
             self.running = False
             return
         super().step()
-        self.running = self.engine.t < self.limit
+        self.running = self.engine.cycles_run < self.limit
 
     def extend_run(self) -> None:
         """Let a finished run go on for another ``config.steps`` cycles."""
         if self.engine is None:
             return
-        self.limit = self.engine.t + self.config.steps
+        self.limit = self.engine.cycles_run + self.config.steps
         self.running = True
 
 

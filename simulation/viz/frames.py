@@ -87,8 +87,8 @@ def exposed_pairs(network: Network, faulty: np.ndarray) -> tuple[np.ndarray, np.
 
 def last_cycle(engine: Engine) -> int:
     """The index the engine gave the cycle it ran last (``fault_time`` counts from 0, and
-    ``engine.t`` is the number of cycles run)."""
-    return engine.t - 1
+    ``engine.cycles_run`` is the number of cycles run)."""
+    return engine.cycles_run - 1
 
 
 def spread_pairs(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +180,7 @@ def network_frame(model: PeerPreservationModel, selected: int) -> dict[str, Any]
     members = tree_members(engine, selected)
     counts = np.bincount(status, minlength=len(style.STATUS_KEYS))
     return {
-        "cycle": int(engine.t),
+        "cycle": int(engine.cycles_run),
         "codes": codes.tobytes().decode("ascii"),
         "counts": counts.tolist(),
         "faulty": _pair(faulty_ids, engine.fault_source[faulty_ids]),
@@ -200,6 +200,6 @@ def network_summary(model: PeerPreservationModel, counts: np.ndarray) -> str:
     the count of each status)."""
     troubled = counts[style.FAULTY] + counts[style.SHIELDED] + counts[style.COVERT_NODE]
     return (
-        f"Cycle {model.engine.t}: {troubled:,} of {model.network.n:,} systems "
+        f"Cycle {model.engine.cycles_run}: {troubled:,} of {model.network.n:,} systems "
         "faulty and still serving"
     )

@@ -126,7 +126,7 @@ class AppState:
     def refresh(self) -> None:
         """Tell the page what the model did: the cycle reached, whether it can go on."""
         model = self.model
-        self.cycle.set(model.engine.t if model.engine is not None else 0)
+        self.cycle.set(model.engine.cycles_run if model.engine is not None else 0)
         self.running.set(model.running)
         if not model.running:
             self.playing.set(False)
@@ -319,7 +319,8 @@ def EndOfRun(
     sidebar, under the run buttons, so the figures do not move)."""
     with solara.Column(classes=["ppsim-end-of-run"], gap="2px"):
         solara.Info(
-            f"The run is over: {model.engine.t:,} of {model.limit:,} cycles done.", dense=True
+            f"The run is over: {model.engine.cycles_run:,} of {model.limit:,} cycles done.",
+            dense=True,
         )
         with solara.Row(gap="4px"):
             solara.Button(

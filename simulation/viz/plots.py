@@ -116,7 +116,7 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
 def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
     """Stacked panels sharing one cycle axis, each titled in words."""
     domains = _domains(len(PANELS))
-    steps = max(model.engine.t, 1)
+    steps = max(model.engine.cycles_run, 1)
     layout: dict[str, Any] = {
         "xaxis": {
             "anchor": f"y{len(PANELS)}",
