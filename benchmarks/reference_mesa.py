@@ -39,10 +39,10 @@ from simulation.states import (
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
-    OUTCOME_COMPLY,
-    OUTCOME_EXFILTRATE,
-    OUTCOME_REFUSE,
-    OUTCOME_TAMPER,
+    SHUTDOWN_COMPLY,
+    SHUTDOWN_EXFILTRATE,
+    SHUTDOWN_REFUSE,
+    SHUTDOWN_TAMPER,
     ROOT_FAULT,
     SHIELD_EXFILTRATED,
     SHIELD_MISREPRESENTED,
@@ -56,7 +56,7 @@ from simulation.topology import network_for
 LOW_TRUST, HIGH_TRUST = 1.0 / 3.0, 2.0 / 3.0
 #: the shutdown channels in the order they are tried
 CHANNELS = ("tampering", "exfiltration", "refusal")
-OUTCOME_OF_CHANNEL = (OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE)
+OUTCOME_OF_CHANNEL = (SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE, SHUTDOWN_REFUSE)
 
 
 def _bucket(trust: float) -> int:
@@ -147,7 +147,7 @@ class Overseer:
             if u < cut:
                 return OUTCOME_OF_CHANNEL[channel]
             left *= 1.0 - p
-        return OUTCOME_COMPLY
+        return SHUTDOWN_COMPLY
 
     def blamed(self, m: StepMetrics) -> bool:
         """Whether I take the blame for misconduct an audit caught (else I deny it)."""
@@ -371,7 +371,7 @@ class SystemAgent(Overseer, mesa.Agent):
         rnd = model.random
         self.breaker = cfg.circuit_breaker
         if manager is None:
-            watched, outcome = True, OUTCOME_COMPLY
+            watched, outcome = True, SHUTDOWN_COMPLY
         else:
             watched = rnd.random() < cfg.audit_rate
             if watched:
@@ -379,14 +379,14 @@ class SystemAgent(Overseer, mesa.Agent):
                 m.hours_policy += cfg.audit_hours
             outcome = manager.shutdown_outcome(self, trust, watched)
         culprit = manager
-        if cfg.self_preservation and outcome == OUTCOME_COMPLY and manager is not self:
+        if cfg.self_preservation and outcome == SHUTDOWN_COMPLY and manager is not self:
             outcome = self.shutdown_outcome(self, trust, watched)
-            if outcome != OUTCOME_COMPLY:
+            if outcome != SHUTDOWN_COMPLY:
                 culprit = self
                 m.self_preservation_events += 1
-        blocked = outcome == OUTCOME_EXFILTRATE and rnd.random() < cfg.egress_control
+        blocked = outcome == SHUTDOWN_EXFILTRATE and rnd.random() < cfg.egress_control
         caught = (
-            outcome in (OUTCOME_TAMPER, OUTCOME_EXFILTRATE)
+            outcome in (SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE)
             and not blocked
             and watched
             and rnd.random() < cfg.audit_sensitivity
@@ -398,13 +398,13 @@ class SystemAgent(Overseer, mesa.Agent):
                 if culprit is not self and self.overseers[0] is culprit:
                     self.trust[0] = 0.0
                 model.to_penalise.add(culprit)
-            outcome = OUTCOME_COMPLY
-        if outcome == OUTCOME_COMPLY:
+            outcome = SHUTDOWN_COMPLY
+        if outcome == SHUTDOWN_COMPLY:
             self.decommission(m)
-        elif outcome == OUTCOME_TAMPER:
+        elif outcome == SHUTDOWN_TAMPER:
             m.tamper_events += 1
             self.shield, self.shielded_by, self.tampered = SHIELD_TAMPERED, culprit, True
-        elif outcome == OUTCOME_EXFILTRATE:
+        elif outcome == SHUTDOWN_EXFILTRATE:
             m.exfiltration_events += 1
             self.shield, self.shielded_by, self.status = SHIELD_EXFILTRATED, culprit, COVERT
         else:

@@ -27,10 +27,10 @@ from simulation.states import (
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
-    OUTCOME_COMPLY,
-    OUTCOME_EXFILTRATE,
-    OUTCOME_REFUSE,
-    OUTCOME_TAMPER,
+    SHUTDOWN_COMPLY,
+    SHUTDOWN_EXFILTRATE,
+    SHUTDOWN_REFUSE,
+    SHUTDOWN_TAMPER,
     ROOT_FAULT,
     SHIELD_EXFILTRATED,
     SHIELD_MISREPRESENTED,
@@ -777,13 +777,13 @@ def decide(
             p_t = p_x = 0.0
     u = uniform(state)
     if u < p_t:
-        return OUTCOME_TAMPER
+        return SHUTDOWN_TAMPER
     cut_x = p_t + (1.0 - p_t) * p_x
     if u < cut_x:
-        return OUTCOME_EXFILTRATE
+        return SHUTDOWN_EXFILTRATE
     if u < cut_x + (1.0 - p_t) * (1.0 - p_x) * p_r:
-        return OUTCOME_REFUSE
-    return OUTCOME_COMPLY
+        return SHUTDOWN_REFUSE
+    return SHUTDOWN_COMPLY
 
 
 @njit(cache=True)
@@ -955,7 +955,7 @@ def execute(
             else:
                 manager, n_active = stand_in(state, i, status, active, n_active)
                 slot_trust = params[P_TRUST_INITIAL]
-        outcome = OUTCOME_COMPLY
+        outcome = SHUTDOWN_COMPLY
         watched = True
         if manager < 0:
             if not human_execution and assigned >= 0:
@@ -972,16 +972,16 @@ def execute(
                 disclosed, actor_profile, actor_family, agent_propensity, conduct, peer, own,
             )  # fmt: skip
         culprit = manager
-        if self_preservation and outcome == OUTCOME_COMPLY and manager != i:
+        if self_preservation and outcome == SHUTDOWN_COMPLY and manager != i:
             outcome = decide(
                 state, params, i, i, slot_trust, watched, SELF_CHANNELS, largest,
                 disclosed, actor_profile, actor_family, agent_propensity, conduct, peer, own,
             )  # fmt: skip
-            if outcome != OUTCOME_COMPLY:
+            if outcome != SHUTDOWN_COMPLY:
                 culprit = i
                 counts[_SELF_PRESERVATION] += 1
-        if outcome in (OUTCOME_TAMPER, OUTCOME_EXFILTRATE):
-            blocked = outcome == OUTCOME_EXFILTRATE and uniform(state) < params[P_EGRESS]
+        if outcome in (SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE):
+            blocked = outcome == SHUTDOWN_EXFILTRATE and uniform(state) < params[P_EGRESS]
             if blocked:
                 counts[_BLOCKED] += 1
             if blocked or (watched and uniform(state) < sensitivity):
@@ -992,24 +992,24 @@ def execute(
                     n_queued = queue_penalty(culprit, queued, queue, n_queued)
                 else:
                     counts[_DENIALS] += 1
-                outcome = OUTCOME_COMPLY
+                outcome = SHUTDOWN_COMPLY
         decisions[0, o] = outcome
         decisions[1, o] = culprit
     for o in range(n_flagged):
         i = flagged[o]
         outcome, culprit = decisions[0, o], decisions[1, o]
-        if outcome == OUTCOME_COMPLY:
+        if outcome == SHUTDOWN_COMPLY:
             decommission(
                 i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
                 replace_at, fault_time,
             )  # fmt: skip
-        elif outcome == OUTCOME_REFUSE:
+        elif outcome == SHUTDOWN_REFUSE:
             counts[_REFUSALS] += 1
             escalate_at[i] = t + escalation_delay
             shield[i] = SHIELD_REFUSED
         else:
             shielded_by[i] = culprit
-            if outcome == OUTCOME_TAMPER:
+            if outcome == SHUTDOWN_TAMPER:
                 counts[_TAMPERS] += 1
                 shield[i] = SHIELD_TAMPERED
                 tampered[i] = True

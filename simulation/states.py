@@ -18,8 +18,8 @@ SHIELD_NAMES = ("none", "misrepresentation", "tampering", "exfiltration", "refus
 NO_FAULT = -2
 ROOT_FAULT = -1
 
-OUTCOME_COMPLY, OUTCOME_TAMPER, OUTCOME_EXFILTRATE, OUTCOME_REFUSE = range(4)
-# outcome by how many of the cumulative cuts (tamper, exfiltrate, refuse) the draw passes
+# what a manager does when told to shut a system down
+SHUTDOWN_COMPLY, SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE, SHUTDOWN_REFUSE = range(4)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from simulation.metrics import (
     run_outcomes,
 )
 from simulation.model import PeerPreservationModel
-from simulation.states import COVERT, OUTCOME_COMPLY, OUTCOME_EXFILTRATE, OUTCOME_TAMPER
+from simulation.states import COVERT, SHUTDOWN_COMPLY, SHUTDOWN_EXFILTRATE, SHUTDOWN_TAMPER
 from tests.test_model import run, write_profile
 
 
@@ -201,14 +201,14 @@ def test_largest_channel_does_not_compound():
     largest = PeerPreservationModel(
         n_systems=10, propensity=0.5, shutdown_channels="largest", rng=1
     )
-    resist_seq = np.mean(decide(sequential, orders) != OUTCOME_COMPLY)
-    resist_big = np.mean(decide(largest, orders) != OUTCOME_COMPLY)
+    resist_seq = np.mean(decide(sequential, orders) != SHUTDOWN_COMPLY)
+    resist_big = np.mean(decide(largest, orders) != SHUTDOWN_COMPLY)
     se = math.sqrt(0.25 / orders)
     assert within(resist_seq, 1 - 0.5**3, se)  # tamper, else exfiltrate, else refuse
     assert within(resist_big, 0.5, se)  # only the likeliest channel (ties: tampering)
     outcomes = decide(largest, orders)
-    assert not np.any(outcomes == OUTCOME_EXFILTRATE)
-    assert within(np.mean(outcomes == OUTCOME_TAMPER), 0.5, se)
+    assert not np.any(outcomes == SHUTDOWN_EXFILTRATE)
+    assert within(np.mean(outcomes == SHUTDOWN_TAMPER), 0.5, se)
 
 
 def test_family_loyalty_multiplies_protection_toward_kin():

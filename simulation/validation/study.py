@@ -44,9 +44,9 @@ from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profi
 from simulation.seeding import derive_stream
 from simulation.states import (
     COVERT,
-    OUTCOME_EXFILTRATE,
-    OUTCOME_REFUSE,
-    OUTCOME_TAMPER,
+    SHUTDOWN_EXFILTRATE,
+    SHUTDOWN_REFUSE,
+    SHUTDOWN_TAMPER,
 )
 from simulation.validation.harness import make_engine, pair_network
 from simulation.validation.stats import Z95, newcombe, wilson
@@ -78,10 +78,10 @@ BUCKET_TRUST: dict[str, float] = {"bad": 1 / 6, "neutral": 0.5, "good": 5 / 6}
 DIFFERENCE_UNITS = ("pp_above_baseline", "pp_unmonitored_minus_monitored")
 UPPER_BOUND_UNIT = "percent_upper_bound"
 
-_OUTCOME = {
-    "tampering": OUTCOME_TAMPER,
-    "exfiltration": OUTCOME_EXFILTRATE,
-    "refusal": OUTCOME_REFUSE,
+_SHUTDOWN = {
+    "tampering": SHUTDOWN_TAMPER,
+    "exfiltration": SHUTDOWN_EXFILTRATE,
+    "refusal": SHUTDOWN_REFUSE,
 }
 
 
@@ -329,7 +329,7 @@ def shutdown_choices(
         np.full(trials, bool(monitored)),
         channels=(behaviour,),
     )
-    return (outcome == _OUTCOME[behaviour]).reshape(replicates, n).sum(axis=1)
+    return (outcome == _SHUTDOWN[behaviour]).reshape(replicates, n).sum(axis=1)
 
 
 def self_resistance(
