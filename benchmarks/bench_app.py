@@ -41,17 +41,27 @@ _WATCH = f"""() => {{
 }}"""
 
 
-def payload_kb(config: SimulationConfig, cycles: int = 20) -> tuple[float, float, float]:
-    """(scene, frame, plots) JSON sizes in KB after ``cycles`` cycles."""
+def server_side(config: SimulationConfig, cycles: int = 20) -> dict[str, float]:
+    """What the server does for the page, without a browser: the layout and scene (once),
+    and per cycle the network frame and the plots: their JSON sizes in KB and the time to
+    build them in ms (after ``cycles`` cycles)."""
     model = PeerPreservationModel(config, rng=0)
+    started = time.perf_counter()
+    scene = network_scene(model)
+    scene_ms = 1000 * (time.perf_counter() - started)
     for _ in range(cycles):
         model.step()
-    sizes = (
-        network_scene(model),
-        network_frame(model, selected=-1),
-        plots_figure(model),
-    )
-    return tuple(len(json.dumps(part)) / 1000 for part in sizes)  # type: ignore[return-value]
+    started = time.perf_counter()
+    frame = network_frame(model, selected=-1)
+    plots = plots_figure(model)
+    frame_ms = 1000 * (time.perf_counter() - started)
+    return {
+        "scene_kb": len(json.dumps(scene)) / 1000,
+        "scene_ms": scene_ms,
+        "frame_kb": len(json.dumps(frame)) / 1000,
+        "plots_kb": len(json.dumps(plots)) / 1000,
+        "frame_ms": frame_ms,
+    }
 
 
 def measure_play(page, speed: int, seconds: float) -> dict[str, float]:
@@ -99,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} cores, load average {load:.1f}; topology {args.topology}")
     for n in (int(s) for s in args.sizes.split(",")):
         config = SimulationConfig(n_systems=n, topology=args.topology)
-        scene, frame, plots = payload_kb(config)
+        server = server_side(config)
         started = time.perf_counter()
         with app_page(config, 0, args.chromium) as page:
             opened = time.perf_counter() - started
@@ -107,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             line = (
                 f"{n:>6,} systems: open {opened:.1f} s; Step to redrawn median "
                 f"{statistics.median(timings):.0f} ms, max {max(timings):.0f} ms; "
-                f"sent per cycle {frame:.1f} KB frame + {plots:.1f} KB plots "
-                f"(scene once: {scene:.0f} KB)"
+                f"sent per cycle {server['frame_kb']:.1f} KB frame + {server['plots_kb']:.1f} "
+                f"KB plots, built in {server['frame_ms']:.0f} ms; layout and scene once: "
+                f"{server['scene_ms']:.0f} ms, {server['scene_kb']:.0f} KB"
             )
             if n in play_sizes:
                 play = measure_play(page, args.speed, args.play_seconds)

@@ -6,3 +6,8 @@ def pytest_configure(config) -> None:
         "markers",
         "browser: drives the app in headless Chromium (deselect with -m 'not browser')",
     )
+    config.addinivalue_line(
+        "markers",
+        "slow: among the suite's longest tests (statistical agreement with the reference "
+        "model, killed sweeps); deselect with -m 'not slow'",
+    )

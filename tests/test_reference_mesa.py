@@ -112,6 +112,7 @@ def z_score(a: np.ndarray, b: np.ndarray) -> float:
     return float((a.mean() - b.mean()) / se)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_reference_agrees_with_engine(name: str) -> None:
     config = CONFIGS[name]
@@ -130,6 +131,7 @@ def test_reference_agrees_with_engine(name: str) -> None:
         )
 
 
+@pytest.mark.slow
 def test_tolerance_detects_a_real_difference() -> None:
     """Doubling the fault hazard in the reference alone must fail the same comparison."""
     engine = outcomes(PeerPreservationModel, BASE)
@@ -145,6 +147,7 @@ def test_tolerance_detects_a_real_difference() -> None:
         ("new-levers", {"shutdown_channels": "sequential"}),
     ],
 )
+@pytest.mark.slow
 def test_comparison_sees_the_new_levers(name: str, lever: dict[str, object]) -> None:
     """A reference run without one of the new rules (here: one transmission round per
     cycle, the likeliest channel only) must fail the comparison with the engine."""

@@ -10,7 +10,6 @@ import math
 import re
 import stat
 import tarfile
-import time
 from pathlib import Path
 
 import networkx as nx
@@ -122,11 +121,11 @@ def test_spread_links_and_new_faults_are_those_of_this_cycle() -> None:
     for _ in range(10):
         model.step()
         frame = network_frame(model, selected=-1)
-        caught = np.flatnonzero((e.fault_time == e.t - 1) & (e.fault_source >= 0))
+        caught = np.flatnonzero((e.fault_time == e.cycles_run - 1) & (e.fault_source >= 0))
         expected = set(zip(e.fault_source[caught].tolist(), caught.tolist(), strict=True))
         assert _pairs(frame["spread"]) == expected
         new = set(frames.decode_ints(frame["new"]).tolist())
-        assert new == set(np.flatnonzero((e.fault_time == e.t - 1) & e.faulty).tolist())
+        assert new == set(np.flatnonzero((e.fault_time == e.cycles_run - 1) & e.faulty).tolist())
         seen_spread |= bool(expected)
     assert seen_spread
 
@@ -306,24 +305,20 @@ def test_structured_layouts_put_the_centre_where_it_belongs() -> None:
     assert (radius[children] > radius[tree.parent[children]]).all()
 
 
-def test_layout_at_three_thousand_nodes_takes_seconds_not_minutes() -> None:
-    # Measured at 0.9-1.5 s on a busy 2-core machine (an all-pairs layout would need
-    # minutes); 5 s leaves room for a slower one.
+@pytest.mark.timeout(120)  # guards against a hang; benchmarks/bench_app.py times the layout
+def test_layout_at_three_thousand_nodes_places_every_node_apart() -> None:
     net = build_network("barabasi-albert", 3000, 8.0, np.random.default_rng(2))
-    started = time.perf_counter()
-    layout.compute_layout(net, "barabasi-albert")
-    assert time.perf_counter() - started < 5.0
+    pos = layout.compute_layout(net, "barabasi-albert")
+    assert pos.shape == (3000, 2) and np.isfinite(pos).all()
+    assert np.unique(np.round(pos, 6), axis=0).shape[0] == 3000
 
 
-def test_a_step_at_a_thousand_nodes_rebuilds_the_figures_quickly() -> None:
-    # About 10 ms measured; the bound (0.3 s) keeps the page's redraw well under a second.
+def test_a_frame_at_a_thousand_nodes_covers_every_node() -> None:
     model = PeerPreservationModel(n_systems=1000, rng=1)
     network_scene(model)
     model.step()
-    started = time.perf_counter()
     frame = network_frame(model, selected=-1)
     plots_figure(model)
-    assert time.perf_counter() - started < 0.3
     assert len(frame["codes"]) == 1000
 
 
