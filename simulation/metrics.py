@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,11 +38,27 @@ class Metric:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a run leaves to be reduced: its per-cycle rows and its cascade tree sizes."""
+    """What a run leaves to be reduced: its per-cycle rows and its cascade tree sizes.
 
-    series: pd.DataFrame
+    ``rows`` is the engine's history (one dict per cycle) or a DataFrame of it; a column is
+    read as a float array once, on first use, so a run's outcomes need no DataFrame.
+    """
+
+    rows: Sequence[Mapping[str, float]] | pd.DataFrame
     cascade_sizes: np.ndarray
     n_systems: int
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def column(self, name: str) -> np.ndarray:
+        """The metric ``name`` over the run's cycles, as float64 (NaN where undefined)."""
+        values = self._columns.get(name)
+        if values is None:
+            if isinstance(self.rows, Sequence):
+                values = np.array([row[name] for row in self.rows], dtype=np.float64)
+            else:
+                values = self.rows[name].to_numpy(dtype=np.float64)
+            self._columns[name] = values
+        return values
 
 
 @dataclass(frozen=True)
@@ -175,45 +191,68 @@ def check_rows(rows: Sequence[Mapping[str, float]]) -> None:
 
 
 # --- reductions over a run ---------------------------------------------------------------
+def _sum(values: np.ndarray) -> float:
+    """Sum over the cycles where the metric is defined (as pandas sums, NaN skipped)."""
+    return float(np.nansum(values))
+
+
 def mean_of(column: str) -> Callable[[RunRecord], float]:
-    return lambda r: float(r.series[column].mean())
-
-
-def peak_of(column: str) -> Callable[[RunRecord], float]:
-    return lambda r: float(r.series[column].max())
-
-
-def total_of(column: str) -> Callable[[RunRecord], float]:
-    return lambda r: float(r.series[column].sum())
-
-
-def ratio_of_totals(numerator: str, denominator: str) -> Callable[[RunRecord], float]:
     def reduce(r: RunRecord) -> float:
-        below = r.series[denominator].sum()
-        return float(r.series[numerator].sum() / below) if below else float("nan")
+        values = r.column(column)
+        defined = int(np.count_nonzero(~np.isnan(values)))
+        return _sum(values) / defined if defined else float("nan")
 
     return reduce
 
 
+def peak_of(column: str) -> Callable[[RunRecord], float]:
+    def reduce(r: RunRecord) -> float:
+        values = r.column(column)
+        return float(np.nanmax(values)) if not np.isnan(values).all() else float("nan")
+
+    return reduce
+
+
+def total_of(column: str) -> Callable[[RunRecord], float]:
+    return lambda r: _sum(r.column(column))
+
+
+def ratio_of_totals(numerator: str, denominator: str) -> Callable[[RunRecord], float]:
+    def reduce(r: RunRecord) -> float:
+        below = _sum(r.column(denominator))
+        return _sum(r.column(numerator)) / below if below else float("nan")
+
+    return reduce
+
+
+def _weighted_sum(r: RunRecord, column: str, weight: str) -> float:
+    """Sum of ``column`` x ``weight`` over the cycles, a cycle where ``column`` is undefined
+    counting 0 (its weight is then 0 too: a mean over no events)."""
+    return _sum(np.nan_to_num(r.column(column), nan=0.0) * r.column(weight))
+
+
 def weighted_mean(column: str, weight: str) -> Callable[[RunRecord], float]:
     def reduce(r: RunRecord) -> float:
-        total = r.series[weight].sum()
-        weighted = (r.series[column].fillna(0.0) * r.series[weight]).sum()
-        return float(weighted / total) if total else float("nan")
+        total = _sum(r.column(weight))
+        return _weighted_sum(r, column, weight) / total if total else float("nan")
 
     return reduce
 
 
 def _downtime(r: RunRecord) -> float:
-    return float((r.n_systems - r.series["in_service"]).sum())
+    return _sum(r.n_systems - r.column("in_service"))
 
 
 def _faults_ended_and_open(r: RunRecord) -> tuple[float, float, float, float]:
     """Remediated faults and their summed times; faults still open at the end and their ages."""
-    remediated = float(r.series["remediated"].sum())
-    times = float((r.series["remediation_time_mean"].fillna(0.0) * r.series["remediated"]).sum())
-    last = r.series.iloc[-1]
-    return remediated, times, float(last["faulty_serving"]), float(last["unremediated_age_sum"])
+    remediated = _sum(r.column("remediated"))
+    times = _weighted_sum(r, "remediation_time_mean", "remediated")
+    return (
+        remediated,
+        times,
+        float(r.column("faulty_serving")[-1]),
+        float(r.column("unremediated_age_sum")[-1]),
+    )
 
 
 def _restricted_remediation_time(r: RunRecord) -> float:
@@ -511,12 +550,15 @@ def format_outcome(name: str, value: Any) -> str:
     return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
 
 
-def run_outcomes(series: pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int) -> dict:
-    """Per-run outcomes, each reduced from the per-cycle series and the cascade tree sizes."""
-    if series.empty:
+def run_outcomes(
+    rows: Sequence[Mapping[str, float]] | pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int
+) -> dict:
+    """Per-run outcomes, each reduced from the per-cycle rows (the engine's history, or its
+    DataFrame) and the cascade tree sizes."""
+    if len(rows) == 0:
         raise ValueError("no steps were run")
-    check_rows([dict.fromkeys(series.columns)])
-    record = RunRecord(series, cascade_sizes, n_systems)
+    check_rows(rows if isinstance(rows, Sequence) else [dict.fromkeys(rows.columns)])
+    record = RunRecord(rows, cascade_sizes, n_systems)
     outcomes: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:
         value = outcome.reduce(record)

@@ -33,24 +33,32 @@ DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
 
 
 class RowCollector(mesa.DataCollector):
-    """A DataCollector of every metric column that copies the engine's latest row as it is.
+    """A DataCollector of every metric column that keeps the engine's rows as they are.
 
     Mesa's own ``collect`` calls one reporter per column and deep-copies each value, which
-    costs more than a compiled cycle of 1,000 systems; the row is already a fresh dict of
-    plain numbers.
+    costs more than a compiled cycle of 1,000 systems. Here ``collect`` keeps a reference to
+    the cycle's row (already a fresh dict of plain numbers) and ``model_vars`` is built from
+    the kept rows when it is read, so collecting costs one list append per cycle.
     """
 
     def __init__(self) -> None:
+        self._rows: list[dict[str, float]] = []
         super().__init__(model_reporters={name: _missing for name in METRIC_COLUMNS})
-        self._columns = [(name, self.model_vars[name]) for name in METRIC_COLUMNS]
+
+    @property
+    def model_vars(self) -> dict[str, list[float]]:
+        """Each metric's value in every collected cycle (NaN where a row lacks it)."""
+        return {name: [row.get(name, np.nan) for row in self._rows] for name in METRIC_COLUMNS}
+
+    @model_vars.setter
+    def model_vars(self, _: dict) -> None:
+        """Mesa's ``__init__`` assigns an empty dict; the columns come from the rows."""
 
     def collect(self, model: PeerPreservationModel) -> None:
-        """Append the model's last metrics row (NaN where a metric is missing)."""
-        row = model.last_metrics
+        """Keep the model's last metrics row."""
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(model.time)
-        for name, column in self._columns:
-            column.append(row.get(name, np.nan))
+        self._rows.append(model.last_metrics)
 
 
 def _missing(model: PeerPreservationModel) -> float:
@@ -144,4 +152,4 @@ class PeerPreservationModel(mesa.Model):
 
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes (see :func:`simulation.metrics.run_outcomes`)."""
-        return run_outcomes(self.timeseries(), self.engine.cascade_sizes(), self.network.n)
+        return run_outcomes(self.engine.history, self.engine.cascade_sizes(), self.network.n)

@@ -180,6 +180,7 @@ def load_profile_file(path: Path) -> Profile:
     return parse_profile(data, str(path), path)
 
 
+@functools.cache
 def builtin_profile_dir() -> Path:
     """The folder of shipped profiles: ``models/`` in a checkout, packaged data in a wheel."""
     checkout = Path(__file__).resolve().parent.parent / "models"
@@ -205,10 +206,10 @@ def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
     profiles: dict[str, Profile] = {}
     seen: set[Path] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
-        for path in sorted(Path(folder).glob("*.toml")):
-            if path.resolve() in seen:
+        for path in sorted(Path(folder).resolve().glob("*.toml")):
+            if path in seen:
                 continue
-            seen.add(path.resolve())
+            seen.add(path)
             stat = path.stat()
             profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
             if profile.name in profiles:
