@@ -153,3 +153,13 @@ class PeerPreservationModel(mesa.Model):
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes (see :func:`simulation.metrics.run_outcomes`)."""
         return run_outcomes(self.engine.history, self.engine.cascade_sizes(), self.network.n)
+
+
+def load_engine() -> None:
+    """Compile the engine's cycle, or load it from Numba's cache, now (a second or two).
+
+    Called before sweep workers are forked, so each inherits the loaded machine code
+    instead of loading it again, and before the app's server starts, so its first Step
+    never waits.
+    """
+    PeerPreservationModel(SimulationConfig(n_systems=20, steps=1), rng=0, agent_views=False).step()

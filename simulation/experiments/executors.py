@@ -75,7 +75,12 @@ def _context() -> multiprocessing.context.BaseContext | None:
 def process_pool(workers: int) -> ProcessPoolExecutor:
     """A local pool of ``workers`` processes, started now, before any progress-display
     thread exists."""
-    pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_ignore_sigint)
+    context = _context()
+    if context is not None and context.get_start_method() == "fork":
+        from simulation.model import load_engine
+
+        load_engine()  # forked workers inherit the loaded engine
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
     with warnings.catch_warnings():
         # Forking is chosen only without other Python threads; the native libraries' own
         # threads (BLAS, Arrow's allocator) are fork-safe, so Python's generic warning is moot.
