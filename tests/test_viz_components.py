@@ -19,6 +19,7 @@ import pytest
 from simulation.config import SimulationConfig
 from simulation.model import PeerPreservationModel
 from simulation.oversight import HUMAN
+from simulation.profiles import available_profiles
 from simulation.states import (
     COVERT,
     DECOMMISSIONED,
@@ -42,6 +43,7 @@ from simulation.viz.details import hover_texts
 from simulation.viz.frames import depends_on_pairs, network_frame, network_scene, node_status
 from simulation.viz.plots import plots_figure
 from simulation.viz.server import address_problem, port_in_use, url_for
+from tests.test_model import write_profile
 
 
 def _model(**overrides) -> PeerPreservationModel:
@@ -241,12 +243,30 @@ def test_hover_text_names_the_role_on_the_agent_platform() -> None:
     assert "· orchestrator" in texts[0] and "· specialist" in texts[1]
 
 
-def test_scene_names_each_profile_and_gives_each_system_its_shape() -> None:
+def test_scene_names_each_profile_and_gives_each_system_its_profile() -> None:
     model = _model()
     scene = network_scene(model)
     assert scene["profiles"] == ["GPT-5.2", "Gemini 3 Pro"]
-    shapes = np.frombuffer(base64.b64decode(scene["profile"]), dtype=np.uint8)
-    assert np.array_equal(shapes, model.engine.profile % len(style.PROFILE_SYMBOLS))
+    index = np.frombuffer(base64.b64decode(scene["profile"]), dtype="<i4")
+    assert np.array_equal(index, model.engine.profile[: model.network.n])
+
+
+def test_scene_keeps_each_profile_apart_when_there_are_more_profiles_than_shapes(
+    tmp_path: Path,
+) -> None:
+    """Shapes repeat beyond the palette's symbols, but the hover names the true profile."""
+    for k in range(len(style.PROFILE_SYMBOLS) + 2):
+        write_profile(tmp_path, f"extra-{k}", misrepresentation=0.1)
+    names = sorted(available_profiles((tmp_path,)))[: len(style.PROFILE_SYMBOLS) + 2]
+    mix = ",".join(f"{name}=1" for name in names)
+    model = _model(n_systems=400, profile_mix=mix, profile_dirs=(tmp_path,))
+    scene = network_scene(model)
+    index = np.frombuffer(base64.b64decode(scene["profile"]), dtype="<i4")
+    assert index.max() >= len(style.PROFILE_SYMBOLS)
+    shown = [scene["profiles"][i] for i in index]
+    display = {p.name: p.display_name for p in model.profiles}
+    expected = [display[model.engine.tables.names[p]] for p in model.engine.profile[:400]]
+    assert shown == expected
 
 
 def test_layout_is_computed_once_per_network(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,7 +157,7 @@ def network_scene(model: PeerPreservationModel) -> dict[str, Any]:
             "n": int(network.n),
             "x": encode(np.round(pos[:, 0], 4), "<f4"),
             "y": encode(np.round(pos[:, 1], 4), "<f4"),
-            "profile": encode(model.engine.profile % len(style.PROFILE_SYMBOLS), "u1"),
+            "profile": encode(model.engine.profile[: network.n], "<i4"),
             "big": encode(network.role == ROLE_ORCHESTRATOR, "u1"),
             "profiles": [display.get(n, n) for n in names],
             "roles": roles.get(model.config.topology, []),
