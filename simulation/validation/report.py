@@ -9,14 +9,14 @@ page (Plotly's script is inlined, so the page works offline).
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import plotly.graph_objects as go
+from markupsafe import Markup, escape
 from plotly.subplots import make_subplots
 from rich import box
 from rich.table import Table
 
+from simulation import page
 from simulation.validation import theory
 from simulation.validation.suite import CheckRow, ValidationResult
 
@@ -401,53 +401,39 @@ def build_figures(result: ValidationResult) -> list[go.Figure]:
     ]
 
 
+VERDICT_COLOUR = {"yes": "#1a7f37", "yes*": "#9a6700", "NO": "#cf222e", "-": "#6e7781"}
+
+
 def _table_html(rows: list[CheckRow]) -> str:
-    colour = {"yes": "#1a7f37", "yes*": "#9a6700", "NO": "#cf222e", "-": "#6e7781"}
-    parts = [
-        "<table><thead><tr><th>check</th><th>expected</th><th>simulated</th>"
-        "<th>interval</th><th>n</th><th>agrees</th></tr></thead><tbody>"
-    ]
+    cells: list[list[str] | page.Group] = []
     family = None
     for r in rows:
         if r.family != family:
-            parts.append(f'<tr class="section"><td colspan="6">{FAMILY_TITLE[r.family]}</td></tr>')
             family = r.family
-        cells = [r.check, r.expected, r.simulated, r.interval, r.n]
-        parts.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-            + f'<td style="color:{colour.get(r.verdict, "#000")};font-weight:bold">'
-            f"{html.escape(r.verdict)}</td></tr>"
+            cells.append(page.Group(FAMILY_TITLE[family]))
+        verdict = Markup('<b style="color:{}">{}</b>').format(
+            VERDICT_COLOUR.get(r.verdict, "#000"), r.verdict
         )
-    parts.append(f"</tbody></table><p>{html.escape(CAPTION)}</p>")
-    return "".join(parts)
+        cells.append([r.check, r.expected, r.simulated, r.interval, r.n, verdict])
+    headers = ("check", "expected", "simulated", "interval", "n", "agrees")
+    return page.table(headers, cells) + page.note(CAPTION)
 
 
 def report_html(result: ValidationResult, command: str = "ppsim validate") -> str:
     """A self-contained HTML page: summary, figures, then the full table."""
-    figures = build_figures(result)
-    body = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%")
-        for i, fig in enumerate(figures)
-    ]
     mode = "full-size" if result.full else "quick"
-    summary = "".join(f"<li>{html.escape(line)}</li>" for line in result.summary())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>ppsim validation report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1f2328; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border-bottom: 1px solid #d0d7de; padding: 3px 8px; text-align: left; }}
-tr.section td {{ background: #f6f8fa; font-weight: bold; padding-top: 8px; }}
-code {{ background: #f6f8fa; padding: 1px 4px; }}
-</style></head><body>
-<h1>Does it reproduce what is known?</h1>
-<p>{mode} run, seed {result.settings.seed}, {result.elapsed:.0f} s.
-Made by <code>{html.escape(command)}</code>.</p>
-<ul>{summary}</ul>
-{"".join(body)}
-<h2>All checks</h2>
-{_table_html(result.rows())}
-</body></html>
-"""
+    summary = "".join(f"<li>{escape(line)}</li>" for line in result.summary())
+    return page.render(
+        "ppsim validation report",
+        [
+            f"<ul>{summary}</ul>",
+            *(page.figure(fig) for fig in build_figures(result)),
+            page.section("All checks", _table_html(result.rows())),
+        ],
+        heading="Does it reproduce what is known?",
+        subtitle=[
+            Markup("{} run, seed {}, {:.0f} s. Made by <code>{}</code>.").format(
+                mode, result.settings.seed, result.elapsed, command
+            )
+        ],
+    )
