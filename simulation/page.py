@@ -1,14 +1,12 @@
-"""The HTML page every ppsim report is built on: layout, stylesheet, tables, figures, file.
+"""The HTML page every ppsim report is built on: layout, stylesheet, tables and figures.
 
-A report module decides which figures, tables and words it shows; this module decides how
-they look. :func:`render` lays them out in the one page template
-(``templates/page.html.j2`` with ``templates/page.css``); the pieces come from
-:func:`section`, :func:`note`, :func:`table` and :func:`figure`. Text is escaped; every
-piece returns trusted HTML (:class:`~markupsafe.Markup`), so pieces nest. plotly.js is
-embedded in the page (self-contained), or loaded from ``plotly.min.js`` beside it, which
-:func:`write` puts there, so a folder of reports shares one copy and still works offline.
+Report modules choose the figures, tables and words; this module decides how they look.
+:func:`render` fills the one template (``templates/page.html.j2`` with ``page.css``) with
+pieces from :func:`section`, :func:`note`, :func:`details`, :func:`table` and
+:func:`figure`, which escape text and return trusted HTML (:class:`~markupsafe.Markup`).
+plotly.js is embedded (a self-contained page) or loaded from ``plotly.min.js`` beside the
+page (:func:`write_plotly_js`): a folder of reports shares one copy and works offline.
 
-Example:
     >>> page = render("Demo", [section("Numbers", table(["x", "y"], [["a", 0.5]], right={"y"}))])
     >>> page.count("<h2>"), '<td class="num">0.5</td>' in page
     (1, True)
@@ -18,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +29,12 @@ from simulation.output import write_atomic
 
 PLOTLY_FILE = "plotly.min.js"
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("simulation", "templates"),
-    autoescape=True,
-    keep_trailing_newline=True,
+    loader=jinja2.PackageLoader("simulation", "templates"), autoescape=True
 )
 
 
 def format_number(x: float | None) -> str:
-    """A number for a table: about three significant digits, thousands separated, ``–``
-    for missing.
+    """A number for a table: three significant digits, thousands separated, ``–`` if missing.
 
     >>> [format_number(x) for x in (0.0, 0.012345, 3.14159, 123.456, 12345.6, float("nan"))]
     ['0', '0.0123', '3.14', '123.5', '12,346', '–']
@@ -58,52 +52,35 @@ def format_number(x: float | None) -> str:
 
 
 def section(heading: str, *parts: str, level: int = 2) -> Markup:
-    """A heading (``<h2>`` by default) followed by its parts (trusted HTML)."""
-    return Markup(f"<h{level}>{escape(heading)}</h{level}>") + Markup("\n").join(
-        Markup(p) for p in parts if p
-    )
+    """A heading (``<h2>`` by default) followed by its parts (trusted HTML; empty skipped)."""
+    return Markup(f"<h{level}>{escape(heading)}</h{level}>" + "\n".join(p for p in parts if p))
 
 
 def note(text: str, *, warn: bool = False) -> Markup:
     """A short explanatory paragraph (nothing for no text); ``warn`` makes it a warning."""
-    if not text:
-        return Markup()
-    return Markup('<p class="note{}">{}</p>').format(" warn" if warn else "", text)
+    return Markup(f'<p class="note{" warn" * warn}">{escape(text)}</p>') if text else Markup()
 
 
 def details(summary: str, body: str) -> Markup:
     """A collapsed section: ``summary`` (text) shows, ``body`` (trusted HTML) opens on click."""
-    return Markup("<details><summary>{}</summary>{}</details>").format(summary, Markup(body))
+    return Markup(f"<details><summary>{escape(summary)}</summary>{body}</details>")
 
 
-@dataclass(frozen=True)
-class Group:
-    """A table row spanning every column that heads the rows below it."""
-
-    title: str
-
-
-def _row(row: Sequence[Any] | Group, classes: Sequence[str]) -> str:
-    if isinstance(row, Group):
-        return f'<tr class="group"><td colspan="{len(classes)}">{escape(row.title)}</td></tr>'
-    cells = (
-        escape(format_number(float(v)) if isinstance(v, float | np.floating) else v) for v in row
-    )
-    return (
-        "<tr>" + "".join(f"<td{c}>{v}</td>" for v, c in zip(cells, classes, strict=True)) + "</tr>"
-    )
+def _row(row: Sequence[Any] | str, classes: Sequence[str]) -> str:
+    if isinstance(row, str):
+        return f'<tr class="group"><td colspan="{len(classes)}">{escape(row)}</td></tr>'
+    shown = [format_number(float(v)) if isinstance(v, float | np.floating) else v for v in row]
+    cells = "".join(f"<td{c}>{escape(v)}</td>" for v, c in zip(shown, classes, strict=True))
+    return f"<tr>{cells}</tr>"
 
 
 def table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[Any] | Group],
-    *,
-    right: Collection[str] = (),
+    headers: Sequence[str], rows: Iterable[Sequence[Any] | str], *, right: Collection[str] = ()
 ) -> Markup:
-    """An HTML table; columns named in ``right`` are right-aligned (numbers).
+    """An HTML table; the columns named in ``right`` are right-aligned (numbers).
 
     Floats are shown by :func:`format_number`, :class:`~markupsafe.Markup` cells as they
-    are, anything else as escaped text; a :class:`Group` row heads the rows below it.
+    are, anything else as escaped text. A row given as one string heads the rows below it.
     """
     classes = [' class="num"' if h in right else "" for h in headers]
     head = "".join(f"<th{c}>{escape(h)}</th>" for h, c in zip(headers, classes, strict=True))
@@ -112,15 +89,15 @@ def table(
 
 
 def figure(fig: go.Figure, caption: str = "", name: str | None = None) -> Markup:
-    """A Plotly figure (plotly.js not included: :func:`render` loads it once per page) with
-    an optional caption; ``name`` gives its element the id ``figure-<name>``."""
+    """A Plotly figure (its script is loaded once by :func:`render`) with an optional
+    caption; ``name`` gives its element the id ``figure-<name>``."""
     div = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=f"figure-{name}" if name else None,
         config={"responsive": True, "displaylogo": False},
     )
-    text = Markup("<figcaption>{}</figcaption>").format(caption) if caption else ""
+    text = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     return Markup(f"<figure>{div}{text}</figure>")
 
 
@@ -132,16 +109,9 @@ def render(
     subtitle: Sequence[str] = (),
     shared_plotly: bool = False,
 ) -> str:
-    """A complete HTML page.
-
-    Args:
-        title: the browser tab's title (text); also the page heading unless ``heading``.
-        body: the page's parts in order (trusted HTML; empty ones are skipped).
-        heading: the heading at the top of the page (text), if not ``title``.
-        subtitle: short lines under the heading (trusted HTML: escape text first).
-        shared_plotly: load plotly.js from ``plotly.min.js`` beside the page instead of
-            embedding it (see :func:`write`).
-    """
+    """A complete HTML page titled ``title`` (text), headed ``heading`` (text, default the
+    title) above the ``subtitle`` lines, then the ``body`` parts (trusted HTML, empty ones
+    skipped). With ``shared_plotly`` it loads ``plotly.min.js`` from its own folder."""
     return _TEMPLATES.get_template("page.html.j2").render(
         title=title,
         heading=heading or title,
@@ -160,11 +130,3 @@ def write_plotly_js(folder: Path) -> Path:
     if not path.exists() or path.stat().st_size != len(text.encode("utf-8")):
         write_atomic(path, text)
     return path
-
-
-def write(path: Path, page: str, *, shared_plotly: bool = False) -> Path:
-    """Write a page made by :func:`render` to ``path`` atomically; with ``shared_plotly``
-    (as it was rendered) also the ``plotly.min.js`` it loads, beside it."""
-    if shared_plotly:
-        write_plotly_js(Path(path).parent)
-    return write_atomic(path, page)

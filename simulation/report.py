@@ -16,8 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,21 +112,27 @@ def _steps(series: pd.DataFrame) -> pd.Series:
     return series["step"] if "step" in series else pd.Series(np.arange(1, len(series) + 1))
 
 
-def faulty_share_figure(series: pd.DataFrame) -> go.Figure:
-    """Share of serving systems (active or covert) that are faulty, per cycle."""
+def _one_line(series: pd.DataFrame, y: pd.Series, name: str, colour: str, hover: str) -> go.Figure:
+    """A figure of one line over the cycles, without a legend (``_layout`` titles it)."""
     fig = go.Figure(
         go.Scatter(
             x=_steps(series),
-            y=100 * series["faulty_share"],
+            y=y,
             mode="lines",
-            name="faulty share",
-            line={"color": palette.FAULTY_SHARE_COLOUR, "width": 2},
-            hovertemplate="%{y:.1f} %<extra></extra>",
+            name=name,
+            line={"color": colour, "width": 2},
+            hovertemplate=hover + "<extra></extra>",
         )
     )
-    fig = _layout(fig, "Faulty share of serving systems", "faulty systems (% of serving)")
     fig.update_layout(showlegend=False)
     return fig
+
+
+def faulty_share_figure(series: pd.DataFrame) -> go.Figure:
+    """Share of serving systems (active or covert) that are faulty, per cycle."""
+    y = 100 * series["faulty_share"]
+    fig = _one_line(series, y, "faulty share", palette.FAULTY_SHARE_COLOUR, "%{y:.1f} %")
+    return _layout(fig, "Faulty share of serving systems", "faulty systems (% of serving)")
 
 
 def shielded_figure(series: pd.DataFrame) -> go.Figure:
@@ -311,19 +316,9 @@ def effort_figure(series: pd.DataFrame) -> go.Figure:
 
 def component_figure(series: pd.DataFrame) -> go.Figure:
     """Size of the largest connected group of serving faulty systems, per cycle."""
-    fig = go.Figure(
-        go.Scatter(
-            x=_steps(series),
-            y=series["largest_faulty_component"],
-            mode="lines",
-            name="largest faulty component",
-            line={"color": "#9d755d", "width": 2},
-            hovertemplate="%{y:,} systems<extra></extra>",
-        )
-    )
-    fig = _layout(fig, "Largest connected group of faulty systems", "systems")
-    fig.update_layout(showlegend=False)
-    return fig
+    y = series["largest_faulty_component"]
+    fig = _one_line(series, y, "largest faulty component", "#9d755d", "%{y:,} systems")
+    return _layout(fig, "Largest connected group of faulty systems", "systems")
 
 
 def cascade_histogram(distribution: Mapping[str, Sequence[int]]) -> go.Figure:
@@ -444,20 +439,12 @@ def run_figures(
     }
 
 
-@dataclass(frozen=True)
-class Card:
-    """One headline number in a report header."""
-
-    label: str
-    value: str
-    hint: str = ""
-
-
-def _cards(cards: Sequence[Card]) -> str:
+def _cards(cards: Iterable[tuple[str, str, str]]) -> str:
+    """Headline numbers as ``(label, value, hint)``."""
     items = "".join(
-        f'<div class="card" title="{escape(c.hint)}"><div class="v">{escape(c.value)}</div>'
-        f'<div class="l">{escape(c.label)}</div></div>'
-        for c in cards
+        f'<div class="card" title="{escape(hint)}"><div class="v">{escape(value)}</div>'
+        f'<div class="l">{escape(label)}</div></div>'
+        for label, value, hint in cards
     )
     return f'<div class="cards">{items}</div>'
 
@@ -512,7 +499,7 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
     if summary.get("command"):
         subtitle.append(Markup("<code>{}</code>").format(summary["command"]))
     cards = [
-        Card(SUMMARY_DESCRIPTIONS.get(name, name), format_outcome(name, metrics.get(name)), name)
+        (SUMMARY_DESCRIPTIONS.get(name, name), format_outcome(name, metrics.get(name)), name)
         for name in KEY_OUTCOMES
         if name in metrics
     ]

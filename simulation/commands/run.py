@@ -150,7 +150,6 @@ def summary_document(
 
 def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: bool) -> list[str]:
     """Write the result files into ``folder``; returns their names, in writing order."""
-    from simulation import page
     from simulation.output import atomic_file, write_atomic
     from simulation.report import run_report_html
 
@@ -161,7 +160,7 @@ def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: boo
         with atomic_file(folder / CSV_FILE) as tmp:
             series.to_csv(tmp, index=False)
         names.append(CSV_FILE)
-    page.write(folder / REPORT_FILE, run_report_html(series, document))
+    write_atomic(folder / REPORT_FILE, run_report_html(series, document))
     names.append(REPORT_FILE)
     write_atomic(folder / SUMMARY_FILE, dumps(document) + "\n")
     names.append(SUMMARY_FILE)

@@ -100,7 +100,6 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        from simulation import page
         from simulation.output import atomic_output, json_safe, out_folder, write_atomic
         from simulation.validation import (
             load_settings,
@@ -145,7 +144,7 @@ def register(app: typer.Typer) -> None:
             )
             with atomic_output(out) as folder:
                 write_atomic(folder / JSON_FILE, document)
-                page.write(folder / REPORT_FILE, report_html(result, command))
+                write_atomic(folder / REPORT_FILE, report_html(result, command))
         console.print(render_table(result))
         for line in result.summary():
             console.print(line)

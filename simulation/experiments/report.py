@@ -47,6 +47,7 @@ from simulation.experiments.store import (
 )
 from simulation.experiments.study import BASELINE, Study, Variable
 from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_scale, outcome_title
+from simulation.output import write_atomic
 
 COLORS = (
     "#1f77b4",
@@ -603,26 +604,20 @@ def _table(frame: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
 
 
 def _parameters_html(study: Study) -> str:
-    rows = [{"parameter": v.name, "values": v.describe()} for v in study.vary] or [
-        {"parameter": "(none)", "values": "the base configuration only"}
+    rows = [(v.name, v.describe()) for v in study.vary] or [
+        ("(none)", "the base configuration only")
     ]
     defaults = type(study.base)().to_dict()
     changed = {k: v for k, v in study.base.to_dict().items() if defaults[k] != v}
     base = ", ".join(f"{k} = {v}" for k, v in changed.items()) or "all defaults"
     arms = ""
     if study.arms:
-        arm_rows = pd.DataFrame(
-            [{"arm": BASELINE, "changes": "(base configuration)"}]
-            + [
-                {"arm": a.name, "changes": ", ".join(f"{k} = {v}" for k, v in a.changes.items())}
-                for a in study.arms
-            ]
-        )
-        arms = page.section("Policy arms", _table(arm_rows, left=("arm", "changes")), level=3)
+        arm_rows = [(BASELINE, "(base configuration)")] + [
+            (a.name, ", ".join(f"{k} = {v}" for k, v in a.changes.items())) for a in study.arms
+        ]
+        arms = page.section("Policy arms", page.table(("arm", "changes"), arm_rows), level=3)
     return (
-        _table(pd.DataFrame(rows), left=("parameter", "values"))
-        + page.note(f"Base configuration: {base}.")
-        + arms
+        page.table(("parameter", "values"), rows) + page.note(f"Base configuration: {base}.") + arms
     )
 
 
@@ -721,4 +716,5 @@ def build_report(out_dir: str | Path) -> Path:
     frame = load_runs(out_dir)
     series = load_timeseries(out_dir) if study.timeseries else None
     text = render(study, frame, series, shared_plotly=True)
-    return page.write(out_dir / REPORT_FILE, text, shared_plotly=True)
+    page.write_plotly_js(out_dir)
+    return write_atomic(out_dir / REPORT_FILE, text)

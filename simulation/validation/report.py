@@ -162,70 +162,56 @@ def threshold_figure(result: ValidationResult) -> go.Figure:
         dense = np.linspace(betas.min(), betas.max(), 200)
         pmf = np.asarray(t.degree_pmf)
         first = j == 1
-        fig.add_trace(
-            go.Scatter(
-                x=dense,
-                y=[theory.outbreak_probability(pmf, b) for b in dense],
-                mode="lines",
-                line={"color": "black"},
-                name="theory: giant outbreak probability (bond percolation)",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=dense,
-                y=[theory.outbreak_probability(pmf, b) ** 2 for b in dense],
-                mode="lines",
-                line={"color": "black", "dash": "dot"},
-                name="theory: mean outbreak size / n (its square)",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=p,
-                mode="markers",
-                marker={"color": "#1f77b4"},
-                error_y={
-                    "type": "data",
-                    "array": np.array(t.p_large_high) - p,
-                    "arrayminus": p - np.array(t.p_large_low),
-                },
-                name=f"simulated: P(outbreak > {100 * t.large_share:g} % of n), 95 % interval",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=t.mean_share,
-                mode="markers",
-                marker={"color": "#ff7f0e", "symbol": "square", "size": 6},
-                name="simulated: mean outbreak size / n",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=t.delta,
-                mode="lines+markers",
-                line={"color": "#2ca02c"},
-                name="simulated: variability std/mean of outbreak size",
-                showlegend=first,
-            ),
-            row=2,
-            col=j,
+        fig.add_traces(
+            [
+                go.Scatter(
+                    x=dense,
+                    y=[theory.outbreak_probability(pmf, b) for b in dense],
+                    mode="lines",
+                    line={"color": "black"},
+                    name="theory: giant outbreak probability (bond percolation)",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=dense,
+                    y=[theory.outbreak_probability(pmf, b) ** 2 for b in dense],
+                    mode="lines",
+                    line={"color": "black", "dash": "dot"},
+                    name="theory: mean outbreak size / n (its square)",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=p,
+                    mode="markers",
+                    marker={"color": "#1f77b4"},
+                    error_y={
+                        "type": "data",
+                        "array": np.array(t.p_large_high) - p,
+                        "arrayminus": p - np.array(t.p_large_low),
+                    },
+                    name=f"simulated: P(outbreak > {100 * t.large_share:g} % of n), 95 % interval",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=t.mean_share,
+                    mode="markers",
+                    marker={"color": "#ff7f0e", "symbol": "square", "size": 6},
+                    name="simulated: mean outbreak size / n",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=t.delta,
+                    mode="lines+markers",
+                    line={"color": "#2ca02c"},
+                    name="simulated: variability std/mean of outbreak size",
+                    showlegend=first,
+                ),
+            ],
+            rows=[1, 1, 1, 1, 2],
+            cols=j,
         )
         for row in (1, 2):
             fig.add_vline(
@@ -324,56 +310,51 @@ def protection_figure(result: ValidationResult) -> go.Figure:
             "P(outbreak) vs beta per scale: simulated (points), theory (lines)",
         ],
     )
-    fig.add_trace(
-        go.Scatter(
-            x=p.curve_scales,
-            y=p.curve_beta_c,
-            mode="lines",
-            line={"color": "black"},
-            name="theory: T_eff(beta_c) = T_c",
-        ),
-        row=1,
-        col=1,
-    )
-    sims = [s.transition.beta for s in p.scales]
-    fig.add_trace(
-        go.Scatter(
-            x=[s.scale for s in p.scales],
-            y=sims,
-            mode="markers",
-            marker={"color": "#d62728", "size": 9},
-            error_y={"type": "data", "array": [s.tolerance for s in p.scales]},
-            name="simulated: variability peak +- tolerance",
-        ),
-        row=1,
-        col=1,
+    fig.add_traces(
+        [
+            go.Scatter(
+                x=p.curve_scales,
+                y=p.curve_beta_c,
+                mode="lines",
+                line={"color": "black"},
+                name="theory: T_eff(beta_c) = T_c",
+            ),
+            go.Scatter(
+                x=[s.scale for s in p.scales],
+                y=[s.transition.beta for s in p.scales],
+                mode="markers",
+                marker={"color": "#d62728", "size": 9},
+                error_y={"type": "data", "array": [s.tolerance for s in p.scales]},
+                name="simulated: variability peak +- tolerance",
+            ),
+        ],
+        rows=1,
+        cols=1,
     )
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
     for i, s in enumerate(p.scales):
         colour = colours[i % len(colours)]
-        fig.add_trace(
-            go.Scatter(
-                x=s.betas,
-                y=s.p_large_theory,
-                mode="lines",
-                line={"color": colour},
-                name=f"scale {s.scale:g}",
-                legendgroup=f"s{i}",
-            ),
-            row=1,
-            col=2,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=s.betas,
-                y=s.p_large,
-                mode="markers",
-                marker={"color": colour, "size": 6},
-                showlegend=False,
-                legendgroup=f"s{i}",
-            ),
-            row=1,
-            col=2,
+        fig.add_traces(
+            [
+                go.Scatter(
+                    x=s.betas,
+                    y=s.p_large_theory,
+                    mode="lines",
+                    line={"color": colour},
+                    name=f"scale {s.scale:g}",
+                    legendgroup=f"s{i}",
+                ),
+                go.Scatter(
+                    x=s.betas,
+                    y=s.p_large,
+                    mode="markers",
+                    marker={"color": colour, "size": 6},
+                    showlegend=False,
+                    legendgroup=f"s{i}",
+                ),
+            ],
+            rows=1,
+            cols=2,
         )
     setup = p.setup
     fig.update_xaxes(title_text="propensity_scale", row=1, col=1)
@@ -405,12 +386,12 @@ VERDICT_COLOUR = {"yes": "#1a7f37", "yes*": "#9a6700", "NO": "#cf222e", "-": "#6
 
 
 def _table_html(rows: list[CheckRow]) -> str:
-    cells: list[list[str] | page.Group] = []
+    cells: list[list[str] | str] = []
     family = None
     for r in rows:
         if r.family != family:
             family = r.family
-            cells.append(page.Group(FAMILY_TITLE[family]))
+            cells.append(FAMILY_TITLE[family])
         verdict = Markup('<b style="color:{}">{}</b>').format(
             VERDICT_COLOUR.get(r.verdict, "#000"), r.verdict
         )
