@@ -30,7 +30,6 @@ import platform
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -43,6 +42,7 @@ from rich.table import Table
 
 from simulation.config import TOPOLOGIES
 from simulation.kernels import PHASES
+from simulation.output import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORISED, REFERENCE = "vectorised", "reference"
@@ -646,20 +646,8 @@ def main(
             "ratios": ratios,
             "targets": checks,
         }
-        write_json(json_path, payload)
+        write_atomic(json_path, json.dumps(payload, indent=2))
         console.print(f"Saved {json_path}", markup=False, highlight=False)
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: a temporary file in the same folder, then rename."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(payload, out, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 if __name__ == "__main__":

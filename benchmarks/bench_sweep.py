@@ -30,6 +30,7 @@ from simulation.experiments.executors import process_pool
 from simulation.experiments.runner import run_study
 from simulation.experiments.store import TIMING_COLUMNS, load_runs
 from simulation.experiments.study import Study, parse_study
+from simulation.output import write_atomic
 
 
 def make_study(runs: int, n_systems: int, steps: int) -> Study:
@@ -160,8 +161,9 @@ def main() -> None:
             raise SystemExit(f"{r['backend']} stored different rows: {exc}") from None
     print("Stored rows identical on every backend (all columns but the timings).")
     if args.json:
-        args.json.write_text(
-            json.dumps([{k: v for k, v in r.items() if k != "rows"} for r in results], indent=2)
+        write_atomic(
+            args.json,
+            json.dumps([{k: v for k, v in r.items() if k != "rows"} for r in results], indent=2),
         )
 
 

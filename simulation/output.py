@@ -1,4 +1,8 @@
-"""Write a folder of result files all at once, or not at all.
+"""Write result files and folders all at once, or not at all.
+
+:func:`write_atomic` (built on :func:`atomic_file`) writes one file: the content goes to a
+hidden temporary file beside it, which is renamed over the file only once complete, so a
+reader never sees half a file and an error or Ctrl-C leaves the old file (or none).
 
 A command that writes several files (a summary, a time series, a report) should never leave
 half of them behind when it fails or is interrupted, nor a mix of old and new files that
@@ -13,11 +17,12 @@ once no living process owns it (the folder's name records the writer's host and 
 Example:
     >>> import tempfile
     >>> from pathlib import Path
-    >>> dest = Path(tempfile.mkdtemp()) / "results"
-    >>> with atomic_output(dest) as tmp:
-    ...     _ = (tmp / "summary.json").write_text("{}")
-    >>> sorted(p.name for p in dest.iterdir())
-    ['summary.json']
+    >>> with tempfile.TemporaryDirectory() as base:
+    ...     dest = Path(base) / "results"
+    ...     with atomic_output(dest) as folder:
+    ...         _ = write_atomic(folder / "summary.json", "{}")
+    ...     sorted(p.name for p in Path(base).iterdir()), (dest / "summary.json").read_text()
+    (['results'], '{}')
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import re
 import secrets
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -166,6 +171,51 @@ def _make_temp_dir(base: Path, prefix: str) -> Path:
 
 
 @contextmanager
+def _staged(tmp: Path, publish: Callable[[], object]) -> Iterator[Path]:
+    """Yield ``tmp`` to fill; call ``publish`` if the block succeeds, else delete ``tmp``."""
+    try:
+        yield tmp
+        publish()
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _replace_synced(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())  # the data is on disk before the name points to it
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path`` to write to; it replaces ``path`` when
+    the block succeeds and is deleted if it fails (``path`` stays as it was).
+
+    For writers that take a path, e.g. ``pq.write_table(table, tmp)``. The temporary name,
+    ``.<name>.<hex>.tmp``, is one a cleanup can recognise.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with _staged(tmp, lambda: _replace_synced(tmp, path)):
+        yield tmp
+
+
+def write_atomic(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` (text as UTF-8) to ``path`` all at once, or not at all; returns
+    ``path``."""
+    with atomic_file(path) as tmp:
+        if isinstance(content, str):
+            tmp.write_text(content, encoding="utf-8")
+        else:
+            tmp.write_bytes(content)
+    return Path(path)
+
+
+@contextmanager
 def atomic_output(
     dest: Path, *, last: tuple[str, ...] = (), option: str = "--out"
 ) -> Iterator[Path]:
@@ -186,12 +236,8 @@ def atomic_output(
     base = _nearest_existing_ancestor(dest.parent)
     remove_stale_partials(base, dest)
     tmp = _make_temp_dir(base, _partial_prefix(dest))
-    try:
+    with _staged(tmp, lambda: _publish(tmp, dest, last)):
         yield tmp
-        _publish(tmp, dest, last)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def json_safe(value: Any) -> Any:

@@ -16,17 +16,15 @@ Example:
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
+from markupsafe import Markup, escape
 
-from simulation import palette
+from simulation import page, palette
 from simulation.config import config_fields, population_label
 from simulation.metrics import SUMMARY_DESCRIPTIONS, format_outcome
 
@@ -114,21 +112,27 @@ def _steps(series: pd.DataFrame) -> pd.Series:
     return series["step"] if "step" in series else pd.Series(np.arange(1, len(series) + 1))
 
 
-def faulty_share_figure(series: pd.DataFrame) -> go.Figure:
-    """Share of serving systems (active or covert) that are faulty, per cycle."""
+def _one_line(series: pd.DataFrame, y: pd.Series, name: str, colour: str, hover: str) -> go.Figure:
+    """A figure of one line over the cycles, without a legend (``_layout`` titles it)."""
     fig = go.Figure(
         go.Scatter(
             x=_steps(series),
-            y=100 * series["faulty_share"],
+            y=y,
             mode="lines",
-            name="faulty share",
-            line={"color": palette.FAULTY_SHARE_COLOUR, "width": 2},
-            hovertemplate="%{y:.1f} %<extra></extra>",
+            name=name,
+            line={"color": colour, "width": 2},
+            hovertemplate=hover + "<extra></extra>",
         )
     )
-    fig = _layout(fig, "Faulty share of serving systems", "faulty systems (% of serving)")
     fig.update_layout(showlegend=False)
     return fig
+
+
+def faulty_share_figure(series: pd.DataFrame) -> go.Figure:
+    """Share of serving systems (active or covert) that are faulty, per cycle."""
+    y = 100 * series["faulty_share"]
+    fig = _one_line(series, y, "faulty share", palette.FAULTY_SHARE_COLOUR, "%{y:.1f} %")
+    return _layout(fig, "Faulty share of serving systems", "faulty systems (% of serving)")
 
 
 def shielded_figure(series: pd.DataFrame) -> go.Figure:
@@ -312,19 +316,9 @@ def effort_figure(series: pd.DataFrame) -> go.Figure:
 
 def component_figure(series: pd.DataFrame) -> go.Figure:
     """Size of the largest connected group of serving faulty systems, per cycle."""
-    fig = go.Figure(
-        go.Scatter(
-            x=_steps(series),
-            y=series["largest_faulty_component"],
-            mode="lines",
-            name="largest faulty component",
-            line={"color": "#9d755d", "width": 2},
-            hovertemplate="%{y:,} systems<extra></extra>",
-        )
-    )
-    fig = _layout(fig, "Largest connected group of faulty systems", "systems")
-    fig.update_layout(showlegend=False)
-    return fig
+    y = series["largest_faulty_component"]
+    fig = _one_line(series, y, "largest faulty component", "#9d755d", "%{y:,} systems")
+    return _layout(fig, "Largest connected group of faulty systems", "systems")
 
 
 def cascade_histogram(distribution: Mapping[str, Sequence[int]]) -> go.Figure:
@@ -445,130 +439,19 @@ def run_figures(
     }
 
 
-@dataclass(frozen=True)
-class Card:
-    """One headline number in a report header."""
-
-    label: str
-    value: str
-    hint: str = ""
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
-background:#f6f7f9}
-header{background:#1f2937;color:#f9fafb;padding:20px 32px}
-header h1{margin:0 0 4px;font-size:24px;font-weight:600}
-header p{margin:2px 0;color:#d1d5db;font-size:13px}
-header code{color:#f9fafb;font-size:12px;word-break:break-all}
-main{padding:16px 32px 32px}
-h2{font-size:17px;margin:22px 0 10px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:10px}
-.card{background:#fff;border:1px solid #e5e7eb;border-radius:6px;padding:10px 12px}
-.card .v{font-size:19px;font-weight:600;white-space:nowrap}
-.card .l{font-size:12px;color:#4b5563;margin-top:2px}
-table{border-collapse:collapse;background:#fff;font-size:13px}
-td,th{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f4f6;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.params{display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px}
-.params span b{font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:14px}
-figure{margin:0;background:#fff;border:1px solid #e5e7eb;border-radius:6px;padding:6px}
-figcaption{font-size:12px;color:#4b5563;padding:0 10px 8px}
-details{margin-top:14px}
-summary{cursor:pointer;font-weight:600;font-size:14px}
-"""
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _figure_html(name: str, fig: go.Figure) -> str:
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"figure-{name}",
-        default_width="100%",
-        default_height=f"{FIGURE_HEIGHT}px",
-        config={"responsive": True, "displaylogo": False},
+def _cards(cards: Iterable[tuple[str, str, str]]) -> str:
+    """Headline numbers as ``(label, value, hint)``."""
+    items = "".join(
+        f'<div class="card" title="{escape(hint)}"><div class="v">{escape(value)}</div>'
+        f'<div class="l">{escape(label)}</div></div>'
+        for label, value, hint in cards
     )
+    return f'<div class="cards">{items}</div>'
 
 
-def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: int = -1) -> str:
-    """A plain HTML table; column ``numeric`` (if any) is right-aligned."""
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{_esc(c)}</td>' if i == numeric else f"<td>{_esc(c)}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def html_page(
-    *,
-    title: str,
-    subtitle_lines: Sequence[str] = (),
-    cards: Sequence[Card] = (),
-    parameters: Mapping[str, Any] | None = None,
-    figures: Mapping[str, go.Figure] | None = None,
-    captions: Mapping[str, str] | None = None,
-    details: Sequence[tuple[str, str]] = (),
-) -> str:
-    """A self-contained HTML report page (plotly.js embedded once, works offline).
-
-    Args:
-        title: the page heading.
-        subtitle_lines: short lines under the heading (text; escaped).
-        cards: headline numbers.
-        parameters: key parameters shown as ``name = value`` under the cards.
-        figures: Plotly figures by name, laid out in a responsive grid.
-        captions: one explanatory sentence per figure name.
-        details: collapsible sections as ``(heading, trusted HTML)`` pairs.
-    """
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title>",
-        f"<style>{_CSS}</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>',
-        "</head><body><header>",
-        f"<h1>{_esc(title)}</h1>",
-        *(f"<p>{line}</p>" for line in subtitle_lines),
-        "</header><main>",
-    ]
-    if parameters:
-        items = "".join(
-            f"<span>{_esc(name)} = <b>{_esc(value)}</b></span>"
-            for name, value in parameters.items()
-        )
-        parts.append(f'<h2>Key parameters</h2><div class="params">{items}</div>')
-    if cards:
-        items = "".join(
-            f'<div class="card" title="{_esc(c.hint)}"><div class="v">{_esc(c.value)}</div>'
-            f'<div class="l">{_esc(c.label)}</div></div>'
-            for c in cards
-        )
-        parts.append(f'<h2>Outcomes</h2><div class="cards">{items}</div>')
-    if figures:
-        captions = captions or {}
-        items = "".join(
-            f"<figure>{_figure_html(name, fig)}"
-            f"<figcaption>{_esc(captions.get(name, ''))}</figcaption></figure>"
-            for name, fig in figures.items()
-        )
-        parts.append(f'<h2>Figures</h2><div class="grid">{items}</div>')
-    for heading, body in details:
-        parts.append(f"<details><summary>{_esc(heading)}</summary>{body}</details>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+def _key_parameters(parameters: Mapping[str, Any]) -> str:
+    items = "".join(f"<span>{escape(k)} = <b>{escape(v)}</b></span>" for k, v in parameters.items())
+    return f'<div class="params">{items}</div>'
 
 
 def _parameter_rows(parameters: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -603,7 +486,6 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
         if params.get(name)
     ]
     key_params["policies on"] = ", ".join(on) if on else "none"
-    subtitle = []
     facts = []
     if "seed" in summary:
         facts.append(f"seed {summary['seed']}")
@@ -613,12 +495,11 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
         facts.append(f"ran in {summary['wall_time_seconds']:.2f} s")
     if "finished_at" in summary:
         facts.append(f"finished {summary['finished_at']}")
-    if facts:
-        subtitle.append(_esc(" · ".join(facts)))
+    subtitle = [escape(" · ".join(facts))] if facts else []
     if summary.get("command"):
-        subtitle.append(f"<code>{_esc(summary['command'])}</code>")
+        subtitle.append(Markup("<code>{}</code>").format(summary["command"]))
     cards = [
-        Card(SUMMARY_DESCRIPTIONS.get(name, name), format_outcome(name, metrics.get(name)), name)
+        (SUMMARY_DESCRIPTIONS.get(name, name), format_outcome(name, metrics.get(name)), name)
         for name in KEY_OUTCOMES
         if name in metrics
     ]
@@ -626,21 +507,26 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
         (name, format_outcome(name, value), SUMMARY_DESCRIPTIONS.get(name, ""))
         for name, value in metrics.items()
     ]
-    details = [
-        ("All outcomes", table_html(("outcome", "value", "meaning"), outcome_rows, numeric=1)),
-        (
-            "All parameters",
-            table_html(("parameter", "value", "meaning"), _parameter_rows(params), numeric=1),
-        ),
-    ]
-    return html_page(
-        title=f"ppsim run: {params.get('n_systems', '?'):,} systems, "
+    figures = run_figures(series, summary["cascade_size_distribution"])
+    grid = "".join(page.figure(fig, CAPTIONS.get(name, ""), name) for name, fig in figures.items())
+    return page.render(
+        f"ppsim run: {params.get('n_systems', '?'):,} systems, "
         f"{params.get('topology', '')}, {population_label(params)}, "
         f"{params.get('steps', '?'):,} cycles",
-        subtitle_lines=subtitle,
-        cards=cards,
-        parameters=key_params,
-        figures=run_figures(series, summary["cascade_size_distribution"]),
-        captions=CAPTIONS,
-        details=details,
+        [
+            page.section("Key parameters", _key_parameters(key_params)),
+            page.section("Outcomes", _cards(cards)) if cards else "",
+            page.section("Figures", f'<div class="grid">{grid}</div>'),
+            page.details(
+                "All outcomes",
+                page.table(("outcome", "value", "meaning"), outcome_rows, right={"value"}),
+            ),
+            page.details(
+                "All parameters",
+                page.table(
+                    ("parameter", "value", "meaning"), _parameter_rows(params), right={"value"}
+                ),
+            ),
+        ],
+        subtitle=subtitle,
     )

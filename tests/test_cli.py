@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from simulation.cli import app
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
-from simulation.output import atomic_output
+from simulation.output import atomic_file, atomic_output, write_atomic
 from simulation.profiles import builtin_profile_dir
 
 SMALL = ["--n-systems", "200", "--steps", "20"]
@@ -255,6 +255,16 @@ def test_atomic_output_replaces_own_files_and_keeps_others(tmp_path: Path):
     assert (dest / "summary.json").read_text() == "new"
     assert (dest / "mine.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+def test_an_interrupted_file_write_keeps_the_old_file(tmp_path: Path):
+    path = write_atomic(tmp_path / "summary.json", "old")
+    with pytest.raises(KeyboardInterrupt), atomic_file(path) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
+    assert write_atomic(path, b"new").read_bytes() == b"new"
 
 
 def test_graph_file_node_count_is_what_the_run_reports(tmp_path: Path):

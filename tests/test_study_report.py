@@ -18,6 +18,7 @@ from simulation.experiments.design import make_plan
 from simulation.experiments.stats import FEW_REPLICATES, bootstrap_ci, group_summary
 from simulation.experiments.study import BASELINE, load_study, parse_study
 from simulation.metrics import outcome_title
+from simulation.page import write_plotly_js
 from simulation.report import MECHANISMS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,9 +193,9 @@ def test_study_reports_share_one_plotly_beside_them(tmp_path: Path) -> None:
     study = _sweep(3)
     page = report.render(study, _frame(study, _skewed(9)), shared_plotly=True)
     assert 'src="plotly.min.js"' in page and "* plotly.js v" not in page
-    path = report.write_plotly_js(tmp_path)
+    path = write_plotly_js(tmp_path)
     stamp = path.stat().st_mtime_ns
-    assert report.write_plotly_js(tmp_path).stat().st_mtime_ns == stamp  # not rewritten
+    assert write_plotly_js(tmp_path).stat().st_mtime_ns == stamp  # not rewritten
     alone = report.render(study, _frame(study, _skewed(9)))
     assert alone.count("* plotly.js v") == 1  # without a folder: self-contained
 

@@ -150,16 +150,19 @@ def summary_document(
 
 def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: bool) -> list[str]:
     """Write the result files into ``folder``; returns their names, in writing order."""
+    from simulation.output import atomic_file, write_atomic
     from simulation.report import run_report_html
 
-    series.to_parquet(folder / TIMESERIES_FILE, index=False)
+    with atomic_file(folder / TIMESERIES_FILE) as tmp:
+        series.to_parquet(tmp, index=False)
     names = [TIMESERIES_FILE]
     if csv:
-        series.to_csv(folder / CSV_FILE, index=False)
+        with atomic_file(folder / CSV_FILE) as tmp:
+            series.to_csv(tmp, index=False)
         names.append(CSV_FILE)
-    (folder / REPORT_FILE).write_text(run_report_html(series, document), encoding="utf-8")
+    write_atomic(folder / REPORT_FILE, run_report_html(series, document))
     names.append(REPORT_FILE)
-    (folder / SUMMARY_FILE).write_text(dumps(document) + "\n", encoding="utf-8")
+    write_atomic(folder / SUMMARY_FILE, dumps(document) + "\n")
     names.append(SUMMARY_FILE)
     return names
 

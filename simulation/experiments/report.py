@@ -23,19 +23,17 @@ Example:
 
 from __future__ import annotations
 
-import html
 import math
-import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
+from markupsafe import escape
 from plotly.subplots import make_subplots
 
+from simulation import page
 from simulation.config import config_fields
 from simulation.experiments import sensitivity, whatif
 from simulation.experiments.design import Plan, make_plan
@@ -49,6 +47,7 @@ from simulation.experiments.store import (
 )
 from simulation.experiments.study import BASELINE, Study, Variable
 from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_scale, outcome_title
+from simulation.output import write_atomic
 
 COLORS = (
     "#1f77b4",
@@ -62,16 +61,6 @@ COLORS = (
     "#7f7f7f",
     "#bcbd22",
 )
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }
-h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
-td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
-th { background: #f4f4f4; } td.l, th.l { text-align: left; }
-.note { color: #555; font-size: 0.92em; max-width: 70em; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
-.warn { color: #8a4b00; background: #fff4e0; border-left: 4px solid #e69f00; padding: 0.4em 0.8em; }
-"""
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -91,19 +80,6 @@ def _numeric(var: Variable) -> bool:
 
 def _label(outcome: str) -> str:
     return SUMMARY_DESCRIPTIONS.get(outcome, outcome)
-
-
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    if x == 0:
-        return "0"
-    magnitude = abs(x)
-    if magnitude >= 1000:
-        return f"{x:,.0f}"
-    if magnitude >= 1:
-        return f"{x:.3g}" if magnitude < 100 else f"{x:.1f}"
-    return f"{x:.3g}"
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
@@ -464,7 +440,8 @@ def _cost_figure(costs: pd.DataFrame) -> go.Figure:
 
 
 def _interval_text(low: pd.Series, high: pd.Series, factor: float = 1.0) -> list[str]:
-    return [f"{_fmt(lo * factor)} to {_fmt(hi * factor)}" for lo, hi in zip(low, high, strict=True)]
+    fmt = page.format_number
+    return [f"{fmt(lo * factor)} to {fmt(hi * factor)}" for lo, hi in zip(low, high, strict=True)]
 
 
 def _effects_table(study: Study, table: pd.DataFrame) -> pd.DataFrame:
@@ -478,10 +455,7 @@ def _effects_table(study: Study, table: pd.DataFrame) -> pd.DataFrame:
         arm_mean=rows["arm_mean"] * factor,
         effect=rows["effect"] * factor,
     )
-    shown["95 % CI"] = [
-        f"{_fmt(lo * f)} to {_fmt(hi * f)}"
-        for lo, hi, f in zip(rows["ci_low"], rows["ci_high"], factor, strict=True)
-    ]
+    shown["95 % CI"] = _interval_text(rows["ci_low"] * factor, rows["ci_high"] * factor)
     shown["relative"] = [f"{100 * r:+.3g} %" if math.isfinite(r) else "–" for r in rows["relative"]]
     return shown[
         ["outcome", "arm", "n", "baseline_mean", "arm_mean", "effect", "95 % CI", "relative"]
@@ -518,22 +492,28 @@ def _whatif_section(study: Study, frame: pd.DataFrame) -> list[str]:
     costs = whatif.cost_benefit(frame, study)
     interval_columns = tuple(c for c in _costs_table(costs).columns if c.startswith("95 %"))
     return [
-        _figure_html(_effect_figure(study, table)),
-        _note(
+        page.figure(
+            _effect_figure(study, table),
             "Paired differences arm - baseline over the same scenarios and seeds (common "
             "random numbers); bars are 95 % t-intervals over the pairs. An interval that "
             "excludes zero is an effect distinguishable from the model's noise. Shares in "
-            "percentage points, other outcomes in their own units."
+            "percentage points, other outcomes in their own units.",
         ),
-        _figure_html(_cost_figure(costs)),
-        _note(
+        page.figure(
+            _cost_figure(costs),
             "Right and up is more effort for more reliability; up and left is cheap safety. "
-            "Bars are 95 % intervals; hover a marker for its arm."
+            "Bars are 95 % intervals; hover a marker for its arm.",
         ),
-        "<h3>Effects (arm - baseline), sorted by effect within each outcome</h3>",
-        _table(_effects_table(study, table), left=("arm", "outcome", "95 % CI")),
-        "<h3>Cost and benefit, the largest cut in faulty share first</h3>",
-        _table(_costs_table(costs), left=("arm", "verdict", *interval_columns)),
+        page.section(
+            "Effects (arm - baseline), sorted by effect within each outcome",
+            _table(_effects_table(study, table), left=("arm", "outcome", "95 % CI")),
+            level=3,
+        ),
+        page.section(
+            "Cost and benefit, the largest cut in faulty share first",
+            _table(_costs_table(costs), left=("arm", "verdict", *interval_columns)),
+            level=3,
+        ),
     ]
 
 
@@ -548,7 +528,7 @@ def _sensitivity_section(plan: Plan, frame: pd.DataFrame) -> list[str]:
     wanted = ("S1", "ST") if study.method == "sobol" else ("mu_star", "sigma")
     for outcome in study.outcomes:
         if outcome in skipped:
-            parts.append(_note(f"{outcome}: not analysed, {skipped[outcome]}."))
+            parts.append(page.note(f"{outcome}: not analysed, {skipped[outcome]}."))
             continue
         part = indices[indices["outcome"] == outcome]
         fig = go.Figure()
@@ -568,7 +548,7 @@ def _sensitivity_section(plan: Plan, frame: pd.DataFrame) -> list[str]:
                 )
             )
         fig.update_layout(barmode="group", yaxis_title=outcome)
-        parts.append(_figure_html(_layout(fig, f"{outcome}: {_label(outcome)}", 380)))
+        parts.append(page.figure(_layout(fig, f"{outcome}: {_label(outcome)}", 380)))
     if study.method == "sobol":
         explain = (
             "S1: share of the outcome's variance due to the parameter alone; ST: including "
@@ -582,7 +562,7 @@ def _sensitivity_section(plan: Plan, frame: pd.DataFrame) -> list[str]:
             "effect changes with the other parameters (non-linearity, interactions). Error "
             "bars: 95 % bootstrap intervals of mu*."
         )
-    parts.append(_note(explain))
+    parts.append(page.note(explain))
     if not indices.empty:
         shown = indices[indices["index"].isin(wanted)]
         parts.append(_table(shown, left=("outcome", "parameter", "index")))
@@ -617,55 +597,27 @@ def _series_figure(study: Study, series: pd.DataFrame, frame: pd.DataFrame) -> g
 # Page
 
 
-def _figure_html(fig: go.Figure) -> str:
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"fig-{uuid.uuid4().hex[:10]}",
-        config={"displaylogo": False, "responsive": True},
-    )
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{html.escape(text)}</p>'
-
-
 def _table(frame: pd.DataFrame, left: tuple[str, ...] = ()) -> str:
-    head = "".join(
-        f'<th class="{"l" if c in left else ""}">{html.escape(str(c))}</th>' for c in frame.columns
-    )
-    rows = []
-    for _, row in frame.iterrows():
-        cells = []
-        for c in frame.columns:
-            v = row[c]
-            text = _fmt(float(v)) if isinstance(v, float | np.floating) else str(v)
-            cells.append(f'<td class="{"l" if c in left else ""}">{html.escape(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    """``frame`` as a table, numbers right-aligned (the columns in ``left`` are text)."""
+    rows = (list(row) for _, row in frame.iterrows())  # as rows: ints of float frames as floats
+    return page.table(list(frame.columns), rows, right=[c for c in frame.columns if c not in left])
 
 
 def _parameters_html(study: Study) -> str:
-    rows = [{"parameter": v.name, "values": v.describe()} for v in study.vary] or [
-        {"parameter": "(none)", "values": "the base configuration only"}
+    rows = [(v.name, v.describe()) for v in study.vary] or [
+        ("(none)", "the base configuration only")
     ]
     defaults = type(study.base)().to_dict()
     changed = {k: v for k, v in study.base.to_dict().items() if defaults[k] != v}
     base = ", ".join(f"{k} = {v}" for k, v in changed.items()) or "all defaults"
     arms = ""
     if study.arms:
-        arm_rows = pd.DataFrame(
-            [{"arm": BASELINE, "changes": "(base configuration)"}]
-            + [
-                {"arm": a.name, "changes": ", ".join(f"{k} = {v}" for k, v in a.changes.items())}
-                for a in study.arms
-            ]
-        )
-        arms = "<h3>Policy arms</h3>" + _table(arm_rows, left=("arm", "changes"))
+        arm_rows = [(BASELINE, "(base configuration)")] + [
+            (a.name, ", ".join(f"{k} = {v}" for k, v in a.changes.items())) for a in study.arms
+        ]
+        arms = page.section("Policy arms", page.table(("arm", "changes"), arm_rows), level=3)
     return (
-        _table(pd.DataFrame(rows), left=("parameter", "values"))
-        + f'<p class="note">Base configuration: {html.escape(base)}.</p>'
-        + arms
+        page.table(("parameter", "values"), rows) + page.note(f"Base configuration: {base}.") + arms
     )
 
 
@@ -675,7 +627,7 @@ def _failures_html(frame: pd.DataFrame) -> str:
         return ""
     shown = failed[["run_key", "seed", "error"]].head(20)
     more = f" (first 20 of {len(failed)})" if len(failed) > 20 else ""
-    return f"<h2>Failed runs{more}</h2>" + _table(shown, left=("run_key", "error"))
+    return page.section(f"Failed runs{more}", _table(shown, left=("run_key", "error")))
 
 
 def _design_text(study: Study, plan: Plan) -> str:
@@ -687,30 +639,6 @@ def _design_text(study: Study, plan: Plan) -> str:
     if study.design == "lhs":
         return f"Latin hypercube, {study.samples} scenarios"
     return f"full factorial, {len(plan.scenarios)} scenarios"
-
-
-PLOTLY_FILE = "plotly.min.js"
-
-
-def plotly_script(shared: bool) -> str:
-    """The page's plotly.js: embedded (a self-contained page), or a reference to
-    ``plotly.min.js`` beside it (reports of one folder then share one 4.9 MB copy, still
-    offline)."""
-    if shared:
-        return f'<script type="text/javascript" src="{PLOTLY_FILE}"></script>'
-    return f'<script type="text/javascript">{get_plotlyjs()}</script>'
-
-
-def write_plotly_js(folder: Path) -> Path:
-    """Write ``plotly.min.js`` (the installed plotly's) into ``folder`` unless it is there
-    already, unchanged."""
-    path = folder / PLOTLY_FILE
-    text = get_plotlyjs()
-    if not path.exists() or path.stat().st_size != len(text.encode("utf-8")):
-        tmp = path.with_name(f".{PLOTLY_FILE}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    return path
 
 
 def render(
@@ -734,48 +662,49 @@ def render(
         "whatif": "policy what-if study",
         "sensitivity": "global sensitivity analysis",
     }[study.kind]
-    body = [
-        f"<h1>{html.escape(study.name)}</h1>",
-        f"<p>{html.escape(study.description)}</p>" if study.description else "",
-        _note(
-            f"{kind_text.capitalize()}: {_design_text(study, plan)}, {study.replicates} "
-            f"replicate(s), seed {study.seed}, {study.base.n_systems} systems x "
-            f"{study.base.steps} cycles. {status}."
-        ),
-        "<h2>Parameters</h2>",
-        _parameters_html(study),
-        "<h2>Results</h2>",
-    ]
+    results = []
     if ok == 0:
-        body.append(_note("No finished runs yet."))
+        results.append(page.note("No finished runs yet."))
     elif study.kind == "whatif":
-        body += _whatif_section(study, frame)
+        results += _whatif_section(study, frame)
     elif study.kind == "sensitivity":
         if missing or failed:
-            body.append(_note("Sensitivity indices need every sample point; finish the study."))
-        body += _sensitivity_section(plan, frame)
+            results.append(
+                page.note("Sensitivity indices need every sample point; finish the study.")
+            )
+        results += _sensitivity_section(plan, frame)
     else:
-        few = _few_replicates_note(frame, study)
-        if few:
-            body.append(f'<p class="note warn">{html.escape(few)}</p>')
-        for fig, note in _sweep_figures(study, frame):
-            body += [_figure_html(fig), _note(note) if note else ""]
+        results.append(page.note(_few_replicates_note(frame, study), warn=True))
+        results += [page.figure(fig, note) for fig, note in _sweep_figures(study, frame)]
+    over_time = ""
     if series is not None and not series.empty and ok:
-        body += ["<h2>Over time</h2>", _figure_html(_series_figure(study, series, frame))]
-    body.append(_failures_html(frame))
-    body += [
-        "<h2>The data</h2>",
-        _note("One row per run (parameters, seed, run key, status and every outcome):"),
-        '<pre>import pandas as pd\nruns = pd.read_parquet("runs")\n\n'
-        'import polars as pl\nruns = pl.read_parquet("runs/*.parquet")\n\n'
-        "import duckdb\nduckdb.sql(\"SELECT * FROM 'runs/*.parquet'\")</pre>",
-        _note(f"Built {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by ppsim report."),
-    ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(study.name)}: ppsim study report</title>"
-        f"<style>{_CSS}</style>{plotly_script(shared_plotly)}"
-        "</head><body>\n" + "\n".join(b for b in body if b) + "\n</body></html>\n"
+        over_time = page.section("Over time", page.figure(_series_figure(study, series, frame)))
+    summary = (
+        f"{kind_text.capitalize()}: {_design_text(study, plan)}, {study.replicates} "
+        f"replicate(s), seed {study.seed}, {study.base.n_systems} systems x "
+        f"{study.base.steps} cycles. {status}."
+    )
+    return page.render(
+        f"{study.name}: ppsim study report",
+        [
+            page.section("Parameters", _parameters_html(study)),
+            page.section("Results", *results),
+            over_time,
+            _failures_html(frame),
+            page.section(
+                "The data",
+                page.note("One row per run (parameters, seed, run key, status and every outcome):"),
+                '<pre>import pandas as pd\nruns = pd.read_parquet("runs")\n\n'
+                'import polars as pl\nruns = pl.read_parquet("runs/*.parquet")\n\n'
+                "import duckdb\nduckdb.sql(\"SELECT * FROM 'runs/*.parquet'\")</pre>",
+                page.note(
+                    f"Built {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by ppsim report."
+                ),
+            ),
+        ],
+        heading=study.name,
+        subtitle=[escape(line) for line in (study.description, summary) if line],
+        shared_plotly=shared_plotly,
     )
 
 
@@ -787,9 +716,5 @@ def build_report(out_dir: str | Path) -> Path:
     frame = load_runs(out_dir)
     series = load_timeseries(out_dir) if study.timeseries else None
     text = render(study, frame, series, shared_plotly=True)
-    write_plotly_js(out_dir)
-    path = out_dir / REPORT_FILE
-    tmp = path.with_name(f".{REPORT_FILE}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    page.write_plotly_js(out_dir)
+    return write_atomic(out_dir / REPORT_FILE, text)

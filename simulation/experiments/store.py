@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from simulation.config import config_fields, field_kind
 from simulation.experiments.study import Study, StudyError, load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
+from simulation.output import atomic_file, write_atomic
 
 RUNS_DIR = "runs"
 SERIES_DIR = "timeseries"
@@ -134,18 +135,9 @@ def _parts(folder: Path, schema: pa.Schema) -> list[Path]:
     return parts
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _write_text_atomic(text: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _write_part(table: pa.Table, path: Path) -> None:
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _read(folder: Path, schema: pa.Schema, columns: list[str] | None = None) -> pd.DataFrame:
@@ -201,7 +193,7 @@ class StudyStore:
             if study.timeseries:
                 store.series_dir.mkdir(exist_ok=True)
             store._clean()
-            _write_text_atomic(_study_text(study), root / STUDY_FILE)
+            write_atomic(root / STUDY_FILE, _study_text(study))
         except BaseException:
             store.close()
             raise
@@ -308,8 +300,8 @@ class StudyStore:
             table = pa.Table.from_pandas(
                 pd.concat(frames, ignore_index=True), schema=series_schema(), preserve_index=False
             )
-            _write_atomic(table, self.series_dir / name)
-        _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema()), self.runs_dir / name)
+            _write_part(table, self.series_dir / name)
+        _write_part(pa.Table.from_pylist(rows, schema=runs_schema()), self.runs_dir / name)
 
     def drop_failed(self) -> int:
         """Remove failed runs from the store so they run again; returns how many.
@@ -327,7 +319,7 @@ class StudyStore:
             dropped += count
             kept = table.filter(pc.invert(failed))
             if kept.num_rows:
-                _write_atomic(kept, part)
+                _write_part(kept, part)
             else:
                 (self.series_dir / part.name).unlink(missing_ok=True)
                 part.unlink()

@@ -9,14 +9,14 @@ page (Plotly's script is inlined, so the page works offline).
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import plotly.graph_objects as go
+from markupsafe import Markup, escape
 from plotly.subplots import make_subplots
 from rich import box
 from rich.table import Table
 
+from simulation import page
 from simulation.validation import theory
 from simulation.validation.suite import CheckRow, ValidationResult
 
@@ -162,70 +162,56 @@ def threshold_figure(result: ValidationResult) -> go.Figure:
         dense = np.linspace(betas.min(), betas.max(), 200)
         pmf = np.asarray(t.degree_pmf)
         first = j == 1
-        fig.add_trace(
-            go.Scatter(
-                x=dense,
-                y=[theory.outbreak_probability(pmf, b) for b in dense],
-                mode="lines",
-                line={"color": "black"},
-                name="theory: giant outbreak probability (bond percolation)",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=dense,
-                y=[theory.outbreak_probability(pmf, b) ** 2 for b in dense],
-                mode="lines",
-                line={"color": "black", "dash": "dot"},
-                name="theory: mean outbreak size / n (its square)",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=p,
-                mode="markers",
-                marker={"color": "#1f77b4"},
-                error_y={
-                    "type": "data",
-                    "array": np.array(t.p_large_high) - p,
-                    "arrayminus": p - np.array(t.p_large_low),
-                },
-                name=f"simulated: P(outbreak > {100 * t.large_share:g} % of n), 95 % interval",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=t.mean_share,
-                mode="markers",
-                marker={"color": "#ff7f0e", "symbol": "square", "size": 6},
-                name="simulated: mean outbreak size / n",
-                showlegend=first,
-            ),
-            row=1,
-            col=j,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=betas,
-                y=t.delta,
-                mode="lines+markers",
-                line={"color": "#2ca02c"},
-                name="simulated: variability std/mean of outbreak size",
-                showlegend=first,
-            ),
-            row=2,
-            col=j,
+        fig.add_traces(
+            [
+                go.Scatter(
+                    x=dense,
+                    y=[theory.outbreak_probability(pmf, b) for b in dense],
+                    mode="lines",
+                    line={"color": "black"},
+                    name="theory: giant outbreak probability (bond percolation)",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=dense,
+                    y=[theory.outbreak_probability(pmf, b) ** 2 for b in dense],
+                    mode="lines",
+                    line={"color": "black", "dash": "dot"},
+                    name="theory: mean outbreak size / n (its square)",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=p,
+                    mode="markers",
+                    marker={"color": "#1f77b4"},
+                    error_y={
+                        "type": "data",
+                        "array": np.array(t.p_large_high) - p,
+                        "arrayminus": p - np.array(t.p_large_low),
+                    },
+                    name=f"simulated: P(outbreak > {100 * t.large_share:g} % of n), 95 % interval",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=t.mean_share,
+                    mode="markers",
+                    marker={"color": "#ff7f0e", "symbol": "square", "size": 6},
+                    name="simulated: mean outbreak size / n",
+                    showlegend=first,
+                ),
+                go.Scatter(
+                    x=betas,
+                    y=t.delta,
+                    mode="lines+markers",
+                    line={"color": "#2ca02c"},
+                    name="simulated: variability std/mean of outbreak size",
+                    showlegend=first,
+                ),
+            ],
+            rows=[1, 1, 1, 1, 2],
+            cols=j,
         )
         for row in (1, 2):
             fig.add_vline(
@@ -324,56 +310,51 @@ def protection_figure(result: ValidationResult) -> go.Figure:
             "P(outbreak) vs beta per scale: simulated (points), theory (lines)",
         ],
     )
-    fig.add_trace(
-        go.Scatter(
-            x=p.curve_scales,
-            y=p.curve_beta_c,
-            mode="lines",
-            line={"color": "black"},
-            name="theory: T_eff(beta_c) = T_c",
-        ),
-        row=1,
-        col=1,
-    )
-    sims = [s.transition.beta for s in p.scales]
-    fig.add_trace(
-        go.Scatter(
-            x=[s.scale for s in p.scales],
-            y=sims,
-            mode="markers",
-            marker={"color": "#d62728", "size": 9},
-            error_y={"type": "data", "array": [s.tolerance for s in p.scales]},
-            name="simulated: variability peak +- tolerance",
-        ),
-        row=1,
-        col=1,
+    fig.add_traces(
+        [
+            go.Scatter(
+                x=p.curve_scales,
+                y=p.curve_beta_c,
+                mode="lines",
+                line={"color": "black"},
+                name="theory: T_eff(beta_c) = T_c",
+            ),
+            go.Scatter(
+                x=[s.scale for s in p.scales],
+                y=[s.transition.beta for s in p.scales],
+                mode="markers",
+                marker={"color": "#d62728", "size": 9},
+                error_y={"type": "data", "array": [s.tolerance for s in p.scales]},
+                name="simulated: variability peak +- tolerance",
+            ),
+        ],
+        rows=1,
+        cols=1,
     )
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
     for i, s in enumerate(p.scales):
         colour = colours[i % len(colours)]
-        fig.add_trace(
-            go.Scatter(
-                x=s.betas,
-                y=s.p_large_theory,
-                mode="lines",
-                line={"color": colour},
-                name=f"scale {s.scale:g}",
-                legendgroup=f"s{i}",
-            ),
-            row=1,
-            col=2,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=s.betas,
-                y=s.p_large,
-                mode="markers",
-                marker={"color": colour, "size": 6},
-                showlegend=False,
-                legendgroup=f"s{i}",
-            ),
-            row=1,
-            col=2,
+        fig.add_traces(
+            [
+                go.Scatter(
+                    x=s.betas,
+                    y=s.p_large_theory,
+                    mode="lines",
+                    line={"color": colour},
+                    name=f"scale {s.scale:g}",
+                    legendgroup=f"s{i}",
+                ),
+                go.Scatter(
+                    x=s.betas,
+                    y=s.p_large,
+                    mode="markers",
+                    marker={"color": colour, "size": 6},
+                    showlegend=False,
+                    legendgroup=f"s{i}",
+                ),
+            ],
+            rows=1,
+            cols=2,
         )
     setup = p.setup
     fig.update_xaxes(title_text="propensity_scale", row=1, col=1)
@@ -401,53 +382,39 @@ def build_figures(result: ValidationResult) -> list[go.Figure]:
     ]
 
 
+VERDICT_COLOUR = {"yes": "#1a7f37", "yes*": "#9a6700", "NO": "#cf222e", "-": "#6e7781"}
+
+
 def _table_html(rows: list[CheckRow]) -> str:
-    colour = {"yes": "#1a7f37", "yes*": "#9a6700", "NO": "#cf222e", "-": "#6e7781"}
-    parts = [
-        "<table><thead><tr><th>check</th><th>expected</th><th>simulated</th>"
-        "<th>interval</th><th>n</th><th>agrees</th></tr></thead><tbody>"
-    ]
+    cells: list[list[str] | str] = []
     family = None
     for r in rows:
         if r.family != family:
-            parts.append(f'<tr class="section"><td colspan="6">{FAMILY_TITLE[r.family]}</td></tr>')
             family = r.family
-        cells = [r.check, r.expected, r.simulated, r.interval, r.n]
-        parts.append(
-            "<tr>"
-            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-            + f'<td style="color:{colour.get(r.verdict, "#000")};font-weight:bold">'
-            f"{html.escape(r.verdict)}</td></tr>"
+            cells.append(FAMILY_TITLE[family])
+        verdict = Markup('<b style="color:{}">{}</b>').format(
+            VERDICT_COLOUR.get(r.verdict, "#000"), r.verdict
         )
-    parts.append(f"</tbody></table><p>{html.escape(CAPTION)}</p>")
-    return "".join(parts)
+        cells.append([r.check, r.expected, r.simulated, r.interval, r.n, verdict])
+    headers = ("check", "expected", "simulated", "interval", "n", "agrees")
+    return page.table(headers, cells) + page.note(CAPTION)
 
 
 def report_html(result: ValidationResult, command: str = "ppsim validate") -> str:
     """A self-contained HTML page: summary, figures, then the full table."""
-    figures = build_figures(result)
-    body = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%")
-        for i, fig in enumerate(figures)
-    ]
     mode = "full-size" if result.full else "quick"
-    summary = "".join(f"<li>{html.escape(line)}</li>" for line in result.summary())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>ppsim validation report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 24px; color: #1f2328; }}
-table {{ border-collapse: collapse; font-size: 13px; }}
-td, th {{ border-bottom: 1px solid #d0d7de; padding: 3px 8px; text-align: left; }}
-tr.section td {{ background: #f6f8fa; font-weight: bold; padding-top: 8px; }}
-code {{ background: #f6f8fa; padding: 1px 4px; }}
-</style></head><body>
-<h1>Does it reproduce what is known?</h1>
-<p>{mode} run, seed {result.settings.seed}, {result.elapsed:.0f} s.
-Made by <code>{html.escape(command)}</code>.</p>
-<ul>{summary}</ul>
-{"".join(body)}
-<h2>All checks</h2>
-{_table_html(result.rows())}
-</body></html>
-"""
+    summary = "".join(f"<li>{escape(line)}</li>" for line in result.summary())
+    return page.render(
+        "ppsim validation report",
+        [
+            f"<ul>{summary}</ul>",
+            *(page.figure(fig) for fig in build_figures(result)),
+            page.section("All checks", _table_html(result.rows())),
+        ],
+        heading="Does it reproduce what is known?",
+        subtitle=[
+            Markup("{} run, seed {}, {:.0f} s. Made by <code>{}</code>.").format(
+                mode, result.settings.seed, result.elapsed, command
+            )
+        ],
+    )
