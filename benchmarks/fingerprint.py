@@ -65,14 +65,15 @@ def ppsim(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def table_digest(folder: Path) -> str:
-    """Digest of every stored table in ``folder``, rows sorted so order never matters."""
+    """Digest of every stored table in ``folder``: the parts of each sub-folder's table read
+    as one (part files are named by time), timing columns dropped, rows sorted."""
     parts = []
-    for path in sorted(folder.rglob("*.parquet")):
-        frame = pd.read_parquet(path)
+    for table in sorted({path.parent for path in folder.rglob("*.parquet")}):
+        frame = pd.concat([pd.read_parquet(path) for path in sorted(table.glob("*.parquet"))])
         frame = frame.drop(columns=[c for c in frame.columns if c in TIMING])
         frame = frame.reindex(sorted(frame.columns), axis=1)
         frame = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-        parts.append(f"{path.relative_to(folder)}:{frame.to_csv(index=False)}")
+        parts.append(f"{table.relative_to(folder)}:{frame.to_csv(index=False)}")
     return digest("".join(parts).encode())
 
 
