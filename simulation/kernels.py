@@ -1199,31 +1199,30 @@ def census(
             out[1] += 1
         if is_serving(s, breaker[i], covert_serves):
             out[4] += 1
+        size[i] = 0  # 0 marks a system outside every faulty group
         if faulty[i]:
             out[7 + shield[i]] += 1
             if s != DECOMMISSIONED:
                 out[2] += 1
                 out[3] += t + 1 - fault_time[i]
                 parent[i] = i
-                size[i] = 0
-    largest = 0
+                size[i] = 1
+    largest = min(int(out[2]), 1)
     if out[2] > 1:
         for i in range(n):
-            if not faulty[i] or status[i] == DECOMMISSIONED:
+            if size[i] == 0:
                 continue
+            a = _root(parent, i)
             for e in range(indptr[i], indptr[i + 1]):
                 j = dependents[e]
-                if faulty[j] and status[j] != DECOMMISSIONED:
-                    a, b = _root(parent, i), _root(parent, j)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-        for i in range(n):
-            if faulty[i] and status[i] != DECOMMISSIONED:
-                r = _root(parent, i)
-                size[r] += 1
-                largest = max(largest, size[r])
-    else:
-        largest = int(out[2])
+                if size[j] > 0:
+                    b = _root(parent, j)
+                    if a != b:  # union by size: the larger set's root stays the root
+                        if size[a] < size[b]:
+                            a, b = b, a
+                        parent[b] = a
+                        size[a] += size[b]
+                        largest = max(largest, size[a])
     out[5] = largest
     out[6] = trust.sum()
 
