@@ -74,7 +74,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
     data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
     seed = data.get("seed")
     if "base" in data or "kind" in data:
-        from simulation.experiments.study import parse_study  # loads NumPy: only here
+        from simulation.experiments.study_file import parse_study  # loads NumPy: only here
 
         parse_study({"name": path.stem, **data}, str(path))
         params = dict(data.get("base") or {})

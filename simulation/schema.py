@@ -100,6 +100,11 @@ def invalid(text: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{text}", {"text": text})
 
 
+def unknown(text: str) -> PydanticCustomError:
+    """An unknown key of the table being validated; ``text`` names it and the known ones."""
+    return PydanticCustomError("unknown_key", "{text}", {"text": text})
+
+
 def problem(text: str, *at: str | int) -> PydanticCustomError:
     """An error found by a table's own check, located at the key path ``at`` inside it."""
     return PydanticCustomError("problem", "{text}", {"text": text, "at": at})

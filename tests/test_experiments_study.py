@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.experiments.design import latin_hypercube, make_plan, run_seed
 from simulation.experiments.runner import execute_run
-from simulation.experiments.study import (
+from simulation.experiments.study_file import (
     StudyError,
     load_study,
     parse_study,
@@ -106,7 +106,7 @@ def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[vary]\naudit_rat = [0, 0.1]\n", ["vary.audit_rat", "did you mean 'audit_rate'"]),
+        ("[vary]\naudit_rat = [0, 0.1]\n", ["[vary]", "'audit_rat'", "did you mean 'audit_rate'"]),
         ("[base]\nn_sytems = 100\n", ["base", "'n_sytems'", "did you mean 'n_systems'"]),
         ("replicats = 3\n", ["replicats", "did you mean 'replicates'"]),
         ('outcomes = ["faulty_share_maen"]\n', ["outcomes[0]", "did you mean 'faulty_share_mean'"]),
@@ -139,7 +139,7 @@ def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
             'design = "lhs"\nsamples = 4\n[vary]\nn_systems = { uniform = [10, 20] }\n',
             ["vary.n_systems.uniform", "integers = [low, high]"],
         ),
-        ('design = "grid"\n', ["design", "'factorial'"]),
+        ('design = "grid"\n', ["design", "'grid'", "one of factorial, lhs"]),
         ('kind = "sweeep"\n', ["kind", "did you mean 'sweep'"]),
         ("replicates = 0\n", ["replicates", "integer >= 1"]),
         ('[base]\nprofile_mix = "gpt-5"\n', ["base.profile_mix", "unknown profile"]),
