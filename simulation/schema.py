@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Optional
 
@@ -217,6 +217,29 @@ FLAG = _typed(Annotated[bool, Strict()], Spec("bool"))
 TEXT = text()
 
 
+def unknown_key_text(key: str, allowed: tuple[str, ...]) -> str:
+    """``unknown key 'x' (did you mean 'y'?); allowed: ...``"""
+    return f"unknown key {key!r}{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+
+
+def _refuse_unknown(data: Any, allowed: Collection[str], describe: Callable[[str], str]) -> Any:
+    for key in data if isinstance(data, dict) else ():
+        if key not in allowed:
+            raise unknown(describe(key))
+    return data
+
+
+def known_keys(
+    allowed: Collection[str], describe: Callable[[str], str] | None = None
+) -> BeforeValidator:
+    """For a field holding a table of free values: refuse a key not in ``allowed``, worded
+    by ``describe`` (by default naming the closest allowed key)."""
+    keys = tuple(allowed)
+    return BeforeValidator(
+        lambda data: _refuse_unknown(data, keys, describe or (lambda k: unknown_key_text(k, keys)))
+    )
+
+
 class _UserErrors(type(BaseModel)):
     """Calling a table's class with bad values raises its one-line ``error``, not pydantic's
     ``ValidationError`` (validation inside another table keeps pydantic's, with its path)."""
@@ -245,20 +268,12 @@ class Table(BaseModel, metaclass=_UserErrors):
     @classmethod
     def unknown_key(cls, key: str) -> str:
         """Why ``key`` is refused, with the closest known one and the known ones."""
-        allowed = cls.keys()
-        return f"unknown key {key!r}{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+        return unknown_key_text(key, cls.keys())
 
     @model_validator(mode="before")
     @classmethod
     def _known_keys(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            known = cls.keys()
-            for key in data:
-                if key not in known:
-                    raise PydanticCustomError(
-                        "unknown_key", "{text}", {"text": cls.unknown_key(key)}
-                    )
-        return data
+        return _refuse_unknown(data, cls.keys(), cls.unknown_key)
 
 
 class Problem(NamedTuple):

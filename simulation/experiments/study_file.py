@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from simulation.config import ConfigError, SimulationConfig, config_fields, parse_value
 from simulation.errors import StudyError
@@ -56,12 +56,12 @@ from simulation.schema import (
     first_problem,
     integer,
     invalid,
+    known_keys,
     many,
     one_of,
     pair,
     plain,
     problem,
-    unknown,
 )
 from simulation.tomlfile import did_you_mean, read_toml
 
@@ -257,19 +257,13 @@ class StudyFile(Table):
     )
     timeseries: FLAG = False
     base: SimulationConfig = Field(default_factory=SimulationConfig)
-    vary: dict[str, plain(_vary_form)] = {}
+    vary: Annotated[
+        dict[str, plain(_vary_form)], known_keys(_PARAMS, SimulationConfig.unknown_key)
+    ] = {}
     arms: dict[str, dict[str, Any]] = {}
     method: one_of(*METHODS) = "sobol"
     sobol: SobolTable = SobolTable()
     morris: MorrisTable = MorrisTable()
-
-    @field_validator("vary", mode="before")
-    @classmethod
-    def _parameters(cls, value: Any) -> Any:
-        for name in value if isinstance(value, dict) else ():
-            if name not in _PARAMS:
-                raise unknown(SimulationConfig.unknown_key(name))
-        return value
 
     @model_validator(mode="after")
     def _fits_kind(self) -> StudyFile:
