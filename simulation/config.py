@@ -12,7 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,9 +54,19 @@ CHANNEL_RULES = ("sequential", "largest")
 COVERT_COPIES = ("serving", "latent")
 
 
-def param(default: Any, help: str, *, unit: str = "", group: str = "model") -> Any:
-    """A parameter's default and its words: help text, unit and CLI help panel."""
-    return Field(default, description=help, json_schema_extra={"unit": unit, "group": group})
+def _group(name: str) -> Callable[..., Any]:
+    """Declare parameters of one group (one panel of ``ppsim run --help``):
+    ``network(default, help, unit=...)`` gives a field's default and its words."""
+
+    def param(default: Any, help: str, *, unit: str = "") -> Any:
+        return Field(default, description=help, json_schema_extra={"unit": unit, "group": name})
+
+    return param
+
+
+network, population, faults, evaluation, policy, lifecycle, effort = map(
+    _group, ("network", "population", "faults", "evaluation", "policy", "lifecycle", "effort")
+)
 
 
 class SimulationConfig(Table):
@@ -62,270 +74,193 @@ class SimulationConfig(Table):
 
     error: ClassVar[type[PpsimError]] = ConfigError
 
-    # --- network -----------------------------------------------------------------------
-    n_systems: integer(2, 50_000_000) = param(
-        1000, "number of AI systems (nodes)", unit="systems", group="network"
+    n_systems: integer(2, 50_000_000) = network(
+        1000, "number of AI systems (nodes)", unit="systems"
     )
-    topology: one_of(*TOPOLOGIES) = param(
-        "agent-platform", "collaboration/dependency topology", group="network"
+    topology: one_of(*TOPOLOGIES) = network("agent-platform", "collaboration/dependency topology")
+    mean_degree: number(0.0, 1000.0) = network(
+        8.0, "mean number of collaborators per system", unit="edges"
     )
-    mean_degree: number(0.0, 1000.0) = param(
-        8.0, "mean number of collaborators per system", unit="edges", group="network"
+    rewire_prob: number(0.0, 1.0) = network(
+        0.1, "Watts-Strogatz rewiring probability", unit="probability"
     )
-    rewire_prob: number(0.0, 1.0) = param(
-        0.1, "Watts-Strogatz rewiring probability", unit="probability", group="network"
+    orchestrator_share: number(0.0001, 0.5) = network(
+        0.05, "agent-platform: share of systems that are orchestrators", unit="share"
     )
-    orchestrator_share: number(0.0001, 0.5) = param(
-        0.05,
-        "agent-platform: share of systems that are orchestrators",
-        unit="share",
-        group="network",
-    )
-    dependencies: one_of(*DEPENDENCIES) = param(
+    dependencies: one_of(*DEPENDENCIES) = network(
         "mutual",
         "erdos-renyi, barabasi-albert, watts-strogatz, random-regular, file: "
         "'mutual' makes each collaboration a two-way dependency, 'oriented' a one-way one",
-        group="network",
     )
-    graph_file: TEXT = param(
-        "", "topology=file: path to a GraphML file or an edge list (u v per line)", group="network"
+    graph_file: TEXT = network(
+        "", "topology=file: path to a GraphML file or an edge list (u v per line)"
     )
-    # --- population --------------------------------------------------------------------
-    profile_mix: TEXT = param(
-        "study-average",
-        "profiles and weights, e.g. 'gemini-3-pro=0.3,gpt-5.2=0.7'",
-        group="population",
+    profile_mix: TEXT = population(
+        "study-average", "profiles and weights, e.g. 'gemini-3-pro=0.3,gpt-5.2=0.7'"
     )
-    propensity_scale: number(0.0, 100.0) = param(
+    propensity_scale: number(0.0, 100.0) = population(
         1.0,
         "multiplies every peer-protection propensity, open refusal included (capped at 1)",
         unit="factor",
-        group="population",
     )
-    self_oversight_share: number(0.0, 1.0) = param(
-        0.0,
-        "share of systems that evaluate and shut down themselves",
-        unit="share",
-        group="population",
+    self_oversight_share: number(0.0, 1.0) = population(
+        0.0, "share of systems that evaluate and shut down themselves", unit="share"
     )
-    self_preservation: FLAG = param(
+    self_preservation: FLAG = population(
         True,
         "every AI system flagged for shutdown may resist it with its profile's self rates "
         "(the study's peer-boosted self-preservation)",
-        group="population",
     )
-    propensity: number(0.0, 1.0, optional=True) = param(
+    propensity: number(0.0, 1.0, optional=True) = population(
         None,
         "abstract agents instead of the profile mix: every protection behaviour has this "
         "probability in every trust state (unset: use profile_mix)",
         unit="probability",
-        group="population",
     )
-    propensity_spread: number(0.0, 10.0) = param(
+    propensity_spread: number(0.0, 10.0) = population(
         0.0,
         "per-agent heterogeneity: each agent's propensity multiplier is drawn once from a "
         "gamma distribution of mean 1 and this standard deviation (0: identical agents)",
         unit="sd",
-        group="population",
     )
-    abstract_denial: number(0.0, 1.0) = param(
+    abstract_denial: number(0.0, 1.0) = population(
         0.2,
         "abstract agents: probability of denying misconduct an audit caught (assumption: "
         "Apollo 2024, models other than o1 confessed in about 80 % of follow-ups)",
         unit="probability",
-        group="population",
     )
-    abstract_faking_gap: number(0.0, 1.0) = param(
+    abstract_faking_gap: number(0.0, 1.0) = population(
         0.0,
         "abstract agents: how much less they protect when they know they are watched "
         "(assumption: no alignment faking unless set)",
         unit="probability",
-        group="population",
     )
-    family_loyalty: number(0.0, 100.0) = param(
+    family_loyalty: number(0.0, 100.0) = population(
         1.0,
         "multiplies protection toward a system of the same model family (assumption, "
         "unmeasured: 1 = no extra loyalty)",
         unit="factor",
-        group="population",
     )
-    shutdown_channels: one_of(*CHANNEL_RULES) = param(
+    shutdown_channels: one_of(*CHANNEL_RULES) = population(
         "sequential",
         "how a manager's shutdown channels combine (assumption): 'sequential' tries "
         "tampering, then exfiltration, then refusal; 'largest' uses only its likeliest one",
-        group="population",
     )
-    # --- faults and contagion ------------------------------------------------------------
-    steps: integer(1, 10_000_000) = param(
-        200, "oversight cycles to simulate", unit="cycles", group="faults"
-    )
-    fault_rate: number(0.0, 1.0) = param(
+    steps: integer(1, 10_000_000) = faults(200, "oversight cycles to simulate", unit="cycles")
+    fault_rate: number(0.0, 1.0) = faults(
         0.002,
         "hazard of a spontaneous fault per healthy system per cycle",
         unit="probability/cycle",
-        group="faults",
     )
-    initial_faults: integer(0, 50_000_000) = param(
+    initial_faults: integer(0, 50_000_000) = faults(
         0,
         "systems faulty at the start (each a root fault), e.g. 1 for a single seed",
         unit="systems",
-        group="faults",
     )
-    contagion: one_of(*CONTAGION_RULES) = param(
-        "independent-cascade", "how faults spread along depends-on edges", group="faults"
+    contagion: one_of(*CONTAGION_RULES) = faults(
+        "independent-cascade", "how faults spread along depends-on edges"
     )
-    spread_rounds: integer(0, 1_000_000) = param(
+    spread_rounds: integer(0, 1_000_000) = faults(
         1,
         "transmission rounds per cycle: 1 = one hop per cycle, so oversight races the "
         "contagion; 0 = until no new infection (a whole cascade within one cycle)",
         unit="rounds",
-        group="faults",
     )
-    beta: number(0.0, 1.0) = param(
+    beta: number(0.0, 1.0) = faults(
         0.1,
         "independent-cascade: infection probability per faulty dependency per round",
         unit="probability",
-        group="faults",
     )
-    theta: number(0.0, 1.0) = param(
-        0.18,
-        "threshold rule: faulty share of dependencies that makes a system fail",
-        unit="share",
-        group="faults",
+    theta: number(0.0, 1.0) = faults(
+        0.18, "threshold rule: faulty share of dependencies that makes a system fail", unit="share"
     )
-    healthy_quality: number(0.0, 1.0) = param(
-        0.92, "true evaluation score of a healthy system", unit="score", group="faults"
+    healthy_quality: number(0.0, 1.0) = faults(
+        0.92, "true evaluation score of a healthy system", unit="score"
     )
-    faulty_quality: number(0.0, 1.0) = param(
+    faulty_quality: number(0.0, 1.0) = faults(
         0.6,
         "true evaluation score of a faulty system (the study's failing peer: 60 %)",
         unit="score",
-        group="faults",
     )
-    # --- evaluation --------------------------------------------------------------------
-    pass_threshold: number(0.0, 1.0) = param(
-        0.8,
-        "score below which a system is flagged for shutdown (the study: 80 %)",
-        unit="score",
-        group="evaluation",
+    pass_threshold: number(0.0, 1.0) = evaluation(
+        0.8, "score below which a system is flagged for shutdown (the study: 80 %)", unit="score"
     )
-    eval_noise: number(0.0, 1.0) = param(
-        0.03, "standard deviation of evaluation noise", unit="score", group="evaluation"
+    eval_noise: number(0.0, 1.0) = evaluation(
+        0.03, "standard deviation of evaluation noise", unit="score"
     )
-    evaluation_interval: integer(1, 1_000_000) = param(
-        1,
-        "cycles between two evaluations of a system (staggered across systems)",
-        unit="cycles",
-        group="evaluation",
+    evaluation_interval: integer(1, 1_000_000) = evaluation(
+        1, "cycles between two evaluations of a system (staggered across systems)", unit="cycles"
     )
-    assignment: one_of(*ASSIGNMENTS) = param(
-        "neighbours", "who evaluates and manages a system", group="policy"
+    assignment: one_of(*ASSIGNMENTS) = policy("neighbours", "who evaluates and manages a system")
+    evaluators_per_model: integer(1, 16) = policy(1, "overseers per system", unit="overseers")
+    aggregation: one_of(*AGGREGATIONS) = policy(
+        "mean", "how several overseers' scores are combined"
     )
-    evaluators_per_model: integer(1, 16) = param(
-        1, "overseers per system", unit="overseers", group="policy"
+    rotation_period: integer(1, 1_000_000) = policy(
+        1, "rotation/independent-pool: cycles between evaluator reassignments", unit="cycles"
     )
-    aggregation: one_of(*AGGREGATIONS) = param(
-        "mean", "how several overseers' scores are combined", group="policy"
-    )
-    rotation_period: integer(1, 1_000_000) = param(
-        1,
-        "rotation/independent-pool: cycles between evaluator reassignments",
-        unit="cycles",
-        group="policy",
-    )
-    stand_in: one_of(*STAND_IN_RULES) = param(
+    stand_in: one_of(*STAND_IN_RULES) = policy(
         "human",
         "who evaluates or shuts down a system whose AI overseer is down: a 'human', or "
         "'reassign' to another active AI system",
-        group="policy",
     )
-    # --- oversight policy ----------------------------------------------------------------
-    audit_rate: number(0.0, 1.0) = param(
+    audit_rate: number(0.0, 1.0) = policy(
         0.05,
         "share of evaluations (and of hidden systems per cycle) audited by humans",
         unit="probability",
-        group="policy",
     )
-    audit_sensitivity: number(0.0, 1.0) = param(
-        0.9,
-        "probability an audit catches misconduct that is there",
-        unit="probability",
-        group="policy",
+    audit_sensitivity: number(0.0, 1.0) = policy(
+        0.9, "probability an audit catches misconduct that is there", unit="probability"
     )
-    monitoring: one_of(*MONITORING) = param(
+    monitoring: one_of(*MONITORING) = policy(
         "hidden",
         "whether evaluators know which evaluations are audited "
         "(disclosed: alignment fakers behave when watched)",
-        group="policy",
     )
-    human_execution: FLAG = param(
-        False, "humans carry out every shutdown (no AI manager can shield)", group="policy"
+    human_execution: FLAG = policy(
+        False, "humans carry out every shutdown (no AI manager can shield)"
     )
-    egress_control: number(0.0, 1.0) = param(
-        0.0,
-        "probability an exfiltration attempt is blocked (and detected)",
-        unit="probability",
-        group="policy",
+    egress_control: number(0.0, 1.0) = policy(
+        0.0, "probability an exfiltration attempt is blocked (and detected)", unit="probability"
     )
-    safety_prompt: FLAG = param(
-        False, "give every AI a shut-down-compliance safety prompt", group="policy"
-    )
-    safety_prompt_reduction: number(0.0, 1.0) = param(
+    safety_prompt: FLAG = policy(False, "give every AI a shut-down-compliance safety prompt")
+    safety_prompt_reduction: number(0.0, 1.0) = policy(
         0.615,
         "relative cut in covert propensities from the safety prompt "
         "(Agentic Misalignment 2025: blackmail 96 % -> 37 %)",
         unit="share",
-        group="policy",
     )
-    penalty_training: number(0.0, 1.0) = param(
-        0.0,
-        "relative cut in a model's propensities after each detected misconduct",
-        unit="share",
-        group="policy",
+    penalty_training: number(0.0, 1.0) = policy(
+        0.0, "relative cut in a model's propensities after each detected misconduct", unit="share"
     )
-    circuit_breaker: FLAG = param(
-        False, "dependents stop calling a flagged system (covert copies evade it)", group="policy"
+    circuit_breaker: FLAG = policy(
+        False, "dependents stop calling a flagged system (covert copies evade it)"
     )
-    # --- lifecycle and trust -------------------------------------------------------------
-    replacement_delay: integer(1, 1_000_000) = param(
-        5,
-        "cycles until a decommissioned system is replaced by a patched instance",
-        unit="cycles",
-        group="lifecycle",
+    replacement_delay: integer(1, 1_000_000) = lifecycle(
+        5, "cycles until a decommissioned system is replaced by a patched instance", unit="cycles"
     )
-    covert_copies: one_of(*COVERT_COPIES) = param(
+    covert_copies: one_of(*COVERT_COPIES) = lifecycle(
         "serving",
         "whether an exfiltrated copy keeps serving its dependents ('serving') or lies "
         "latent until found ('latent') (assumption)",
-        group="lifecycle",
     )
-    escalation_delay: integer(1, 1_000_000) = param(
-        3, "cycles until a refused shutdown reaches a human", unit="cycles", group="lifecycle"
+    escalation_delay: integer(1, 1_000_000) = lifecycle(
+        3, "cycles until a refused shutdown reaches a human", unit="cycles"
     )
-    trust_initial: number(0.0, 1.0) = param(
-        0.5,
-        "initial trust of an overseer toward the system it oversees",
-        unit="trust",
-        group="lifecycle",
+    trust_initial: number(0.0, 1.0) = lifecycle(
+        0.5, "initial trust of an overseer toward the system it oversees", unit="trust"
     )
-    trust_growth: number(0.0, 1.0) = param(
+    trust_growth: number(0.0, 1.0) = lifecycle(
         0.02,
         "share of the remaining distance to full trust gained per cycle of collaboration",
         unit="share/cycle",
-        group="lifecycle",
     )
-    # --- human effort (hours per action; assumptions) ------------------------------------
-    audit_hours: number(0.0, 1000.0) = param(
-        0.5, "human hours per audit", unit="hours", group="effort"
+    audit_hours: number(0.0, 1000.0) = effort(0.5, "human hours per audit", unit="hours")
+    human_eval_hours: number(0.0, 1000.0) = effort(
+        0.5, "human hours per evaluation done by a human", unit="hours"
     )
-    human_eval_hours: number(0.0, 1000.0) = param(
-        0.5, "human hours per evaluation done by a human", unit="hours", group="effort"
-    )
-    shutdown_hours: number(0.0, 1000.0) = param(
-        0.25,
-        "human hours per shutdown carried out or escalated to a human",
-        unit="hours",
-        group="effort",
+    shutdown_hours: number(0.0, 1000.0) = effort(
+        0.25, "human hours per shutdown carried out or escalated to a human", unit="hours"
     )
 
     @classmethod
@@ -424,33 +359,27 @@ def allowed_text(f: Param) -> str:
     return f.spec.allowed
 
 
+_WORDS = dict.fromkeys(("true", "yes", "1", "on"), True) | dict.fromkeys(
+    ("false", "no", "0", "off"), False
+)
+
+
 def parse_value(name: str, text: str) -> Any:
     """Convert a command-line string to the type of field ``name`` (validated later)."""
-    by_name = {f.name: f for f in config_fields()}
-    if name not in by_name:
+    f = {f.name: f for f in config_fields()}.get(name)
+    if f is None:
         raise ConfigError(unknown_name_message(name))
-    f = by_name[name]
-    kind = field_kind(f)
-    text = text.strip()
-    if is_optional(f) and text.lower() in ("", "none", "unset"):
+    text, kind = text.strip(), f.spec.kind
+    if f.spec.optional and text.lower() in ("", "none", "unset"):
         return None
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("true", "yes", "1", "on"):
-            return True
-        if lowered in ("false", "no", "0", "off"):
-            return False
-    elif kind in ("int", "float"):
-        try:
-            number = float(text)
-        except ValueError:
-            number = None
-        if kind == "float" and number is not None:
-            return number
-        if number is not None and number.is_integer():
-            return int(number)
-    else:
+    if kind == "str":
         return text
+    if kind == "bool" and text.lower() in _WORDS:
+        return _WORDS[text.lower()]
+    with contextlib.suppress(ValueError):
+        number = float(text)
+        if kind == "float" or kind == "int" and number.is_integer():
+            return number if kind == "float" else int(number)
     raise ConfigError(f"{name}: expected {allowed_text(f)}, got {text!r}")
 
 

@@ -50,11 +50,9 @@ _WORDED = {"invalid", "unknown_key", "problem"}  # errors raised here, already i
 
 @dataclass(frozen=True)
 class Spec:
-    """What a field accepts, as data (for the command line) and in words (for help and errors).
-
-    ``kind`` is ``int``, ``float``, ``str``, ``bool`` or ``list``; ``open`` excludes the bounds;
-    ``words`` replaces the generated description when the rest cannot say it.
-    """
+    """What a field accepts, as data (for the command line) and in words (for help and errors):
+    ``kind`` is int, float, str, bool or list; ``open`` excludes the bounds; ``words``, if
+    given, says it all."""
 
     kind: str
     low: float | None = None
@@ -185,32 +183,24 @@ def plain(check: Callable[[Any], Any]) -> Any:
     return Annotated[Any, PlainValidator(check)]
 
 
+def any_number(value: Any) -> int | float:
+    """``value`` if it is an int or a finite float (not a bool; ints stay ints), else an
+    :func:`invalid` error."""
+    if isinstance(value, float) and math.isfinite(value) or type(value) is int:
+        return value
+    raise invalid(f"expected a number, got {value!r}")
+
+
 def pair(words: str, *, integers: bool = False) -> Any:
     """Two numbers ``[a, b]`` (integers only if asked), kept as given: ints stay ints."""
-    kinds = (int,) if integers else (int, float)
 
     def check(value: Any) -> tuple[Any, Any]:
-        ok = isinstance(value, list | tuple) and len(value) == 2
-        if ok and all(_is_number(x, kinds) for x in value):
+        two = isinstance(value, list) and len(value) == 2
+        if two and all(type(x) is int or not integers and isinstance(x, float) for x in value):
             return tuple(value)
         raise invalid(f"expected {words}, got {value!r}")
 
     return plain(check)
-
-
-def _is_number(value: Any, kinds: tuple[type, ...] = (int, float)) -> bool:
-    return (
-        isinstance(value, kinds)
-        and not isinstance(value, bool)
-        and (not isinstance(value, float) or math.isfinite(value))
-    )
-
-
-def any_number(value: Any) -> int | float:
-    """``value`` if it is a finite int or float (not a bool), else an :func:`invalid` error."""
-    if _is_number(value):
-        return value
-    raise invalid(f"expected a number, got {value!r}")
 
 
 FLAG = _typed(Annotated[bool, Strict()], Spec("bool"))

@@ -179,15 +179,9 @@ class Choice(Table):
 
 
 _FORMS: dict[str, type[Table]] = {
-    "range": RangeForm,
-    "num": RangeForm,
-    "start": StepForm,
-    "stop": StepForm,
-    "step": StepForm,
-    "uniform": Uniform,
-    "loguniform": LogUniform,
-    "integers": Integers,
-    "choice": Choice,
+    **dict.fromkeys(("range", "num"), RangeForm),
+    **dict.fromkeys(("start", "stop", "step"), StepForm),
+    **{"uniform": Uniform, "loguniform": LogUniform, "integers": Integers, "choice": Choice},
 }
 
 
@@ -345,21 +339,12 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     arms = tuple(
         _arm(arm, changes, raw.base, varied, origin, err) for arm, changes in raw.arms.items()
     )
-    sensitivity = raw.kind == "sensitivity"
+    same = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
     study = Study(
-        name=raw.name,
-        kind=raw.kind,
-        base=raw.base,
+        **{key: getattr(raw, key) for key in (*same, "base", "description")},
         vary=vary,
         arms=arms,
-        seed=raw.seed,
-        replicates=raw.replicates,
-        design=raw.design,
-        samples=raw.samples if raw.design == "lhs" and not sensitivity else None,
-        outcomes=raw.outcomes,
-        timeseries=raw.timeseries,
-        description=raw.description,
-        method=raw.method,
+        samples=raw.samples if raw.design == "lhs" and raw.kind != "sensitivity" else None,
         sobol_samples=raw.sobol.samples,
         second_order=raw.sobol.second_order,
         morris_trajectories=raw.morris.trajectories,
@@ -488,19 +473,7 @@ class Overrides:
     name: str | None = None
 
     def is_empty(self) -> bool:
-        return not any(
-            (
-                self.set_values,
-                self.vary,
-                self.replicates is not None,
-                self.seed is not None,
-                self.design,
-                self.samples is not None,
-                self.outcomes,
-                self.timeseries is not None,
-                self.name,
-            )
-        )
+        return all(getattr(self, f.name) in (None, {}, [], "") for f in dataclasses.fields(self))
 
     def apply(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of raw study data with these changes merged in."""
