@@ -359,9 +359,7 @@ def allowed_text(f: Param) -> str:
     return f.spec.allowed
 
 
-_WORDS = dict.fromkeys(("true", "yes", "1", "on"), True) | dict.fromkeys(
-    ("false", "no", "0", "off"), False
-)
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
 def parse_value(name: str, text: str) -> Any:
@@ -374,8 +372,8 @@ def parse_value(name: str, text: str) -> Any:
         return None
     if kind == "str":
         return text
-    if kind == "bool" and text.lower() in _WORDS:
-        return _WORDS[text.lower()]
+    if kind == "bool" and text.lower() in _TRUE + _FALSE:
+        return text.lower() in _TRUE
     with contextlib.suppress(ValueError):
         number = float(text)
         if kind == "float" or kind == "int" and number.is_integer():

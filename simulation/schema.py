@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Optional
 
-import annotated_types as at
+from annotated_types import Ge, Gt, Le, Lt, MinLen
 from pydantic import (
     AllowInfNan,
     BaseModel,
@@ -131,9 +131,9 @@ def _typed(base: Any, spec: Spec) -> Any:
 def _bounds(low: float | None, high: float | None, open: bool) -> list[Any]:
     found = []
     if low is not None:
-        found.append(at.Gt(low) if open else at.Ge(low))
+        found.append(Gt(low) if open else Ge(low))
     if high is not None:
-        found.append(at.Lt(high) if open else at.Le(high))
+        found.append(Lt(high) if open else Le(high))
     return found
 
 
@@ -175,7 +175,7 @@ def text(*, blank: bool = True, words: str = "") -> Any:
 
 def many(item: Any, words: str = "a non-empty list") -> Any:
     """A non-empty list of ``item`` values, kept as a tuple."""
-    return _typed(Annotated[tuple[item, ...], at.MinLen(1)], Spec("list", words=words))
+    return _typed(Annotated[tuple[item, ...], MinLen(1)], Spec("list", words=words))
 
 
 def plain(check: Callable[[Any], Any]) -> Any:
