@@ -339,9 +339,9 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     arms = tuple(
         _arm(arm, changes, raw.base, varied, origin, err) for arm, changes in raw.arms.items()
     )
-    same = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
+    copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
     study = Study(
-        **{key: getattr(raw, key) for key in (*same, "base", "description")},
+        **{key: getattr(raw, key) for key in (*copied, "base", "description")},
         vary=vary,
         arms=arms,
         samples=raw.samples if raw.design == "lhs" and raw.kind != "sensitivity" else None,
