@@ -92,6 +92,20 @@ def test_resolved_study_round_trips_with_the_same_fingerprint(tmp_path: Path) ->
     assert more.fingerprint() != study.fingerprint()
 
 
+def test_distributions_and_unset_parameters_round_trip_through_toml(tmp_path: Path) -> None:
+    study = parse_study(
+        {
+            "kind": "sensitivity",
+            "base": {**TINY, "propensity": None},
+            "vary": {"beta": {"uniform": [0.05, 0.2]}, "n_systems": {"integers": [50, 80]}},
+        },
+        "demo.toml",
+    )
+    again = load_study(write(tmp_path, study.to_toml()))
+    assert again.vary == study.vary and again.base == study.base
+    assert again.fingerprint() == study.fingerprint()
+
+
 def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
     from simulation.cli_options import read_config_file
 
