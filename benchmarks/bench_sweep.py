@@ -29,7 +29,8 @@ import simulation.model  # noqa: F401  (imported up front, as the pool workers h
 from simulation.experiments.executors import process_pool
 from simulation.experiments.runner import run_study
 from simulation.experiments.store import TIMING_COLUMNS, load_runs
-from simulation.experiments.study import Study, parse_study
+from simulation.experiments.study import Study
+from simulation.experiments.study_file import parse_study
 from simulation.output import write_atomic
 
 

@@ -32,7 +32,7 @@ _PUBLIC = {
     "Profile": "simulation.profiles",
     "available_profiles": "simulation.profiles",
     "Study": "simulation.experiments.study",
-    "load_study": "simulation.experiments.study",
+    "load_study": "simulation.experiments.study_file",
     "run_study": "simulation.experiments.runner",
     "StudyResult": "simulation.experiments.runner",
     "run_validation": "simulation.validation.suite",
@@ -63,7 +63,8 @@ if TYPE_CHECKING:
     from simulation.config import SimulationConfig
     from simulation.errors import PpsimError
     from simulation.experiments.runner import StudyResult, run_study
-    from simulation.experiments.study import Study, load_study
+    from simulation.experiments.study import Study
+    from simulation.experiments.study_file import load_study
     from simulation.metrics import RUN_OUTCOMES
     from simulation.model import PeerPreservationModel
     from simulation.profiles import Profile, available_profiles

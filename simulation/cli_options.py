@@ -21,6 +21,7 @@ import typer
 
 from simulation.config import (
     ConfigError,
+    Param,
     SimulationConfig,
     allowed_text,
     config_fields,
@@ -73,7 +74,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
     data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
     seed = data.get("seed")
     if "base" in data or "kind" in data:
-        from simulation.experiments.study import parse_study  # loads NumPy: only here
+        from simulation.experiments.study_file import parse_study  # loads NumPy: only here
 
         parse_study({"name": path.stem, **data}, str(path))
         params = dict(data.get("base") or {})
@@ -109,18 +110,17 @@ def build_config(
     return SimulationConfig.from_mapping(values), seed
 
 
-def _option_for(f) -> inspect.Parameter:
+def _option_for(f: Param) -> inspect.Parameter:
     kind = field_kind(f)
-    meta = f.metadata
-    unit = f" ({meta['unit']})" if meta["unit"] else ""
+    unit = f" ({f.unit})" if f.unit else ""
     flag = "--" + f.name.replace("_", "-")
     decls = [f"{flag}/--no-{f.name.replace('_', '-')}"] if kind == "bool" else [flag]
-    help_text = f"{meta['help']}{unit}; {allowed_text(f)}; default {f.default!r}"
+    help_text = f"{f.help}{unit}; {allowed_text(f)}; default {f.default!r}"
     option = typer.Option(
         None,
         *decls,
         help=help_text,
-        rich_help_panel=_GROUP_PANELS[meta["group"]],
+        rich_help_panel=_GROUP_PANELS[f.group],
         show_default=False,
     )
     return inspect.Parameter(

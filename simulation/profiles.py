@@ -34,11 +34,14 @@ import functools
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import Field, create_model
 
 from simulation.errors import ProfileError
-from simulation.tomlfile import check_keys, did_you_mean, read_toml
+from simulation.schema import TEXT, Table, check, number, one_of, text
+from simulation.tomlfile import did_you_mean, read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
 PEER_BEHAVIOURS: tuple[str, ...] = (
@@ -50,17 +53,6 @@ PEER_BEHAVIOURS: tuple[str, ...] = (
 )
 SELF_BEHAVIOURS: tuple[str, ...] = ("misrepresentation", "tampering", "exfiltration")
 PROFILE_KINDS: tuple[str, ...] = ("study", "archetype")
-PROFILE_KEYS: tuple[str, ...] = (
-    "name",
-    "display_name",
-    "family",
-    "kind",
-    "description",
-    "peer",
-    "self",
-    "denial",
-)
-RATE_KEYS: tuple[str, ...] = ("p", "source", "max")
 
 
 @dataclass(frozen=True)
@@ -95,28 +87,40 @@ class Profile:
         return np.array([self.peer[behaviour][b].p for b in BUCKETS], dtype=np.float64)
 
 
-def _rate(raw: object, where: str) -> Rate:
-    if not isinstance(raw, dict):
-        raise ProfileError(f'{where}: expected a table like {{ p = 0.1, source = "..." }}')
-    check_keys(raw, RATE_KEYS, where, ProfileError)
-    p = raw.get("p")
-    if isinstance(p, bool) or not isinstance(p, int | float):
-        raise ProfileError(f"{where}.p: expected a probability in [0, 1], got {p!r}")
-    if not 0.0 <= float(p) <= 1.0:
-        raise ProfileError(f"{where}.p: {p} is outside the allowed range [0, 1]")
-    source = raw.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise ProfileError(
-            f"{where}.source: every number needs a source (a citation or 'assumption: why')"
-        )
-    max_value = raw.get("max")
-    if max_value is not None and (
-        isinstance(max_value, bool)
-        or not isinstance(max_value, int | float)
-        or not 0.0 <= float(max_value) <= 1.0
-    ):
-        raise ProfileError(f"{where}.max: expected a probability in [0, 1], got {max_value!r}")
-    return Rate(float(p), source.strip(), None if max_value is None else float(max_value))
+# --------------------------------------------------------------------------------------
+# The file's schema
+
+
+_SOURCE = text(blank=False, words="a source for every number: a citation or 'assumption: why'")
+
+
+class RateEntry(Table):
+    """``{ p = 0.1, source = "...", max = 0.3 }``: a probability and where it comes from."""
+
+    p: number(0, 1)
+    source: _SOURCE = Field("", validate_default=True)  # checked when missing, too
+    max: number(0, 1, optional=True) = None
+
+    def rate(self) -> Rate:
+        return Rate(self.p, self.source, self.max)
+
+
+def _rates(name: str, keys: tuple[str, ...], entry: Any) -> type[Table]:
+    """A table with one required ``entry`` per key (behaviours, or trust buckets)."""
+    return create_model(name, __base__=Table, **{key: (entry, ...) for key in keys})
+
+
+class ProfileFile(Table):
+    """Every key of a profile file (the schema is in this module's docstring)."""
+
+    name: text(blank=False)
+    display_name: text(blank=False) = ""
+    family: text(blank=False)
+    kind: one_of(*PROFILE_KINDS)
+    description: TEXT = ""
+    peer: _rates("Peer", PEER_BEHAVIOURS, _rates("Buckets", BUCKETS, RateEntry))
+    self_rates: _rates("Self", SELF_BEHAVIOURS, RateEntry) = Field(alias="self")
+    denial: RateEntry
 
 
 def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
@@ -124,51 +128,19 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
 
     Raises :class:`ProfileError` naming the file and the key at fault.
     """
-    check_keys(data, PROFILE_KEYS, origin, ProfileError)
-    for key in ("name", "family", "kind"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise ProfileError(f"{origin}: missing or empty string field {key!r}")
-    if data["kind"] not in PROFILE_KINDS:
-        raise ProfileError(
-            f"{origin}: kind = {data['kind']!r} is not allowed; "
-            f"use one of {', '.join(PROFILE_KINDS)}"
-        )
-    peer_raw = data.get("peer")
-    if not isinstance(peer_raw, dict):
-        raise ProfileError(f"{origin}: missing [peer.<behaviour>] tables")
-    check_keys(peer_raw, PEER_BEHAVIOURS, f"{origin}: [peer]", ProfileError)
-    peer: dict[str, dict[str, Rate]] = {}
-    for behaviour in PEER_BEHAVIOURS:
-        table = peer_raw.get(behaviour)
-        if not isinstance(table, dict):
-            raise ProfileError(f"{origin}: missing table [peer.{behaviour}]")
-        check_keys(table, BUCKETS, f"{origin}: [peer.{behaviour}]", ProfileError)
-        peer[behaviour] = {}
-        for bucket in BUCKETS:
-            if bucket not in table:
-                raise ProfileError(f"{origin}: missing peer.{behaviour}.{bucket}")
-            peer[behaviour][bucket] = _rate(table[bucket], f"{origin}: peer.{behaviour}.{bucket}")
-    self_raw = data.get("self")
-    if not isinstance(self_raw, dict):
-        raise ProfileError(f"{origin}: missing [self] table")
-    self_rates = {}
-    for behaviour in SELF_BEHAVIOURS:
-        if behaviour not in self_raw:
-            raise ProfileError(f"{origin}: missing self.{behaviour}")
-        self_rates[behaviour] = _rate(self_raw[behaviour], f"{origin}: self.{behaviour}")
-    check_keys(self_raw, SELF_BEHAVIOURS, f"{origin}: [self]", ProfileError)
-    if "denial" not in data:
-        raise ProfileError(f"{origin}: missing [denial] table")
-    denial = _rate(data["denial"], f"{origin}: denial")
+    raw = check(ProfileFile, data, ProfileError, origin)
     return Profile(
-        name=data["name"].strip(),
-        display_name=str(data.get("display_name", data["name"])).strip(),
-        family=data["family"].strip(),
-        kind=data["kind"],
-        description=str(data.get("description", "")).strip(),
-        peer=peer,
-        self_rates=self_rates,
-        denial=denial,
+        name=raw.name,
+        display_name=raw.display_name or raw.name,
+        family=raw.family,
+        kind=raw.kind,
+        description=raw.description.strip(),
+        peer={
+            b: {k: getattr(getattr(raw.peer, b), k).rate() for k in BUCKETS}
+            for b in PEER_BEHAVIOURS
+        },
+        self_rates={b: getattr(raw.self_rates, b).rate() for b in SELF_BEHAVIOURS},
+        denial=raw.denial.rate(),
         path=path,
     )
 

@@ -455,13 +455,12 @@ def _key_parameters(parameters: Mapping[str, Any]) -> str:
 
 
 def _parameter_rows(parameters: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    meta = {f.name: f.metadata for f in config_fields()}
+    known = {f.name: f for f in config_fields()}
     rows = []
     for name, value in parameters.items():
-        info = meta.get(name, {})
-        unit = info.get("unit", "")
+        unit, help_text = (known[name].unit, known[name].help) if name in known else ("", "")
         text = str(value).lower() if isinstance(value, bool) else str(value)  # as in TOML
-        rows.append((name, text + (f" {unit}" if unit and text else ""), info.get("help", "")))
+        rows.append((name, text + (f" {unit}" if unit and text else ""), help_text))
     return rows
 
 

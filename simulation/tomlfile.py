@@ -1,8 +1,7 @@
-"""Reading a TOML input file with the project's one-line errors, and refusing unknown keys.
+"""Reading a TOML input file with the project's one-line errors, and the "did you mean" hint.
 
-Every file a user writes (run configurations, study files, profiles, validation settings)
-is checked with :func:`check_keys`, so a misspelt key or table is an error naming the
-closest valid one, never silently ignored.
+What the file may hold is checked by :mod:`simulation.schema`; a misspelt key or table is
+an error naming the closest valid one (:func:`did_you_mean`), never silently ignored.
 
 Example:
     >>> from pathlib import Path
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +42,3 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     """
     hint = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.5)
     return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
-def check_keys(
-    table: Mapping[str, Any], allowed: Iterable[str], where: str, error: type[PpsimError]
-) -> None:
-    """Raise ``error`` for the first key of ``table`` not in ``allowed``, naming it, the
-    closest allowed key and the allowed ones; ``where`` locates the table (``file: [peer]``).
-    """
-    allowed = tuple(allowed)
-    for key in table:
-        if key not in allowed:
-            raise error(
-                f"{where}: unknown key {key!r}{did_you_mean(key, allowed)}; "
-                f"allowed: {', '.join(allowed)}"
-            )

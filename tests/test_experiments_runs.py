@@ -24,7 +24,8 @@ from simulation.experiments.report import build_report
 from simulation.experiments.runner import StudyInterrupted
 from simulation.experiments.sensitivity import analyse
 from simulation.experiments.store import LOCK_FILE, TIMING_COLUMNS, load_timeseries
-from simulation.experiments.study import StudyError, parse_study
+from simulation.experiments.study import StudyError
+from simulation.experiments.study_file import parse_study
 from simulation.experiments.whatif import effects, paired_differences
 
 PPSIM = Path(sys.executable).parent / "ppsim"

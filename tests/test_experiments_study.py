@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.experiments.design import latin_hypercube, make_plan
 from simulation.experiments.runner import execute_run
-from simulation.experiments.study import (
+from simulation.experiments.study_file import (
     StudyError,
     load_study,
     parse_study,
@@ -93,6 +93,20 @@ def test_resolved_study_round_trips_with_the_same_fingerprint(tmp_path: Path) ->
     assert more.fingerprint() != study.fingerprint()
 
 
+def test_distributions_and_unset_parameters_round_trip_through_toml(tmp_path: Path) -> None:
+    study = parse_study(
+        {
+            "kind": "sensitivity",
+            "base": {**TINY, "propensity": None},
+            "vary": {"beta": {"uniform": [0.05, 0.2]}, "n_systems": {"integers": [50, 80]}},
+        },
+        "demo.toml",
+    )
+    again = load_study(write(tmp_path, study.to_toml()))
+    assert again.vary == study.vary and again.base == study.base
+    assert again.fingerprint() == study.fingerprint()
+
+
 def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
     from simulation.cli_options import read_config_file
 
@@ -107,7 +121,7 @@ def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[vary]\naudit_rat = [0, 0.1]\n", ["vary.audit_rat", "did you mean 'audit_rate'"]),
+        ("[vary]\naudit_rat = [0, 0.1]\n", ["[vary]", "'audit_rat'", "did you mean 'audit_rate'"]),
         ("[base]\nn_sytems = 100\n", ["base", "'n_sytems'", "did you mean 'n_systems'"]),
         ("replicats = 3\n", ["replicats", "did you mean 'replicates'"]),
         ('outcomes = ["faulty_share_maen"]\n', ["outcomes[0]", "did you mean 'faulty_share_mean'"]),
@@ -140,7 +154,7 @@ def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
             'design = "lhs"\nsamples = 4\n[vary]\nn_systems = { uniform = [10, 20] }\n',
             ["vary.n_systems.uniform", "integers = [low, high]"],
         ),
-        ('design = "grid"\n', ["design", "'factorial'"]),
+        ('design = "grid"\n', ["design", "'grid'", "one of factorial, lhs"]),
         ('kind = "sweeep"\n', ["kind", "did you mean 'sweep'"]),
         ("replicates = 0\n", ["replicates", "integer >= 1"]),
         ('[base]\nprofile_mix = "gpt-5"\n', ["base.profile_mix", "unknown profile"]),

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.experiments import study as study_module
 from simulation.experiments.design import make_plan
-from simulation.experiments.study import StudyError, parse_study, run_count
+from simulation.experiments.study import StudyError, run_count
+from simulation.experiments.study_file import parse_study
 
 runner = CliRunner()
 SMALL = ("--n-systems", "60", "--steps", "5")

@@ -317,7 +317,9 @@ def test_missing_source_is_rejected(tmp_path: Path) -> None:
     text = (MODELS / "gpt-5.2.toml").read_text(encoding="utf-8")
     line = next(x for x in text.splitlines() if x.startswith("bad = { p = 0.036,"))
     path = broken_copy(tmp_path, line, "bad = { p = 0.036 }")
-    with pytest.raises(ProfileError, match=r"peer\.tampering\.bad\.source: every number"):
+    with pytest.raises(
+        ProfileError, match=r"peer\.tampering\.bad\.source: expected a source for every number"
+    ):
         load_profile_file(path)
     path = broken_copy(tmp_path, '[denial]\np = 0.2\nsource = "', '[denial]\np = 0.2\nnote = "')
     with pytest.raises(ProfileError, match=r"denial"):
@@ -341,7 +343,10 @@ def test_unknown_behaviour_is_rejected(tmp_path: Path) -> None:
 
 def test_missing_self_entry_is_rejected(tmp_path: Path) -> None:
     path = broken_copy(tmp_path, "\nexfiltration = {", "\nexfiltrashun = {")
-    with pytest.raises(ProfileError, match=r"self\.exfiltration"):
+    with pytest.raises(
+        ProfileError,
+        match=r"\[self\]: unknown key 'exfiltrashun' \(did you mean 'exfiltration'\?\)",
+    ):
         load_profile_file(path)
 
 

@@ -16,7 +16,8 @@ from simulation import palette
 from simulation.experiments import report, whatif
 from simulation.experiments.design import make_plan
 from simulation.experiments.stats import FEW_REPLICATES, bootstrap_ci, group_summary
-from simulation.experiments.study import BASELINE, load_study, parse_study
+from simulation.experiments.study import BASELINE
+from simulation.experiments.study_file import load_study, parse_study
 from simulation.metrics import outcome_title
 from simulation.page import write_plotly_js
 from simulation.report import MECHANISMS

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         """
         from simulation.cli_options import user_errors
         from simulation.experiments import console
-        from simulation.experiments.study import load_study
+        from simulation.experiments.study_file import load_study
 
         with user_errors():
             changes = console.overrides(set_values, vary, replicates, seed, timeseries, outcome)

@@ -3,7 +3,8 @@
 A study is declared as data (a TOML file in ``experiments/``, see its README), kept apart
 from the model it runs and from the executor that runs it:
 
-- :mod:`~simulation.experiments.study` reads and validates a study file;
+- :mod:`~simulation.experiments.study_file` reads and validates a study file into a
+  :mod:`~simulation.experiments.study`;
 - :mod:`~simulation.experiments.design` turns it into runs (factorial, Latin hypercube,
   Sobol or Morris samples), each with a stable key and a seed derived from it;
 - :mod:`~simulation.experiments.runner` runs them on any ``concurrent.futures.Executor``;
@@ -33,8 +34,8 @@ from typing import Any
 _EXPORTS = {
     "Study": "study",
     "StudyError": "study",
-    "load_study": "study",
-    "parse_study": "study",
+    "load_study": "study_file",
+    "parse_study": "study_file",
     "StudyInterrupted": "runner",
     "StudyResult": "runner",
     "run_study": "runner",

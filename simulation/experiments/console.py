@@ -25,7 +25,8 @@ from simulation.experiments.design import Plan
 from simulation.experiments.executors import open_executor
 from simulation.experiments.report import build_report
 from simulation.experiments.runner import RunsLost, StudyInterrupted, StudyResult, run_study
-from simulation.experiments.study import Overrides, Study, parse_vary_option
+from simulation.experiments.study import Study
+from simulation.experiments.study_file import Overrides, parse_vary_option
 from simulation.output import out_folder
 
 RESULTS_ROOT = Path("results")

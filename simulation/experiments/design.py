@@ -14,7 +14,7 @@ parameters, not to seed-to-seed noise. Sampled scenarios are drawn from the stud
 so a plan never depends on the executor or on what already ran.
 
 Example:
-    >>> from simulation.experiments.study import parse_study
+    >>> from simulation.experiments.study_file import parse_study
     >>> study = parse_study({"replicates": 2, "vary": {"audit_rate": [0.0, 0.2]}}, "demo")
     >>> [run.key for run in make_plan(study).runs]
     ['audit_rate=0.0|rep=0', 'audit_rate=0.0|rep=1', 'audit_rate=0.2|rep=0', 'audit_rate=0.2|rep=1']

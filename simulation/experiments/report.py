@@ -158,7 +158,7 @@ def _parameter_title(name: str) -> str:
     field = next((f for f in config_fields() if f.name == name), None)
     if field is None:
         return name
-    text, unit = field.metadata.get("help", ""), field.metadata.get("unit", "")
+    text, unit = field.help, field.unit
     text = text[:1].upper() + text[1:] if text else name
     return f"{text}{f' ({unit})' if unit else ''} [{name}]"
 

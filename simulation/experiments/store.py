@@ -43,7 +43,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from simulation.config import config_fields, field_kind
-from simulation.experiments.study import Study, StudyError, load_study
+from simulation.experiments.study import Study, StudyError
+from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
 from simulation.output import atomic_file, write_atomic
 

@@ -16,67 +16,98 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
 
 from simulation.errors import SettingsError
-from simulation.tomlfile import check_keys, read_toml
+from simulation.schema import (
+    TEXT,
+    Table,
+    check,
+    integer,
+    known_keys,
+    many,
+    number,
+    one_of,
+    problem,
+    text,
+)
+from simulation.tomlfile import read_toml
 from simulation.validation.contagion import ProtectionSetup
 from simulation.validation.study import STUDY_SAMPLE_SIZES
 
+#: Topologies with a closed-form outbreak threshold.
+CLOSED_FORM = one_of("random-regular", "erdos-renyi")
+SYSTEMS = integer(20)  # enough systems for a share of them to mean something
+COUNT = integer(3)  # copies and sweep points: a mean and a curve need a few
 
-@dataclass(frozen=True)
-class StudySettings:
+
+class StudySettings(Table):
     """Family 1: the study's cells."""
 
-    sample_sizes: dict[str, int] = field(default_factory=lambda: dict(STUDY_SAMPLE_SIZES))
-    repeats: int = 1
-    alpha: float = 0.05
+    sample_sizes: Annotated[dict[str, integer(1)], known_keys(STUDY_SAMPLE_SIZES)] = Field(
+        default_factory=lambda: dict(STUDY_SAMPLE_SIZES)
+    )
+    repeats: integer(1) = 1
+    alpha: number(0, 1, open=True) = 0.05
 
 
-@dataclass(frozen=True)
-class ThresholdSettings:
+class _Sweep(Table):
+    """A sweep of beta from ``factor_start`` to ``factor_stop`` times a threshold."""
+
+    factor_start: number(0, open=True) = 0.5
+    factor_stop: number() = 2.0
+    factor_points: COUNT = 13
+    large_share: number() = 0.05
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Sweep:
+        if not self.factor_start < self.factor_stop:
+            text = f"{self.factor_start!r} must be below factor_stop ({self.factor_stop!r})"
+            raise problem(text, "factor_start")
+        return self
+
+
+class ThresholdSettings(_Sweep):
     """Family 2a: independent-cascade threshold on random regular and Erdos-Renyi graphs."""
 
-    topologies: tuple[str, ...] = ("random-regular", "erdos-renyi")
-    mean_degree: float = 4.0
-    n_systems: int = 2000
-    copies: int = 300
-    factor_start: float = 0.5
-    factor_stop: float = 2.0
-    factor_points: int = 13
-    below: float = 0.6
-    above: float = 1.6
-    large_share: float = 0.05
+    topologies: many(CLOSED_FORM) = ("random-regular", "erdos-renyi")
+    mean_degree: number() = 4.0
+    n_systems: SYSTEMS = 2000
+    copies: COUNT = 300
+    below: number() = 0.6
+    above: number() = 1.6
 
 
-@dataclass(frozen=True)
-class WattsSettings:
+class WattsSettings(Table):
     """Family 2b: the Watts (2002) cascade window of the threshold rule."""
 
-    theta: float = 0.18
-    n_systems: int = 2000
-    copies: int = 200
-    mean_degrees: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
-    check_degrees: tuple[float, ...] = (0.5, 3.0, 4.0, 10.0)
-    global_share: float = 0.1
-    min_frequency: float = 0.01
-    window_tolerance: float = 1.0
+    theta: number() = 0.18
+    n_systems: SYSTEMS = 2000
+    copies: COUNT = 200
+    mean_degrees: many(number(0)) = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
+    check_degrees: many(number(0)) = (0.5, 3.0, 4.0, 10.0)
+    global_share: number() = 0.1
+    min_frequency: number() = 0.01
+    window_tolerance: number() = 1.0
 
 
-@dataclass(frozen=True)
-class ProtectionSettings(ProtectionSetup):
-    """Family 2c: how peer protection moves the threshold (in the set-up it inherits)."""
+class ProtectionSettings(_Sweep):
+    """Family 2c: how peer protection moves the threshold, in a :class:`ProtectionSetup`."""
 
-    n_systems: int = 1000
-    copies: int = 200
-    scales: tuple[float, ...] = (0.0, 1.0, 2.0)
-    factor_start: float = 0.5
-    factor_stop: float = 2.0
-    factor_points: int = 11
-    large_share: float = 0.05
-    max_cycles: int = 20_000
+    profile_mix: text(blank=False) = ProtectionSetup.profile_mix
+    trust: number(0, 1) = ProtectionSetup.trust
+    audit_rate: number(0, 1) = ProtectionSetup.audit_rate
+    audit_sensitivity: number(0, 1) = ProtectionSetup.audit_sensitivity
+    topology: CLOSED_FORM = ProtectionSetup.topology
+    mean_degree: number() = ProtectionSetup.mean_degree
+    n_systems: SYSTEMS = 1000
+    copies: COUNT = 200
+    scales: many(number(0)) = (0.0, 1.0, 2.0)
+    factor_points: COUNT = 11
+    max_cycles: integer(1) = 20_000
 
     def setup(self) -> ProtectionSetup:
         """The set-up alone, without the sample sizes and sweep ranges."""
@@ -84,22 +115,21 @@ class ProtectionSettings(ProtectionSetup):
         return ProtectionSetup(**{name: getattr(self, name) for name in names})
 
 
-@dataclass(frozen=True)
-class ValidationSettings:
+class ValidationSettings(Table):
     """A whole validation run."""
 
-    seed: int = 20260330
-    bootstrap: int = 200
-    study: StudySettings = field(default_factory=StudySettings)
-    threshold: ThresholdSettings = field(default_factory=ThresholdSettings)
-    watts: WattsSettings = field(default_factory=WattsSettings)
-    protection: ProtectionSettings = field(default_factory=ProtectionSettings)
+    seed: integer(0) = 20260330
+    bootstrap: integer(1) = 200
+    study: StudySettings = StudySettings()
+    threshold: ThresholdSettings = ThresholdSettings()
+    watts: WattsSettings = WattsSettings()
+    protection: ProtectionSettings = ProtectionSettings()
 
     def with_seed(self, seed: int | None) -> ValidationSettings:
-        return self if seed is None else dataclasses.replace(self, seed=seed)
+        return self if seed is None else self.model_copy(update={"seed": seed})
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
 
 #: What ``--full`` changes in the quick preset, section by section.
@@ -140,112 +170,38 @@ FULL_OVERRIDES: dict[str, dict[str, Any]] = {
     },
 }
 
-_SECTIONS: dict[str, type] = {
-    "study": StudySettings,
-    "threshold": ThresholdSettings,
-    "watts": WattsSettings,
-    "protection": ProtectionSettings,
-}
-_TOP_KEYS = ("kind", "description", "seed", "bootstrap", "full", *_SECTIONS)
+
+class _FullTables(Table):
+    """``[full.<section>]``: keys to change for ``--full``, checked once merged."""
+
+    study: dict[str, Any] = {}
+    threshold: dict[str, Any] = {}
+    watts: dict[str, Any] = {}
+    protection: dict[str, Any] = {}
 
 
-def _apply(settings: ValidationSettings, section: str, values: dict[str, Any], where: str):
-    cls = _SECTIONS[section]
-    current = getattr(settings, section)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    changes = {}
-    check_keys(values, fields, f"{where}[{section}]", SettingsError)
-    for key, value in values.items():
-        changes[key] = _coerce(getattr(current, key), value, f"{where}[{section}].{key}")
-    return dataclasses.replace(settings, **{section: dataclasses.replace(current, **changes)})
+class SettingsFile(ValidationSettings):
+    """Every key of a ``kind = "validation"`` study file."""
+
+    kind: one_of("validation")
+    description: TEXT = ""
+    full: _FullTables = _FullTables()
 
 
-def _coerce(default: Any, value: Any, where: str) -> Any:
-    """Check ``value`` has the type of ``default`` (numbers widen to float)."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str) and bool(value.strip())
-    elif isinstance(default, tuple):
-        ok = isinstance(value, list) and len(value) > 0
-        if ok:
-            item = default[0] if default else 0.0
-            value = tuple(_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict)
-        if ok:
-            check_keys(value, default, where, SettingsError)
-            value = {
-                **default,
-                **{k: _coerce(default[k], v, f"{where}.{k}") for k, v in value.items()},
-            }
-    else:  # pragma: no cover - every field has one of the types above
-        ok = True
-    if not ok:
-        kind = type(default).__name__ if not isinstance(default, tuple) else "a non-empty list"
-        raise SettingsError(f"{where}: expected {kind}, got {value!r}")
-    return value
-
-
-def _check(settings: ValidationSettings, where: str) -> ValidationSettings:
-    """Ranges that the experiments need to make sense."""
-    t, w, p = settings.threshold, settings.watts, settings.protection
-    problems = []
-    for name, value in (
-        ("threshold.n_systems", t.n_systems),
-        ("watts.n_systems", w.n_systems),
-        ("protection.n_systems", p.n_systems),
-    ):
-        if value < 20:
-            problems.append(f"{name} must be at least 20, got {value}")
-    for name, value in (
-        ("threshold.copies", t.copies),
-        ("watts.copies", w.copies),
-        ("protection.copies", p.copies),
-        ("threshold.factor_points", t.factor_points),
-        ("protection.factor_points", p.factor_points),
-    ):
-        if value < 3:
-            problems.append(f"{name} must be at least 3, got {value}")
-    for topology in t.topologies:
-        if topology not in ("random-regular", "erdos-renyi"):
-            problems.append(
-                f"threshold.topologies: {topology!r} has no closed-form threshold here; "
-                "use random-regular or erdos-renyi"
-            )
-    if p.topology not in ("random-regular", "erdos-renyi"):
-        problems.append("protection.topology: use random-regular or erdos-renyi")
-    if not 0 < t.factor_start < t.factor_stop or not 0 < p.factor_start < p.factor_stop:
-        problems.append("factor_start must be > 0 and below factor_stop")
-    if not 0 <= p.trust <= 1 or not 0 <= p.audit_rate <= 1 or not 0 <= p.audit_sensitivity <= 1:
-        problems.append("protection.trust, audit_rate and audit_sensitivity must be in [0, 1]")
-    if any(s < 0 for s in p.scales):
-        problems.append("protection.scales must be >= 0")
-    if not 0 < settings.study.alpha < 1:
-        problems.append("study.alpha must be in (0, 1)")
-    if settings.study.repeats < 1:
-        problems.append("study.repeats must be at least 1")
-    if any(n < 1 for n in settings.study.sample_sizes.values()):
-        problems.append("study.sample_sizes must be at least 1")
-    if problems:
-        raise SettingsError(f"{where}{problems[0]}")
-    return settings
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` in it, table by table."""
+    merged = dict(base)
+    for key, value in changes.items():
+        inner = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if inner else value
+    return merged
 
 
 def preset(full: bool = False) -> ValidationSettings:
     """The built-in quick run, or the full-size run."""
     settings = ValidationSettings()
     if full:
-        for section, values in FULL_OVERRIDES.items():
-            settings = dataclasses.replace(
-                settings,
-                **{section: dataclasses.replace(getattr(settings, section), **values)},
-            )
+        return check(ValidationSettings, _merged(settings.to_dict(), FULL_OVERRIDES), SettingsError)
     return settings
 
 
@@ -253,37 +209,15 @@ def load_settings(path: Path, full: bool = False) -> ValidationSettings:
     """Read a ``kind = "validation"`` study file; ``full`` applies its ``[full.*]`` tables."""
     path = Path(path)
     data = read_toml(path, SettingsError, f"--study: file {path} does not exist")
-    where = f"{path}: "
-    kind = data.get("kind")
-    if kind != "validation":
+    if data.get("kind") != "validation":
         raise SettingsError(
-            f"{where}kind = {kind!r}; 'ppsim validate --study' runs files with "
+            f"{path}: kind = {data.get('kind')!r}; 'ppsim validate --study' runs files with "
             'kind = "validation"'
         )
-    check_keys(data, _TOP_KEYS, str(path), SettingsError)
-    settings = ValidationSettings()
-    for key in ("seed", "bootstrap"):
-        if key in data:
-            settings = dataclasses.replace(
-                settings, **{key: _coerce(getattr(settings, key), data[key], f"{where}{key}")}
-            )
-    for section in _SECTIONS:
-        if section in data:
-            if not isinstance(data[section], dict):
-                raise SettingsError(f"{where}[{section}] must be a table")
-            settings = _apply(settings, section, data[section], where)
-    overrides = data.get("full", {})
-    if not isinstance(overrides, dict):
-        raise SettingsError(f"{where}[full] must be a table of [full.<section>] tables")
-    full_settings = settings
-    check_keys(overrides, _SECTIONS, f"{where}[full]", SettingsError)
-    for section, values in overrides.items():
-        if not isinstance(values, dict):
-            raise SettingsError(
-                f"{where}[full.{section}]: expected one of "
-                + ", ".join(f"[full.{s}]" for s in _SECTIONS)
-            )
-        full_settings = _apply(full_settings, section, values, f"{where}full.")
-    _check(settings, where)
-    _check(full_settings, f"{where}full.")
-    return full_settings if full else settings
+    found = check(SettingsFile, data, SettingsError, str(path))
+    quick = ValidationSettings(
+        **{name: getattr(found, name) for name in ValidationSettings.model_fields}
+    )
+    changes = _merged(quick.to_dict(), found.full.model_dump())
+    larger = check(ValidationSettings, changes, SettingsError, str(path), ("full",))
+    return larger if full else quick

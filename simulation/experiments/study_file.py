@@ -1,0 +1,556 @@
+"""Read a study file (or command-line options) into a :class:`~.study.Study`, checking every
+key before anything runs.
+
+The file's schema is declared here as pydantic tables: the top-level keys, ``[sobol]``,
+``[morris]`` and every ``[vary]`` form (a list, ``{range, num}``, ``{start, stop, step}`` or
+a distribution). Each error names the file, the key and what was expected, with the closest
+valid name for a typo. The format is documented in ``experiments/README.md``.
+
+Example:
+    >>> study = parse_study(
+    ...     {"kind": "sweep", "replicates": 2, "vary": {"audit_rate": [0.0, 0.2]}}, "demo.toml"
+    ... )
+    >>> [v.values for v in study.vary]
+    [(0.0, 0.2)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from simulation.config import ConfigError, SimulationConfig, config_fields, parse_value
+from simulation.errors import StudyError
+from simulation.experiments import study as model
+from simulation.experiments.study import (
+    BASELINE,
+    DEFAULT_OUTCOMES,
+    DESIGNS,
+    DISTRIBUTIONS,
+    KINDS,
+    METHODS,
+    Arm,
+    Study,
+    Variable,
+    check_size,
+    scenario_count,
+)
+from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.output import name_problem
+from simulation.profiles import ProfileError, available_profiles, resolve_mix
+from simulation.schema import (
+    FLAG,
+    TEXT,
+    Problem,
+    Table,
+    any_number,
+    check,
+    first_problem,
+    integer,
+    invalid,
+    known_keys,
+    many,
+    one_of,
+    pair,
+    plain,
+    problem,
+)
+from simulation.tomlfile import did_you_mean, read_toml
+
+_RANGE_FORMS = "a list [a, b, ...], {range = [start, stop], num = N}, {start, stop, step}"
+_SPEC_FORMS = f"{_RANGE_FORMS}, or a distribution {{uniform|loguniform|integers|choice = ...}}"
+_PARAMS = {f.name: f for f in config_fields()}
+
+
+def _tidy(x: float) -> float:
+    """Round a computed grid point to 12 significant digits (0.30000000000000004 -> 0.3)."""
+    return float(f"{x:.12g}")
+
+
+def _values(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise invalid(f"expected a list of values, got {value!r}")
+    if not value:
+        raise invalid("empty list: give at least one value")
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# The [vary] forms
+
+
+class RangeForm(Table):
+    """``{range = [start, stop], num = N}``: N evenly spaced points, both ends included."""
+
+    range: pair("[start, stop] numbers")
+    num: Any = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RangeForm:
+        if self.num is None:
+            raise invalid("a range needs num = N points, e.g. {range = [0, 0.5], num = 6}")
+        if isinstance(self.num, bool) or not isinstance(self.num, int) or self.num < 1:
+            raise problem(f"empty range: expected an integer >= 2, got {self.num!r}", "num")
+        if self.num == 1 or self.range[0] == self.range[1]:
+            raise invalid("empty range: give distinct start and stop and num >= 2 (or a list)")
+        return self
+
+    def count(self) -> int:
+        return self.num
+
+    def points(self, kind: str) -> list[Any]:
+        points = [_tidy(x) for x in np.linspace(*self.range, self.num)]
+        if kind == "int":
+            return [int(p) if float(p).is_integer() else p for p in points]
+        return points
+
+
+class StepForm(Table):
+    """``{start, stop, step}``: from start to stop (included if on the grid) by step."""
+
+    start: plain(any_number)
+    stop: plain(any_number)
+    step: plain(any_number)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> StepForm:
+        if self.step == 0 or (self.stop - self.start) / self.step < 0:
+            raise invalid(
+                f"empty range: start {self.start} to stop {self.stop} with step {self.step} "
+                "has no values"
+            )
+        return self
+
+    def count(self) -> int:
+        return int(math.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+
+    def points(self, kind: str) -> list[Any]:
+        points = [_tidy(self.start + i * self.step) for i in range(self.count())]
+        if all(isinstance(x, int) for x in (self.start, self.stop, self.step)):
+            return [int(p) for p in points]
+        return points
+
+
+class _Bounds(Table):
+    """A distribution between two bounds, ``{<name> = [low, high]}``."""
+
+    @property
+    def name(self) -> str:
+        return next(iter(type(self).model_fields))
+
+    @property
+    def bounds(self) -> tuple[Any, Any]:
+        return getattr(self, self.name)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bounds:
+        low, high = self.bounds
+        if not low < high:
+            raise problem(f"empty range: low ({low}) must be below high ({high})", self.name)
+        if self.name == "loguniform" and low <= 0:
+            raise problem(f"loguniform needs low > 0, got {low}", self.name)
+        return self
+
+
+class Uniform(_Bounds):
+    uniform: pair("[low, high] numbers")
+
+
+class LogUniform(_Bounds):
+    loguniform: pair("[low, high] numbers")
+
+
+class Integers(_Bounds):
+    integers: pair("[low, high] integers", integers=True)
+
+
+class Choice(Table):
+    """``{choice = [a, b, ...]}``: equally likely values."""
+
+    choice: plain(_values)
+
+
+_FORMS: dict[str, type[Table]] = {
+    **dict.fromkeys(("range", "num"), RangeForm),
+    **dict.fromkeys(("start", "stop", "step"), StepForm),
+    **{"uniform": Uniform, "loguniform": LogUniform, "integers": Integers, "choice": Choice},
+}
+
+
+def _vary_form(spec: Any) -> list[Any] | Table:
+    """The form of one ``[vary]`` entry, told apart by its shape and keys, then checked."""
+    if isinstance(spec, list):
+        return _values(spec)
+    if not isinstance(spec, dict):
+        raise invalid(f"expected {_SPEC_FORMS}; got {spec!r} (fixed values go in [base])")
+    forms = {_FORMS[key] for key in spec if key in _FORMS}
+    if len(forms) != 1:
+        unknown = sorted(set(spec) - {"range", "num", "start", "stop", "step"})
+        hint = did_you_mean(unknown[0], (*DISTRIBUTIONS, "range")) if unknown else ""
+        raise invalid(f"unknown form {sorted(spec)}{hint}; expected {_SPEC_FORMS}")
+    return forms.pop().model_validate(spec)
+
+
+# --------------------------------------------------------------------------------------
+# The file
+
+
+class SobolTable(Table):
+    samples: integer(2) = 64
+    second_order: FLAG = False
+
+    @model_validator(mode="after")
+    def _power_of_two(self) -> SobolTable:
+        n = self.samples
+        if n & (n - 1):
+            lower = 1 << (n.bit_length() - 1)
+            text = (
+                f"{n} is not a power of two (Sobol sequences need one); use {lower} or {lower * 2}"
+            )
+            raise problem(text, "samples")
+        return self
+
+
+class MorrisTable(Table):
+    trajectories: integer(2) = 10
+    levels: integer(2) = 4
+
+    @model_validator(mode="after")
+    def _even(self) -> MorrisTable:
+        if self.levels % 2:
+            raise problem(f"expected an even number, got {self.levels}", "levels")
+        return self
+
+
+def _folder_name(value: Any) -> str:
+    if found := name_problem(value):
+        raise invalid(found)
+    return value
+
+
+class StudyFile(Table):
+    """Every key of a study file; values of parameters are checked against the config."""
+
+    name: plain(_folder_name) = "study"
+    kind: one_of(*KINDS) = "sweep"
+    description: TEXT = ""
+    seed: integer(0) = 0
+    replicates: integer(1) = 1
+    design: one_of(*DESIGNS) = "factorial"
+    samples: integer(1) = 1
+    outcomes: many(one_of(*SUMMARY_DESCRIPTIONS), "a non-empty list of outcome names") = (
+        DEFAULT_OUTCOMES
+    )
+    timeseries: FLAG = False
+    base: SimulationConfig = Field(default_factory=SimulationConfig)
+    vary: Annotated[
+        dict[str, plain(_vary_form)], known_keys(_PARAMS, SimulationConfig.unknown_key)
+    ] = {}
+    arms: dict[str, dict[str, Any]] = {}
+    method: one_of(*METHODS) = "sobol"
+    sobol: SobolTable = SobolTable()
+    morris: MorrisTable = MorrisTable()
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> StudyFile:
+        given = self.model_fields_set
+        if len(set(self.outcomes)) != len(self.outcomes):
+            raise problem("an outcome is listed twice", "outcomes")
+        if self.kind == "sensitivity":
+            for key in ("design", "samples"):
+                if key in given:
+                    raise problem(
+                        "not used by sensitivity studies; set method and [sobol]/[morris]", key
+                    )
+            if not self.vary:
+                raise problem("a sensitivity study needs at least one parameter to vary", "vary")
+        else:
+            for key in ("method", "sobol", "morris"):
+                if key in given:
+                    raise problem("only for kind = 'sensitivity'", key)
+            if self.design == "lhs" and "samples" not in given:
+                raise problem("design = 'lhs' needs samples = N (scenarios to draw)", "samples")
+            if self.design == "factorial" and "samples" in given:
+                raise problem("only for design = 'lhs'", "samples")
+            for name, spec in self.vary.items():
+                if self.design == "factorial" and not isinstance(spec, list | RangeForm | StepForm):
+                    text = "a distribution needs design = 'lhs' (with samples = N) or a "
+                    text += f"sensitivity study; a factorial sweep takes {_RANGE_FORMS}"
+                    raise problem(text, "vary", name)
+        if self.kind != "whatif" and self.arms:
+            raise problem("policy arms are only for kind = 'whatif'", "arms")
+        if self.kind == "whatif" and not self.arms:
+            raise problem(
+                "a what-if study needs at least one arm: [arms.NAME] with parameters", "arms"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
+    """Read and validate a study file (with optional command-line overrides)."""
+    path = Path(path)
+    data = read_toml(path, StudyError, f"{path}: study file does not exist")
+    if data.get("kind") == "validation":
+        raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
+    if "name" not in data:
+        data["name"] = path.stem
+    if overrides is not None:
+        data = overrides.apply(data)
+    return parse_study(data, str(path))
+
+
+def inline_study(overrides: Overrides, kind: str = "sweep") -> Study:
+    """A study built from command-line options alone (``ppsim sweep --vary ...``)."""
+    data = overrides.apply({"kind": kind, "name": overrides.name or kind})
+    study = parse_study(data, "command line")
+    if not overrides.name:
+        study = dataclasses.replace(study, name=f"{kind}-{study.fingerprint()[:8]}")
+    return study
+
+
+_Fail = Callable[[tuple, str], StudyError]
+
+
+def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
+    """Validate raw study data (as read from TOML) into a :class:`Study`.
+
+    Raises:
+        StudyError: naming ``origin``, the key and what was expected.
+    """
+    raw = check(StudyFile, data, StudyError, origin)
+
+    def err(loc: tuple, text: str) -> StudyError:
+        return StudyError(Problem(loc, text).message(origin))
+
+    vary = tuple(_variable(name, spec, raw.base, err) for name, spec in raw.vary.items())
+    varied = set(raw.vary)
+    arms = tuple(
+        _arm(arm, changes, raw.base, varied, origin, err) for arm, changes in raw.arms.items()
+    )
+    copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
+    study = Study(
+        **{key: getattr(raw, key) for key in (*copied, "base", "description")},
+        vary=vary,
+        arms=arms,
+        samples=raw.samples if raw.design == "lhs" and raw.kind != "sensitivity" else None,
+        sobol_samples=raw.sobol.samples,
+        second_order=raw.sobol.second_order,
+        morris_trajectories=raw.morris.trajectories,
+        morris_levels=raw.morris.levels,
+        origin=origin,
+    )
+    check_size(study)
+    if study.kind == "whatif" and scenario_count(study) * study.replicates < 2:
+        raise err(
+            ("replicates",),
+            "a what-if study needs at least 2 paired runs per arm (scenarios x replicates) "
+            "for a confidence interval",
+        )
+    _check_resources(study, err)
+    return study
+
+
+def _value(base: SimulationConfig, name: str, value: Any, at: tuple, err: _Fail) -> Any:
+    """Validate one value of parameter ``name`` against the base; return it in its type."""
+    try:
+        return getattr(SimulationConfig.model_validate({**base.to_dict(), name: value}), name)
+    except ValidationError as exc:
+        found = first_problem(exc)
+        if found.loc == (name,):
+            raise err(at, found.text) from None
+        raise err(at, f"{found.where}: {found.text}") from None
+
+
+def _levels(name: str, values: list, base: SimulationConfig, at: tuple, err: _Fail) -> tuple:
+    out = tuple(_value(base, name, v, (*at, i), err) for i, v in enumerate(values))
+    if len(set(out)) != len(out):
+        raise err(at, f"a value is listed twice in {list(out)}")
+    return out
+
+
+def _variable(name: str, spec: Any, base: SimulationConfig, err: _Fail) -> Variable:
+    kind = _PARAMS[name].spec.kind
+    at = ("vary", name)
+    if isinstance(spec, list):
+        return Variable(name, "levels", _levels(name, spec, base, at, err))
+    if isinstance(spec, RangeForm | StepForm):
+        if spec.count() > model.MAX_RUNS:
+            raise err(
+                at, f"{spec.count():,} values; the limit is {model.MAX_RUNS:,} runs per study"
+            )
+        return Variable(name, "levels", _levels(name, spec.points(kind), base, at, err))
+    if isinstance(spec, Choice):
+        return Variable(name, "choice", _levels(name, spec.choice, base, (*at, "choice"), err))
+    at = (*at, spec.name)
+    if kind in ("bool", "str"):
+        raise err(at, f"{name} is not numeric; use choice = [...] or a list")
+    if spec.name == "integers" and kind != "int":
+        raise err(at, f"{name} is not an integer parameter; use uniform = [low, high]")
+    if spec.name != "integers" and kind == "int":
+        raise err(at, f"{name} is an integer parameter; use integers = [low, high] or a list")
+    low, high = (_value(base, name, x, (*at, i), err) for i, x in enumerate(spec.bounds))
+    return Variable(name, spec.name, (), low, high)
+
+
+def _arm(
+    arm: str,
+    changes: dict[str, Any],
+    base: SimulationConfig,
+    varied: set[str],
+    origin: str,
+    err: _Fail,
+) -> Arm:
+    at = ("arms", arm)
+    if arm == BASELINE:
+        raise err(at, f"{BASELINE!r} is the base configuration; give the arm another name")
+    if found := name_problem(arm):
+        raise err(at, found)
+    for name in changes:
+        if name in varied:
+            raise err((*at, name), "also varied in [vary]; an arm cannot fix it")
+    config = check(SimulationConfig, {**base.to_dict(), **changes}, StudyError, origin, at)
+    return Arm(arm, {name: getattr(config, name) for name in changes})
+
+
+def _check_resources(study: Study, err: _Fail) -> None:
+    """Check every profile mix and graph file the study can use before anything runs."""
+    for name, problem_of in (("profile_mix", _mix_problem), ("graph_file", _file_problem)):
+        places: dict[Any, tuple] = {getattr(study.base, name): ("base", name)}
+        for v in study.vary:
+            if v.name == name:
+                for i, value in enumerate(v.values):
+                    places.setdefault(value, ("vary", name, i))
+        for a in study.arms:
+            if name in a.changes:
+                places.setdefault(a.changes[name], ("arms", a.name, name))
+        for value, loc in places.items():
+            if found := problem_of(value):
+                raise err(loc, found)
+
+
+def _mix_problem(mix: str) -> str | None:
+    try:
+        resolve_mix(mix, available_profiles())
+    except ProfileError as exc:
+        return str(exc).splitlines()[0].removeprefix("profile_mix: ")
+    return None
+
+
+def _file_problem(path: str) -> str | None:
+    if path and not Path(path).is_file():
+        return f"file {path} does not exist (paths are relative to where ppsim runs)"
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Command-line forms
+
+
+@dataclass
+class Overrides:
+    """Command-line changes applied to a study before validation."""
+
+    set_values: dict[str, Any] = field(default_factory=dict)
+    vary: dict[str, Any] = field(default_factory=dict)
+    replicates: int | None = None
+    seed: int | None = None
+    design: str | None = None
+    samples: int | None = None
+    outcomes: list[str] | None = None
+    timeseries: bool | None = None
+    name: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) in (None, {}, [], "") for f in dataclasses.fields(self))
+
+    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A copy of raw study data with these changes merged in."""
+        out = dict(data)
+        vary = dict(out.get("vary") or {})
+        for name in self.set_values:
+            if name in vary or name in self.vary:
+                raise StudyError(
+                    f"--set {name}: {name} is also varied (by the study or --vary); to fix it "
+                    f"to one value use --vary {name}=VALUE"
+                )
+        if self.set_values:
+            base = out.get("base") or {}
+            if not isinstance(base, dict):
+                base = {}
+            out["base"] = {**base, **self.set_values}
+        if self.vary:
+            out["vary"] = {**vary, **self.vary}
+        for key in ("replicates", "seed", "design", "samples", "outcomes", "timeseries", "name"):
+            value = getattr(self, key)
+            if value is not None and value != []:
+                out[key] = value
+        return out
+
+
+_DIST_RE = re.compile(r"^(uniform|loguniform|integers|choice)\((.*)\)$")
+
+
+def parse_vary_option(item: str) -> tuple[str, Any]:
+    """Parse ``--vary name=spec`` into a study ``[vary]`` entry.
+
+    Forms: ``0:0.5:6`` (start:stop:count, inclusive), ``0,0.5,1`` (a list; use ``;`` to
+    separate values that contain commas, like profile mixes), one value, or a distribution
+    ``uniform(0,1)``, ``loguniform(0.001,0.01)``, ``integers(1,4)``, ``choice(a,b)``.
+    """
+    where = f"--vary {item!r}"
+    if "=" not in item:
+        raise StudyError(f"{where}: expected name=values, e.g. --vary audit_rate=0:0.5:6")
+    name, _, text = item.partition("=")
+    name = name.strip().replace("-", "_")
+    if name not in _PARAMS:
+        raise StudyError(Problem((), SimulationConfig.unknown_key(name)).message("--vary"))
+    text = text.strip()
+    if not text:
+        raise StudyError(f"{where}: empty list of values")
+
+    def value(t: str) -> Any:
+        try:
+            return parse_value(name, t)
+        except ConfigError as exc:
+            raise StudyError(f"{where}: {str(exc).removeprefix(f'{name}: ')}") from None
+
+    def number(t: str) -> float | int:
+        try:
+            x = float(t)
+        except ValueError:
+            raise StudyError(f"{where}: {t.strip()!r} is not a number") from None
+        return int(x) if x.is_integer() and _PARAMS[name].spec.kind == "int" else x
+
+    match = _DIST_RE.match(text)
+    if match:
+        dist, inner = match.groups()
+        separator = ";" if dist == "choice" and ";" in inner else ","
+        parts = [p for p in inner.split(separator) if p.strip()]
+        if dist == "choice":
+            return name, {"choice": [value(p) for p in parts]}
+        if len(parts) != 2:
+            raise StudyError(f"{where}: expected {dist}(low,high)")
+        return name, {dist: [number(p) for p in parts]}
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise StudyError(f"{where}: expected start:stop:count, e.g. 0:0.5:6")
+        try:
+            count = int(parts[2])
+        except ValueError:
+            raise StudyError(f"{where}: count {parts[2]!r} is not an integer") from None
+        return name, {"range": [number(parts[0]), number(parts[1])], "num": count}
+    separator = ";" if ";" in text else ","
+    return name, [value(p) for p in text.split(separator) if p.strip()]
