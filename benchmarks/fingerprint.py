@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 TIMING = {"wall_time_seconds", "finished_at", "wall_time_s", "cpu_time_s"}
-TIMING |= {"elapsed_seconds", "seconds_by_family"}
+TIMING |= {"elapsed_seconds", "seconds_by_family", "command"}
 SMALL = ["--set", "n_systems=300", "--set", "steps=40"]
 RUNS = {
     "run-default": ["run", "--seed", "1", "--steps", "60"],
