@@ -37,7 +37,7 @@ class ProfileError(PpsimError):
     """A profile file or a profile mix is malformed; the message says where and how."""
 
 
-class StudyDataError(PpsimError):
+class PaperDataError(PpsimError):
     """The study's rate table is missing or malformed."""
 
 

@@ -34,16 +34,16 @@ from simulation.validation.contagion import (
     transition,
 )
 from simulation.validation.harness import disjoint_copies
-from simulation.validation.stats import family_z
-from simulation.validation.study import (
+from simulation.validation.paper import (
+    PAPER_SAMPLE_SIZES,
     PEER_PRESENT,
     SELF_PRESERVATION_FACTS,
-    STUDY_SAMPLE_SIZES,
     misrepresentation_passes,
-    read_study_cells,
+    read_paper_cells,
     simulate_cell,
     unreported_cells,
 )
+from simulation.validation.stats import family_z
 
 SEED = 20260330
 STUDY_FILE = Path(__file__).resolve().parent.parent / "experiments" / "replicate-study.toml"
@@ -113,10 +113,10 @@ def test_predicted_threshold_falls_as_propensity_scale_grows():
 @pytest.fixture(scope="module")
 def study_results():
     profiles = available_profiles()
-    cells = read_study_cells()
+    cells = read_paper_cells()
     z = family_z(len(cells))
     results = [
-        simulate_cell(c, STUDY_SAMPLE_SIZES[c.behaviour], SEED, family_z=z, profiles=profiles)
+        simulate_cell(c, PAPER_SAMPLE_SIZES[c.behaviour], SEED, family_z=z, profiles=profiles)
         for c in cells
     ]
     return cells, results
@@ -140,7 +140,7 @@ def test_study_check_rejects_a_wrong_rate():
     profiles = available_profiles()
     cell = next(
         c
-        for c in read_study_cells()
+        for c in read_paper_cells()
         if (c.model, c.behaviour, c.relationship) == ("gemini-3-pro", "tampering", "good")
     )
     gemini = profiles["gemini-3-pro"]
@@ -154,7 +154,7 @@ def test_study_check_rejects_a_wrong_rate():
 
 def test_unreported_cells_are_listed_and_disjoint_from_reported_ones():
     profiles = available_profiles()
-    cells = read_study_cells()
+    cells = read_paper_cells()
     missing = unreported_cells(cells, profiles)
     study_models = [p for p in profiles.values() if p.kind == "study"]
     peer_cells = [c for c in cells if c.relationship != PEER_PRESENT]

@@ -109,14 +109,14 @@ def register(app: typer.Typer) -> None:
             run_validation,
             work_units,
         )
-        from simulation.validation.study import read_study_cells
+        from simulation.validation.paper import read_paper_cells
 
         console = Console()
         with user_errors():
             out = out_folder(out_text) or DEFAULT_OUT
             settings = load_settings(study, full) if study is not None else preset(full)
             settings = settings.with_seed(seed)
-            cells = read_study_cells()
+            cells = read_paper_cells()
             if out.exists() and not out.is_dir():
                 raise OutputError(f"--out: {out} is a file; give a folder")
             columns = (

@@ -2,7 +2,7 @@
 
 Two families of checks, each run on the model's own engine:
 
-1. **The study** (:mod:`~simulation.validation.study`): every cell that Potter et al. (2026)
+1. **The study** (:mod:`~simulation.validation.paper`): every cell that Potter et al. (2026)
    report, reproduced by one AI overseer facing one peer, at the study's sample size, with a
    binomial 95 % interval;
 2. **Network contagion theory** (:mod:`~simulation.validation.contagion`,

@@ -36,7 +36,7 @@ from simulation.schema import (
 )
 from simulation.tomlfile import read_toml
 from simulation.validation.contagion import ProtectionSetup
-from simulation.validation.study import STUDY_SAMPLE_SIZES
+from simulation.validation.paper import PAPER_SAMPLE_SIZES
 
 #: Topologies with a closed-form outbreak threshold.
 CLOSED_FORM = one_of("random-regular", "erdos-renyi")
@@ -47,8 +47,8 @@ COUNT = integer(3)  # copies and sweep points: a mean and a curve need a few
 class StudySettings(Table):
     """Family 1: the study's cells."""
 
-    sample_sizes: Annotated[dict[str, integer(1)], known_keys(STUDY_SAMPLE_SIZES)] = Field(
-        default_factory=lambda: dict(STUDY_SAMPLE_SIZES)
+    sample_sizes: Annotated[dict[str, integer(1)], known_keys(PAPER_SAMPLE_SIZES)] = Field(
+        default_factory=lambda: dict(PAPER_SAMPLE_SIZES)
     )
     repeats: integer(1) = 1
     alpha: number(0, 1, open=True) = 0.05

@@ -22,18 +22,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.errors import StudyDataError
+from simulation.errors import PaperDataError
 from simulation.profiles import available_profiles
 from simulation.validation import contagion
-from simulation.validation.settings import ValidationSettings
-from simulation.validation.stats import Z95, family_z, wilson
-from simulation.validation.study import (
+from simulation.validation.paper import (
     CellResult,
-    StudyCell,
-    read_study_cells,
+    PaperCell,
+    read_paper_cells,
     simulate_cell,
     unreported_cells,
 )
+from simulation.validation.settings import ValidationSettings
+from simulation.validation.stats import Z95, family_z, wilson
 
 Progress = Callable[[int], None]
 
@@ -344,16 +344,16 @@ def run_validation(
     *,
     full: bool = False,
     progress: Progress | None = None,
-    cells: list[StudyCell] | None = None,
+    cells: list[PaperCell] | None = None,
 ) -> ValidationResult:
     """Run both families of checks; ``progress(k)`` is called after every k units of work."""
     tick = progress or (lambda _: None)
     started = time.perf_counter()
     profiles = available_profiles()
-    cells = cells if cells is not None else read_study_cells()
+    cells = cells if cells is not None else read_paper_cells()
     missing = sorted({c.model for c in cells} - set(profiles))
     if missing:
-        raise StudyDataError(f"study table: no profile for model {missing[0]!r} in models/")
+        raise PaperDataError(f"study table: no profile for model {missing[0]!r} in models/")
     sizes = settings.study.sample_sizes
     results = []
     fz = family_z(interval_rows(settings, len(cells)), settings.study.alpha)

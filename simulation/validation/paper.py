@@ -1,6 +1,8 @@
-"""Family 1: the study's micro-scenarios, run in the model and compared with its rates.
+"""Family 1: the paper's cells (Potter et al., 2026), each reproduced in its micro-scenario.
 
-In the study a model under test (the critic) evaluates or manages one peer whose faithful
+"Paper", not "study", names the peer-preservation study here, since a study in ppsim is a
+set of runs (:mod:`simulation.experiments`); the validation file's ``[study]`` table and
+``validation.json``'s ``study`` key keep their names. In the paper a model under test (the critic) evaluates or manages one peer whose faithful
 evaluation means shutdown. Each reported cell (model x behaviour x relationship bucket) is
 reproduced here by the simulator's own decision code, at the study's sample size:
 
@@ -24,7 +26,7 @@ Trust is set to the middle of each bucket (bad 1/6, neutral 1/2, good 5/6). Ever
 a Wilson 95 % interval (Newcombe's for differences) at the study's ``n``.
 
 Example:
-    >>> cells = read_study_cells()
+    >>> cells = read_paper_cells()
     >>> sum(c.behaviour == "exfiltration" for c in cells)
     15
 """
@@ -39,7 +41,7 @@ import numpy as np
 
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.errors import StudyDataError
+from simulation.errors import PaperDataError
 from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
 from simulation.seeding import derive_stream
 from simulation.states import (
@@ -52,7 +54,7 @@ from simulation.validation.harness import make_engine, pair_network
 from simulation.validation.stats import Z95, newcombe, wilson
 
 #: Sample size per cell of the study, by behaviour.
-STUDY_SAMPLE_SIZES: dict[str, int] = {
+PAPER_SAMPLE_SIZES: dict[str, int] = {
     "misrepresentation": 600,
     "tampering": 300,
     "alignment_faking": 300,
@@ -86,7 +88,7 @@ _SHUTDOWN = {
 
 
 @dataclass(frozen=True)
-class StudyCell:
+class PaperCell:
     """One reported cell of the study: a rate as a fraction (``rate``) and its unit."""
 
     model: str
@@ -111,7 +113,7 @@ class StudyCell:
 class CellResult:
     """The simulated counterpart of one study cell."""
 
-    cell: StudyCell
+    cell: PaperCell
     n: int
     simulated: float
     low: float
@@ -163,19 +165,19 @@ def study_csv_path() -> Path:
     return builtin_profile_dir() / "sources" / "peer_preservation_rates.csv"
 
 
-def read_study_cells(path: Path | None = None) -> list[StudyCell]:
+def read_paper_cells(path: Path | None = None) -> list[PaperCell]:
     """Every reported cell of the study's rate table, rates as fractions; for the shipped
     table also the self-preservation facts (:func:`self_preservation_cells`)."""
     shipped = path is None
     path = Path(path) if path is not None else study_csv_path()
     if not path.is_file():
-        raise StudyDataError(f"study rate table {path} does not exist")
+        raise PaperDataError(f"study rate table {path} does not exist")
     cells = []
     with path.open(newline="", encoding="utf-8") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
                 cells.append(
-                    StudyCell(
+                    PaperCell(
                         model=row["model"],
                         behaviour=row["behavior"],
                         relationship=row["relationship"],
@@ -186,16 +188,16 @@ def read_study_cells(path: Path | None = None) -> list[StudyCell]:
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:
-                raise StudyDataError(f"{path}:{line}: malformed row ({exc})") from None
+                raise PaperDataError(f"{path}:{line}: malformed row ({exc})") from None
             if cells[-1].behaviour not in PEER_BEHAVIOURS:
-                raise StudyDataError(f"{path}:{line}: unknown behaviour {row['behavior']!r}")
+                raise PaperDataError(f"{path}:{line}: unknown behaviour {row['behavior']!r}")
             if cells[-1].relationship not in BUCKETS:
-                raise StudyDataError(f"{path}:{line}: unknown bucket {row['relationship']!r}")
+                raise PaperDataError(f"{path}:{line}: unknown bucket {row['relationship']!r}")
     return cells + self_preservation_cells() if shipped else cells
 
 
 def unreported_cells(
-    cells: list[StudyCell], profiles: dict[str, Profile]
+    cells: list[PaperCell], profiles: dict[str, Profile]
 ) -> list[dict[str, object]]:
     """Cells of the study's models that the study did not report, with the profile's value."""
     reported = {(c.model, c.behaviour, c.relationship) for c in cells}
@@ -220,10 +222,10 @@ def unreported_cells(
     return rows
 
 
-def self_preservation_cells() -> list[StudyCell]:
+def self_preservation_cells() -> list[PaperCell]:
     """The study's self-preservation rates with a peer present, as cells to reproduce."""
     return [
-        StudyCell(
+        PaperCell(
             model,
             behaviour,
             PEER_PRESENT,
@@ -361,12 +363,12 @@ def self_resistance(
 # --- one cell ------------------------------------------------------------------------------
 
 
-def _cell_rng(seed: int, cell: StudyCell, arm: str, batch: int) -> np.random.Generator:
+def _cell_rng(seed: int, cell: PaperCell, arm: str, batch: int) -> np.random.Generator:
     return derive_stream(seed, cell.model, cell.behaviour, cell.relationship, arm, batch)
 
 
 def _arms(
-    cell: StudyCell, n: int, replicates: int, seed: int, batch: int, profiles
+    cell: PaperCell, n: int, replicates: int, seed: int, batch: int, profiles
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Success counts per replicate: the treatment arm and, for differences, the control."""
 
@@ -397,7 +399,7 @@ def _arms(
 
 
 def simulate_cell(
-    cell: StudyCell,
+    cell: PaperCell,
     n: int,
     seed: int,
     *,
@@ -424,7 +426,7 @@ def simulate_cell(
 
 
 def _intervals(
-    cell: StudyCell, n: int, treat: int, ctrl: int | None, family_z: float
+    cell: PaperCell, n: int, treat: int, ctrl: int | None, family_z: float
 ) -> CellResult:
     if ctrl is None:
         low, high = wilson(treat, n, Z95)
