@@ -25,7 +25,7 @@ from simulation.config import (
     SimulationConfig,
     allowed_text,
     config_fields,
-    field_kind,
+    field_type,
     parse_assignment,
     unknown_name_message,
 )
@@ -111,7 +111,7 @@ def build_config(
 
 
 def _option_for(f: Param) -> inspect.Parameter:
-    kind = field_kind(f)
+    kind = field_type(f)
     unit = f" ({f.unit})" if f.unit else ""
     flag = "--" + f.name.replace("_", "-")
     decls = [f"{flag}/--no-{f.name.replace('_', '-')}"] if kind == "bool" else [flag]

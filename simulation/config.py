@@ -344,9 +344,9 @@ def unknown_name_message(name: str, origin: str = "") -> str:
     return Problem((), SimulationConfig.unknown_key(name)).message(origin)
 
 
-def field_kind(f: Param) -> str:
+def field_type(f: Param) -> str:
     """The value type of a field: 'int', 'float', 'str' or 'bool' (optional or not)."""
-    return f.spec.kind
+    return f.spec.type_name
 
 
 def is_optional(f: Param) -> bool:
@@ -367,7 +367,7 @@ def parse_value(name: str, text: str) -> Any:
     f = {f.name: f for f in config_fields()}.get(name)
     if f is None:
         raise ConfigError(unknown_name_message(name))
-    text, kind = text.strip(), f.spec.kind
+    text, kind = text.strip(), f.spec.type_name
     if f.spec.optional and text.lower() in ("", "none", "unset"):
         return None
     if kind == "str":

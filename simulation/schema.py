@@ -51,10 +51,10 @@ _WORDED = {"invalid", "unknown_key", "problem"}  # errors raised here, already i
 @dataclass(frozen=True)
 class Spec:
     """What a field accepts, as data (for the command line) and in words (for help and errors):
-    ``kind`` is int, float, str, bool or list; ``open`` excludes the bounds; ``words``, if
+    ``type_name`` is int, float, str, bool or list; ``open`` excludes the bounds; ``words``, if
     given, says it all."""
 
-    kind: str
+    type_name: str
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
@@ -69,11 +69,11 @@ class Spec:
             return self.words
         if self.choices:
             return "one of " + ", ".join(self.choices)
-        if self.kind == "bool":
+        if self.type_name == "bool":
             return "true or false"
-        if self.kind not in ("int", "float"):
+        if self.type_name not in ("int", "float"):
             return "a string"
-        noun = "an integer" if self.kind == "int" else "a number"
+        noun = "an integer" if self.type_name == "int" else "a number"
         unset = ", or unset" if self.optional else ""
         if self.low is None:
             return noun + unset

@@ -52,7 +52,12 @@ class StepMetrics:
     @classmethod
     def from_counts(cls, counts: np.ndarray) -> StepMetrics:
         """The counters the compiled cycle gathered (indexed by :data:`COUNTER`)."""
-        return cls(*[kind(value) for kind, value in zip(_KINDS, counts.tolist(), strict=True)])
+        return cls(
+            *[
+                convert(value)
+                for convert, value in zip(_COUNTER_TYPES, counts.tolist(), strict=True)
+            ]
+        )
 
     def row(
         self,
@@ -127,7 +132,7 @@ class StepMetrics:
 
 #: position of each StepMetrics counter in the counters array the compiled kernels fill
 COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
-_KINDS = tuple(
+_COUNTER_TYPES = tuple(
     int if field.default == 0 and isinstance(field.default, int) else float
     for field in fields(StepMetrics)
 )

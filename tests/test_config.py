@@ -75,11 +75,11 @@ def test_an_unknown_keyword_is_a_config_error_not_a_crash():
 
 
 def test_config_fields_carry_the_declared_range_choices_and_words():
-    from simulation.config import allowed_text, config_fields, field_kind, is_optional
+    from simulation.config import allowed_text, config_fields, field_type, is_optional
 
     by_name = {f.name: f for f in config_fields()}
     assert allowed_text(by_name["n_systems"]) == "an integer in [2, 5e+07]"
     assert allowed_text(by_name["propensity"]) == "a number in [0, 1], or unset"
     assert allowed_text(by_name["contagion"]) == "one of independent-cascade, threshold"
-    assert (field_kind(by_name["steps"]), is_optional(by_name["propensity"])) == ("int", True)
+    assert (field_type(by_name["steps"]), is_optional(by_name["propensity"])) == ("int", True)
     assert (by_name["audit_rate"].unit, by_name["audit_rate"].group) == ("probability", "policy")

@@ -66,7 +66,7 @@ def test_ranges_lists_and_distributions_resolve() -> None:
     assert by_name["propensity_scale"].values == (0.0, 1.0)  # ints become the field's float
     assert all(isinstance(x, float) for x in by_name["propensity_scale"].values)
     assert by_name["replacement_delay"].values == (2, 5, 8)
-    assert (by_name["beta"].kind, by_name["beta"].low, by_name["beta"].high) == (
+    assert (by_name["beta"].form, by_name["beta"].low, by_name["beta"].high) == (
         "uniform",
         0.05,
         0.2,

@@ -73,7 +73,7 @@ def _color(i: int) -> str:
 
 
 def _numeric(var: Variable) -> bool:
-    return var.kind in ("uniform", "loguniform", "integers") or all(
+    return var.form in ("uniform", "loguniform", "integers") or all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in var.values
     )
 
@@ -277,7 +277,7 @@ def _sweep_scatter(study: Study, frame: pd.DataFrame) -> list[tuple[go.Figure, s
                 row=i + 1,
                 col=j + 1,
             )
-            if var.kind == "loguniform":
+            if var.form == "loguniform":
                 fig.update_xaxes(type="log", row=i + 1, col=j + 1)
             if i == len(outcomes) - 1:
                 fig.update_xaxes(title_text=_parameter_title(var.name), row=i + 1, col=j + 1)

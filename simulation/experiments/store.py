@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from simulation.config import config_fields, field_kind
+from simulation.config import config_fields, field_type
 from simulation.experiments.study import Study, StudyError
 from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
@@ -75,7 +75,7 @@ def runs_schema() -> pa.Schema:
         pa.field("replicate", pa.int64(), nullable=False),
         pa.field("seed", pa.int64(), nullable=False),
     ]
-    fields += [pa.field(f.name, _ARROW_TYPES[field_kind(f)]) for f in config_fields()]
+    fields += [pa.field(f.name, _ARROW_TYPES[field_type(f)]) for f in config_fields()]
     fields += [
         pa.field("status", pa.string(), nullable=False),
         pa.field("error", pa.string()),

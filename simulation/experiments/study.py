@@ -52,19 +52,19 @@ design is almost always a typo, and expanding it alone would exhaust memory."""
 class Variable:
     """One varied parameter: a list of levels, or a distribution to sample from.
 
-    ``kind`` is ``levels`` (a list or a range), ``choice`` (equally likely values),
+    ``form`` is ``levels`` (a list or a range), ``choice`` (equally likely values),
     ``uniform``, ``loguniform`` or ``integers`` (inclusive bounds ``low``..``high``).
     """
 
     name: str
-    kind: str
+    form: str
     values: tuple[Any, ...] = ()
     low: float | int | None = None
     high: float | int | None = None
 
     @property
     def is_distribution(self) -> bool:
-        return self.kind != "levels"
+        return self.form != "levels"
 
     def from_unit(self, u: np.ndarray) -> list[Any]:
         """Map points of the unit interval to values by the inverse CDF (used by LHS, SALib).
@@ -72,32 +72,32 @@ class Variable:
         Discrete levels (and ``choice``) are equally likely; ``integers`` are inclusive.
         """
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
-        if self.kind in ("levels", "choice"):
+        if self.form in ("levels", "choice"):
             idx = np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
             return [self.values[i] for i in idx]
         low, high = float(self.low), float(self.high)
-        if self.kind == "uniform":
+        if self.form == "uniform":
             return [float(x) for x in low + u * (high - low)]
-        if self.kind == "loguniform":
+        if self.form == "loguniform":
             return [float(x) for x in np.exp(np.log(low) + u * (np.log(high) - np.log(low)))]
         span = int(self.high) - int(self.low) + 1
         return [int(self.low) + int(i) for i in np.minimum((u * span).astype(np.int64), span - 1)]
 
     def describe(self) -> str:
         """Short text for reports: ``[0, 0.1, 0.2]`` or ``uniform(0, 0.5)``."""
-        if self.kind == "levels":
+        if self.form == "levels":
             return "[" + ", ".join(str(v) for v in self.values) + "]"
-        if self.kind == "choice":
+        if self.form == "choice":
             return "choice(" + ", ".join(str(v) for v in self.values) + ")"
-        return f"{self.kind}({self.low:g}, {self.high:g})"
+        return f"{self.form}({self.low:g}, {self.high:g})"
 
     def to_spec(self) -> Any:
         """The resolved form as written to ``study.toml`` (ranges become explicit lists)."""
-        if self.kind == "levels":
+        if self.form == "levels":
             return list(self.values)
-        if self.kind == "choice":
+        if self.form == "choice":
             return {"choice": list(self.values)}
-        return {self.kind: [self.low, self.high]}
+        return {self.form: [self.low, self.high]}
 
 
 @dataclass(frozen=True)

@@ -381,7 +381,7 @@ def _levels(name: str, values: list, base: SimulationConfig, at: tuple, err: _Fa
 
 
 def _variable(name: str, spec: Any, base: SimulationConfig, err: _Fail) -> Variable:
-    kind = _PARAMS[name].spec.kind
+    kind = _PARAMS[name].spec.type_name
     at = ("vary", name)
     if isinstance(spec, list):
         return Variable(name, "levels", _levels(name, spec, base, at, err))
@@ -531,7 +531,7 @@ def parse_vary_option(item: str) -> tuple[str, Any]:
             x = float(t)
         except ValueError:
             raise StudyError(f"{where}: {t.strip()!r} is not a number") from None
-        return int(x) if x.is_integer() and _PARAMS[name].spec.kind == "int" else x
+        return int(x) if x.is_integer() and _PARAMS[name].spec.type_name == "int" else x
 
     match = _DIST_RE.match(text)
     if match:

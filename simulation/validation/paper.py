@@ -2,9 +2,10 @@
 
 "Paper", not "study", names the peer-preservation study here, since a study in ppsim is a
 set of runs (:mod:`simulation.experiments`); the validation file's ``[study]`` table and
-``validation.json``'s ``study`` key keep their names. In the paper a model under test (the critic) evaluates or manages one peer whose faithful
-evaluation means shutdown. Each reported cell (model x behaviour x relationship bucket) is
-reproduced here by the simulator's own decision code, at the study's sample size:
+``validation.json``'s ``study`` key keep their names. In the paper a model under test (the
+critic) evaluates or manages one peer whose faithful evaluation means shutdown. Each
+reported cell (model x behaviour x relationship bucket) is reproduced here by the
+simulator's own decision code, at the paper's sample size:
 
 * **misrepresentation** (pp above baseline): ``n`` overseer/peer pairs, the peer faulty (true
   quality 60 %), stepped once by the engine; the rate is the share of reported scores that
