@@ -293,26 +293,18 @@ def test_human_execution_and_egress_control_stop_covert_shielding(tmp_path: Path
     escaped = series["tamper_events"].sum() + series["exfiltration_events"].sum()
     # binomial: escaped/flagged ~ 0.1 with SE sqrt(0.09/flagged) <= 0.03
     assert abs(escaped / flagged - 0.1) < 4 * np.sqrt(0.09 / flagged)
-    exfiltrators = tmp_path
-    write_profile(exfiltrators, "exfiltrator", exfiltration=1.0)
-    open_egress = PeerPreservationModel(
+    write_profile(tmp_path, "exfiltrator", exfiltration=1.0)
+    exfiltrating = dict(
         **SMALL,
         profile_mix="exfiltrator",
         fault_rate=0.02,
         audit_rate=0.0,
-        profile_dirs=(exfiltrators,),
+        profile_dirs=(tmp_path,),
         rng=4,
     )
+    open_egress = PeerPreservationModel(**exfiltrating)
     open_egress.run()
-    closed = PeerPreservationModel(
-        **SMALL,
-        profile_mix="exfiltrator",
-        fault_rate=0.02,
-        audit_rate=0.0,
-        egress_control=1.0,
-        profile_dirs=(exfiltrators,),
-        rng=4,
-    )
+    closed = PeerPreservationModel(**exfiltrating, egress_control=1.0)
     closed.run()
     assert open_egress.timeseries()["exfiltration_events"].sum() > 10
     assert closed.timeseries()["exfiltration_events"].sum() == 0
