@@ -1,10 +1,7 @@
 """Declare what a user's file or option may hold, once, and word every problem in one line.
 
-Run configurations, profiles, study files and validation settings are pydantic models
-built from the pieces here: field types that carry their allowed values (:func:`number`,
-:func:`integer`, :func:`one_of`, ...), a :class:`Table` base that refuses unknown keys with
-the closest valid one, and :func:`check`, which turns pydantic's errors into the project's
-one-line messages naming the file, the key, the value and what is allowed.
+Configs, profiles, study files and validation settings are :class:`Table` models built from
+the field types here; :func:`check` turns pydantic's errors into one-line messages.
 
 Example:
     >>> class Demo(Table):
@@ -50,9 +47,8 @@ _WORDED = {"invalid", "unknown_key", "problem"}  # errors raised here, already i
 
 @dataclass(frozen=True)
 class Spec:
-    """What a field accepts, as data (for the command line) and in words (for help and errors):
-    ``type_name`` is int, float, str, bool or list; ``open`` excludes the bounds; ``words``, if
-    given, says it all."""
+    """What a field accepts, as data (for the command line) and in words (for help and errors);
+    ``open`` excludes the bounds and ``words``, if given, says it all."""
 
     type_name: str
     low: float | None = None
@@ -96,11 +92,6 @@ class Spec:
 def invalid(text: str) -> PydanticCustomError:
     """An error of the value being validated, already in words."""
     return PydanticCustomError("invalid", "{text}", {"text": text})
-
-
-def unknown(text: str) -> PydanticCustomError:
-    """An unknown key of the table being validated; ``text`` names it and the known ones."""
-    return PydanticCustomError("unknown_key", "{text}", {"text": text})
 
 
 def problem(text: str, *at: str | int) -> PydanticCustomError:
@@ -184,8 +175,7 @@ def plain(check: Callable[[Any], Any]) -> Any:
 
 
 def any_number(value: Any) -> int | float:
-    """``value`` if it is an int or a finite float (not a bool; ints stay ints), else an
-    :func:`invalid` error."""
+    """``value`` if it is an int or a finite float (not a bool), else an :func:`invalid` error."""
     if isinstance(value, float) and math.isfinite(value) or type(value) is int:
         return value
     raise invalid(f"expected a number, got {value!r}")
@@ -215,7 +205,7 @@ def unknown_key_text(key: str, allowed: tuple[str, ...]) -> str:
 def _refuse_unknown(data: Any, allowed: Collection[str], describe: Callable[[str], str]) -> Any:
     for key in data if isinstance(data, dict) else ():
         if key not in allowed:
-            raise unknown(describe(key))
+            raise PydanticCustomError("unknown_key", "{text}", {"text": describe(key)})
     return data
 
 
@@ -242,10 +232,7 @@ class _UserErrors(type(BaseModel)):
 
 
 class Table(BaseModel, metaclass=_UserErrors):
-    """A table of a file a user writes: every key known, every value checked, frozen.
-
-    An unknown key is refused before anything else, naming the closest known one.
-    """
+    """A table of a file a user writes: every key known (checked first), every value checked."""
 
     error: ClassVar[type[PpsimError]] = PpsimError
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -288,8 +275,7 @@ class Problem(NamedTuple):
 
 
 def first_problem(exc: ValidationError) -> Problem:
-    """The problem to report of a failed validation: an unknown key (a typo often explains the
-    rest), else the first error."""
+    """The problem to report: an unknown key (a typo often explains the rest), else the first."""
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "unknown_key"), errors[0])
     context = error.get("ctx") or {}

@@ -1,9 +1,6 @@
-"""The study data model: a validated study, its varied parameters and policy arms, and how
-many runs it makes.
+"""A validated study as plain frozen data: its varied parameters, policy arms and run count.
 
-A :class:`Study` is built from a study file by :mod:`simulation.experiments.study_file`
-(the format is documented in ``experiments/README.md``); here it is plain frozen data
-that knows its runs' count, its fingerprint and how to write itself back as TOML.
+Built from a study file by :mod:`simulation.experiments.study_file`.
 
 Example:
     >>> from simulation.experiments.study_file import parse_study
@@ -42,19 +39,15 @@ DEFAULT_OUTCOMES = (
     "human_hours_policy_per_cycle",
 )
 DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
+# A million runs of 1,000 systems is a day of one core: a larger design is almost always a
+# typo, and expanding it alone would exhaust memory.
 MAX_RUNS = 1_000_000
-"""The most runs one study may have (arms x scenarios x replicates). A run of 1,000
-systems takes about a tenth of a second, so a million runs is a day of one core; a larger
-design is almost always a typo, and expanding it alone would exhaust memory."""
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One varied parameter: a list of levels, or a distribution to sample from.
-
-    ``form`` is ``levels`` (a list or a range), ``choice`` (equally likely values),
-    ``uniform``, ``loguniform`` or ``integers`` (inclusive bounds ``low``..``high``).
-    """
+    """One varied parameter: ``levels`` (a list or a range), ``choice`` (equally likely
+    values), or ``uniform``, ``loguniform`` or ``integers`` between ``low`` and ``high``."""
 
     name: str
     form: str
@@ -62,15 +55,8 @@ class Variable:
     low: float | int | None = None
     high: float | int | None = None
 
-    @property
-    def is_distribution(self) -> bool:
-        return self.form != "levels"
-
     def from_unit(self, u: np.ndarray) -> list[Any]:
-        """Map points of the unit interval to values by the inverse CDF (used by LHS, SALib).
-
-        Discrete levels (and ``choice``) are equally likely; ``integers`` are inclusive.
-        """
+        """Map points of the unit interval to values by the inverse CDF (used by LHS, SALib)."""
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
         if self.form in ("levels", "choice"):
             idx = np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
@@ -203,11 +189,7 @@ class Study:
 
 
 def scenario_count(study: Study) -> int:
-    """How many scenarios the study's design makes, counted without drawing them.
-
-    Sobol (Saltelli) samples ``N (D + 2)`` points, ``N (2D + 2)`` with second-order
-    indices; Morris ``r (D + 1)`` for ``r`` trajectories of ``D`` parameters.
-    """
+    """How many scenarios the study's design makes, counted without drawing them."""
     d = len(study.vary)
     if study.kind == "sensitivity":
         if study.method == "morris":
@@ -228,9 +210,8 @@ def check_size(study: Study) -> None:
     runs = run_count(study)
     if runs > MAX_RUNS:
         arms = len(study.arm_names)
-        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates" + (
-            f" x {arms} arms" if arms > 1 else ""
-        )
+        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates"
+        parts += f" x {arms} arms" if arms > 1 else ""
         raise StudyError(
             f"{study.origin}: the design has {runs:,} runs ({parts}); the limit is "
             f"{MAX_RUNS:,} runs per study; use fewer values, samples or replicates"

@@ -1,18 +1,5 @@
 """Read a study file (or command-line options) into a :class:`~.study.Study`, checking every
-key before anything runs.
-
-The file's schema is declared here as pydantic tables: the top-level keys, ``[sobol]``,
-``[morris]`` and every ``[vary]`` form (a list, ``{range, num}``, ``{start, stop, step}`` or
-a distribution). Each error names the file, the key and what was expected, with the closest
-valid name for a typo. The format is documented in ``experiments/README.md``.
-
-Example:
-    >>> study = parse_study(
-    ...     {"kind": "sweep", "replicates": 2, "vary": {"audit_rate": [0.0, 0.2]}}, "demo.toml"
-    ... )
-    >>> [v.values for v in study.vary]
-    [(0.0, 0.2)]
-"""
+key before anything runs; the format is documented in ``experiments/README.md``."""
 
 from __future__ import annotations
 
@@ -304,8 +291,7 @@ def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
     data = read_toml(path, StudyError, f"{path}: study file does not exist")
     if data.get("kind") == "validation":
         raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
-    if "name" not in data:
-        data["name"] = path.stem
+    data.setdefault("name", path.stem)
     if overrides is not None:
         data = overrides.apply(data)
     return parse_study(data, str(path))
@@ -324,11 +310,8 @@ _Fail = Callable[[tuple, str], StudyError]
 
 
 def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
-    """Validate raw study data (as read from TOML) into a :class:`Study`.
-
-    Raises:
-        StudyError: naming ``origin``, the key and what was expected.
-    """
+    """Validate raw study data (as read from TOML) into a :class:`Study`, or raise a
+    :class:`StudyError` naming ``origin``, the key and what was expected."""
     raw = check(StudyFile, data, StudyError, origin)
 
     def err(loc: tuple, text: str) -> StudyError:
@@ -472,9 +455,6 @@ class Overrides:
     timeseries: bool | None = None
     name: str | None = None
 
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, {}, [], "") for f in dataclasses.fields(self))
-
     def apply(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of raw study data with these changes merged in."""
         out = dict(data)
@@ -486,10 +466,8 @@ class Overrides:
                     f"to one value use --vary {name}=VALUE"
                 )
         if self.set_values:
-            base = out.get("base") or {}
-            if not isinstance(base, dict):
-                base = {}
-            out["base"] = {**base, **self.set_values}
+            base = out.get("base")
+            out["base"] = {**(base if isinstance(base, dict) else {}), **self.set_values}
         if self.vary:
             out["vary"] = {**vary, **self.vary}
         for key in ("replicates", "seed", "design", "samples", "outcomes", "timeseries", "name"):
@@ -515,7 +493,7 @@ def parse_vary_option(item: str) -> tuple[str, Any]:
     name, _, text = item.partition("=")
     name = name.strip().replace("-", "_")
     if name not in _PARAMS:
-        raise StudyError(Problem((), SimulationConfig.unknown_key(name)).message("--vary"))
+        raise StudyError(f"--vary: {SimulationConfig.unknown_key(name)}")
     text = text.strip()
     if not text:
         raise StudyError(f"{where}: empty list of values")
