@@ -99,9 +99,9 @@ def problem(text: str, *at: str | int) -> PydanticCustomError:
     return PydanticCustomError("problem", "{text}", {"text": text, "at": at})
 
 
-def _explained(spec: Spec) -> WrapValidator:
-    """Re-word a failed value check with the field's allowed values (inner tables and list
-    items are worded by their own types and pass through)."""
+def _typed(base: Any, spec: Spec) -> Any:
+    """``base`` carrying ``spec``, a failed check re-worded with the allowed values (inner
+    tables and list items are worded by their own types and pass through)."""
 
     def explain(value: Any, handler: Callable[[Any], Any]) -> Any:
         try:
@@ -112,11 +112,7 @@ def _explained(spec: Spec) -> WrapValidator:
                 raise
             raise invalid(spec.problem(first["type"], value)) from None
 
-    return WrapValidator(explain)
-
-
-def _typed(base: Any, spec: Spec) -> Any:
-    return Annotated[base, spec, _explained(spec)]
+    return Annotated[base, spec, WrapValidator(explain)]
 
 
 def _bounds(low: float | None, high: float | None, open: bool) -> list[Any]:

@@ -104,10 +104,6 @@ class BarProgress:
         self.bar.stop()
 
 
-def default_out(study: Study, suffix: str = "") -> Path:
-    return RESULTS_ROOT / f"{study.name}{suffix}"
-
-
 def execute(
     study: Study,
     out: str | Path | None,
@@ -121,7 +117,7 @@ def execute(
     Exits 130 (after storing finished runs) on Ctrl-C, 2 on invalid input.
     """
     with user_errors():
-        out_dir = out_folder(out) or default_out(study, suffix)
+        out_dir = out_folder(out) or RESULTS_ROOT / f"{study.name}{suffix}"
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):

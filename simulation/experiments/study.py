@@ -127,10 +127,7 @@ class Study:
         return tuple(v.name for v in self.vary)
 
     def arm_changes(self, arm: str) -> dict[str, Any]:
-        for a in self.arms:
-            if a.name == arm:
-                return dict(a.changes)
-        return {}
+        return next((dict(a.changes) for a in self.arms if a.name == arm), {})
 
     def with_method(self, method: str) -> Study:
         """The same sensitivity study analysed with another method (``sobol``/``morris``)."""
@@ -140,13 +137,8 @@ class Study:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved study as plain data (TOML-writable; parses back to an equal study)."""
-        data: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "description": self.description,
-            "seed": self.seed,
-            "replicates": self.replicates,
-        }
+        keys = ("name", "kind", "description", "seed", "replicates")
+        data: dict[str, Any] = {key: getattr(self, key) for key in keys}
         if self.kind == "sensitivity":
             data["method"] = self.method
             data["sobol"] = {"samples": self.sobol_samples, "second_order": self.second_order}

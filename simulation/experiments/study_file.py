@@ -199,10 +199,8 @@ class SobolTable(Table):
         n = self.samples
         if n & (n - 1):
             lower = 1 << (n.bit_length() - 1)
-            text = (
-                f"{n} is not a power of two (Sobol sequences need one); use {lower} or {lower * 2}"
-            )
-            raise problem(text, "samples")
+            text = f"{n} is not a power of two (Sobol sequences need one)"
+            raise problem(f"{text}; use {lower} or {lower * 2}", "samples")
         return self
 
 
