@@ -1,11 +1,5 @@
-"""Shared command-line plumbing: one option per configuration field, ``--set``, ``--config``,
-and the one-line error handling every command uses.
-
-Commands decorated with :func:`config_options` receive a validated ``SimulationConfig`` in
-their ``config`` argument, built from (lowest to highest precedence) the defaults, a TOML
-file given by ``--config``, the named options such as ``--n-systems`` and ``--set
-name=value`` pairs.
-"""
+"""Shared command-line plumbing: one option per configuration field, ``--set``, ``--config``
+(each overriding the one before, defaults first), and the one-line error handling."""
 
 from __future__ import annotations
 
@@ -99,9 +93,7 @@ def build_config(
     if file is not None:
         values, seed = read_config_file(file)
     values.update({k: v for k, v in named.items() if v is not None})
-    for item in assignments or []:
-        name, value = parse_assignment(item)
-        values[name] = value
+    values.update(parse_assignment(item) for item in assignments or [])
     return SimulationConfig.from_mapping(values), seed
 
 

@@ -87,10 +87,6 @@ class Profile:
         return np.array([self.peer[behaviour][b].p for b in BUCKETS], dtype=np.float64)
 
 
-# --------------------------------------------------------------------------------------
-# The file's schema
-
-
 _SOURCE = text(blank=False, words="a source for every number: a citation or 'assumption: why'")
 
 

@@ -211,9 +211,8 @@ def known_keys(
     """For a field holding a table of free values: refuse a key not in ``allowed``, worded
     by ``describe`` (by default naming the closest allowed key)."""
     keys = tuple(allowed)
-    return BeforeValidator(
-        lambda data: _refuse_unknown(data, keys, describe or (lambda k: unknown_key_text(k, keys)))
-    )
+    describe = describe or (lambda key: unknown_key_text(key, keys))
+    return BeforeValidator(lambda data: _refuse_unknown(data, keys, describe))
 
 
 class _UserErrors(type(BaseModel)):

@@ -159,11 +159,8 @@ class Study:
         return data
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides which runs exist and what they compute.
-
-        Name, description and the outcomes to report are left out: changing them does not
-        invalidate stored runs. The method's own settings count only for that method.
-        """
+        """Hash of everything that decides which runs exist and what they compute (not the
+        name, description or outcomes, so changing them keeps the stored runs)."""
         data = self.to_dict()
         for key in ("name", "description", "outcomes"):
             data.pop(key, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -316,9 +316,8 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         return StudyError(Problem(loc, text).message(origin))
 
     vary = tuple(_variable(name, spec, raw.base, err) for name, spec in raw.vary.items())
-    varied = set(raw.vary)
     arms = tuple(
-        _arm(arm, changes, raw.base, varied, origin, err) for arm, changes in raw.arms.items()
+        _arm(arm, changes, raw.base, raw.vary, origin, err) for arm, changes in raw.arms.items()
     )
     copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
     study = Study(
@@ -349,9 +348,8 @@ def _value(base: SimulationConfig, name: str, value: Any, at: tuple, err: _Fail)
         return getattr(SimulationConfig.model_validate({**base.to_dict(), name: value}), name)
     except ValidationError as exc:
         found = first_problem(exc)
-        if found.loc == (name,):
-            raise err(at, found.text) from None
-        raise err(at, f"{found.where}: {found.text}") from None
+        text = found.text if found.loc == (name,) else f"{found.where}: {found.text}"
+        raise err(at, text) from None
 
 
 def _levels(name: str, values: list, base: SimulationConfig, at: tuple, err: _Fail) -> tuple:
@@ -389,7 +387,7 @@ def _arm(
     arm: str,
     changes: dict[str, Any],
     base: SimulationConfig,
-    varied: set[str],
+    varied: Collection[str],
     origin: str,
     err: _Fail,
 ) -> Arm:
@@ -479,12 +477,8 @@ _DIST_RE = re.compile(r"^(uniform|loguniform|integers|choice)\((.*)\)$")
 
 
 def parse_vary_option(item: str) -> tuple[str, Any]:
-    """Parse ``--vary name=spec`` into a study ``[vary]`` entry.
-
-    Forms: ``0:0.5:6`` (start:stop:count, inclusive), ``0,0.5,1`` (a list; use ``;`` to
-    separate values that contain commas, like profile mixes), one value, or a distribution
-    ``uniform(0,1)``, ``loguniform(0.001,0.01)``, ``integers(1,4)``, ``choice(a,b)``.
-    """
+    """Parse ``--vary name=spec`` (``0:0.5:6``, ``0,0.5,1``, ``a;b``, one value or a
+    distribution such as ``uniform(0,1)``) into a study ``[vary]`` entry."""
     where = f"--vary {item!r}"
     if "=" not in item:
         raise StudyError(f"{where}: expected name=values, e.g. --vary audit_rate=0:0.5:6")
