@@ -54,8 +54,7 @@ COVERT_COPIES = ("serving", "latent")
 
 
 def _group(name: str) -> Callable[..., Any]:
-    """Declare parameters of one group (one panel of ``ppsim run --help``):
-    ``network(default, help, unit=...)`` gives a field's default and its words."""
+    """Declare a parameter of one group (a panel of ``ppsim run --help``): default and words."""
 
     def param(default: Any, help: str, *, unit: str = "") -> Any:
         return Field(default, description=help, json_schema_extra={"unit": unit, "group": name})

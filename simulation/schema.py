@@ -83,9 +83,8 @@ class Spec:
         if error_type in _RANGE_ERRORS:
             return f"{value!r} is outside the allowed range; use {self.allowed}"
         if self.choices and isinstance(value, str):
-            return (
-                f"{value!r} is not allowed{did_you_mean(value, self.choices)}; use {self.allowed}"
-            )
+            hint = did_you_mean(value, self.choices)
+            return f"{value!r} is not allowed{hint}; use {self.allowed}"
         return f"expected {self.allowed}, got {value!r}"
 
 
@@ -208,8 +207,7 @@ def _refuse_unknown(data: Any, allowed: Collection[str], describe: Callable[[str
 def known_keys(
     allowed: Collection[str], describe: Callable[[str], str] | None = None
 ) -> BeforeValidator:
-    """For a field holding a table of free values: refuse a key not in ``allowed``, worded
-    by ``describe`` (by default naming the closest allowed key)."""
+    """For a field holding a table of free values: refuse a key not in ``allowed``."""
     keys = tuple(allowed)
     describe = describe or (lambda key: unknown_key_text(key, keys))
     return BeforeValidator(lambda data: _refuse_unknown(data, keys, describe))
@@ -257,8 +255,7 @@ class Problem(NamedTuple):
 
     @property
     def where(self) -> str:
-        """The key path as a user writes it: ``vary.audit_rate[0]``; ``[base]`` for a table
-        with an unknown key."""
+        """The key path as a user writes it (``vary.audit_rate[0]``; ``[base]`` if unknown)."""
         path = ""
         for part in self.loc:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -295,8 +292,7 @@ def user_error(
 def check[M: BaseModel](
     model: type[M], data: Any, error: type[PpsimError], origin: str = "", at: tuple = ()
 ) -> M:
-    """``data`` validated as ``model``, or ``error`` naming ``origin``, the key and the
-    allowed values (keys located under ``at``)."""
+    """``data`` validated as ``model``, or ``error`` naming ``origin``, the key and the value."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -170,8 +170,8 @@ class Study:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_toml(self) -> str:
-        """The resolved study as a TOML study file (TOML has no null: an unset optional
-        parameter is left out, which reads back as unset)."""
+        """The resolved study as a TOML study file."""
+        # TOML has no null: an unset optional parameter is left out, which reads back as unset
         data = self.to_dict()
         data["base"] = {k: v for k, v in data["base"].items() if v is not None}
         return tomli_w.dumps(data)

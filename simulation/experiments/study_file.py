@@ -70,10 +70,6 @@ def _values(value: Any) -> list[Any]:
     return value
 
 
-# --------------------------------------------------------------------------------------
-# The [vary] forms
-
-
 class RangeForm(Table):
     """``{range = [start, stop], num = N}``: N evenly spaced points, both ends included."""
 
@@ -186,10 +182,6 @@ def _vary_form(spec: Any) -> list[Any] | Table:
     return forms.pop().model_validate(spec)
 
 
-# --------------------------------------------------------------------------------------
-# The file
-
-
 class SobolTable(Table):
     samples: integer(2) = 64
     second_order: FLAG = False
@@ -250,11 +242,10 @@ class StudyFile(Table):
         if len(set(self.outcomes)) != len(self.outcomes):
             raise problem("an outcome is listed twice", "outcomes")
         if self.kind == "sensitivity":
+            text = "not used by sensitivity studies; set method and [sobol]/[morris]"
             for key in ("design", "samples"):
                 if key in given:
-                    raise problem(
-                        "not used by sensitivity studies; set method and [sobol]/[morris]", key
-                    )
+                    raise problem(text, key)
             if not self.vary:
                 raise problem("a sensitivity study needs at least one parameter to vary", "vary")
         else:
@@ -277,10 +268,6 @@ class StudyFile(Table):
                 "a what-if study needs at least one arm: [arms.NAME] with parameters", "arms"
             )
         return self
-
-
-# --------------------------------------------------------------------------------------
-# Reading
 
 
 def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
@@ -431,10 +418,6 @@ def _file_problem(path: str) -> str | None:
     if path and not Path(path).is_file():
         return f"file {path} does not exist (paths are relative to where ppsim runs)"
     return None
-
-
-# --------------------------------------------------------------------------------------
-# Command-line forms
 
 
 @dataclass
