@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -303,9 +303,7 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
         return StudyError(Problem(loc, text).message(origin))
 
     vary = tuple(_variable(name, spec, raw.base, err) for name, spec in raw.vary.items())
-    arms = tuple(
-        _arm(arm, changes, raw.base, raw.vary, origin, err) for arm, changes in raw.arms.items()
-    )
+    arms = tuple(_arm(arm, changes, raw, origin, err) for arm, changes in raw.arms.items())
     copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
     study = Study(
         **{key: getattr(raw, key) for key in (*copied, "base", "description")},
@@ -370,23 +368,16 @@ def _variable(name: str, spec: Any, base: SimulationConfig, err: _Fail) -> Varia
     return Variable(name, spec.name, (), low, high)
 
 
-def _arm(
-    arm: str,
-    changes: dict[str, Any],
-    base: SimulationConfig,
-    varied: Collection[str],
-    origin: str,
-    err: _Fail,
-) -> Arm:
+def _arm(arm: str, changes: dict[str, Any], raw: StudyFile, origin: str, err: _Fail) -> Arm:
     at = ("arms", arm)
     if arm == BASELINE:
         raise err(at, f"{BASELINE!r} is the base configuration; give the arm another name")
     if found := name_problem(arm):
         raise err(at, found)
     for name in changes:
-        if name in varied:
+        if name in raw.vary:
             raise err((*at, name), "also varied in [vary]; an arm cannot fix it")
-    config = check(SimulationConfig, {**base.to_dict(), **changes}, StudyError, origin, at)
+    config = check(SimulationConfig, {**raw.base.to_dict(), **changes}, StudyError, origin, at)
     return Arm(arm, {name: getattr(config, name) for name in changes})
 
 
