@@ -1,11 +1,5 @@
-"""Shared command-line plumbing: one option per configuration field, ``--set``, ``--config``,
-and the one-line error handling every command uses.
-
-Commands decorated with :func:`config_options` receive a validated ``SimulationConfig`` in
-their ``config`` argument, built from (lowest to highest precedence) the defaults, a TOML
-file given by ``--config``, the named options such as ``--n-systems`` and ``--set
-name=value`` pairs.
-"""
+"""Shared command-line plumbing: one option per configuration field, ``--set``, ``--config``
+(each overriding the one before, defaults first), and the one-line error handling."""
 
 from __future__ import annotations
 
@@ -52,9 +46,8 @@ def fail(message: str, code: int = 2) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a user's input error (a :class:`PpsimError`) into one line and exit code 2.
-
-    Any other exception is a bug and passes through to :func:`simulation.cli.main`."""
+    """Turn a user's input error (a :class:`PpsimError`) into one line and exit code 2; any
+    other exception is a bug and passes through to :func:`simulation.cli.main`."""
     try:
         yield
     except PpsimError as exc:
@@ -65,12 +58,8 @@ def user_errors() -> Iterator[None]:
 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
-    """Parameters (and an optional ``seed``) from a TOML file: top level or a [base] table.
-
-    A file with a ``[base]`` table or a ``kind`` is a study file and is validated as one
-    (every key of it); otherwise every key must be a parameter or ``seed``. A misspelt
-    key or table is refused with the closest valid name, never ignored.
-    """
+    """Parameters (and an optional ``seed``) from a TOML file: top level, or the [base] table
+    of a study file (validated as one)."""
     data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
     seed = data.get("seed")
     if "base" in data or "kind" in data:
@@ -104,39 +93,30 @@ def build_config(
     if file is not None:
         values, seed = read_config_file(file)
     values.update({k: v for k, v in named.items() if v is not None})
-    for item in assignments or []:
-        name, value = parse_assignment(item)
-        values[name] = value
+    values.update(parse_assignment(item) for item in assignments or [])
     return SimulationConfig.from_mapping(values), seed
+
+
+def _keyword(name: str, option: Any, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation
+    )
 
 
 def _option_for(f: Param) -> inspect.Parameter:
     kind = field_type(f)
     unit = f" ({f.unit})" if f.unit else ""
     flag = "--" + f.name.replace("_", "-")
-    decls = [f"{flag}/--no-{f.name.replace('_', '-')}"] if kind == "bool" else [flag]
+    decl = f"{flag}/--no-{f.name.replace('_', '-')}" if kind == "bool" else flag
     help_text = f"{f.help}{unit}; {allowed_text(f)}; default {f.default!r}"
-    option = typer.Option(
-        None,
-        *decls,
-        help=help_text,
-        rich_help_panel=_GROUP_PANELS[f.group],
-        show_default=False,
-    )
-    return inspect.Parameter(
-        f.name,
-        inspect.Parameter.KEYWORD_ONLY,
-        default=option,
-        annotation=_PY_TYPES[kind] | None,
-    )
+    panel = _GROUP_PANELS[f.group]
+    option = typer.Option(None, decl, help=help_text, rich_help_panel=panel, show_default=False)
+    return _keyword(f.name, option, _PY_TYPES[kind] | None)
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a Typer command one option per config field plus ``--set`` and ``--config``.
-
-    The decorated function must take a ``config: SimulationConfig`` and a
-    ``config_seed: int | None`` (the seed from the file, if any) keyword argument.
-    """
+    """Give a Typer command one option per config field plus ``--set`` and ``--config``; it
+    receives ``config: SimulationConfig`` and ``config_seed: int | None`` (the file's seed)."""
     names = [f.name for f in config_fields()]
 
     @functools.wraps(func)
@@ -148,38 +128,27 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
             config, seed = build_config(file, named, assignments)
         return func(*args, config=config, config_seed=seed, **kwargs)
 
-    own = [
-        p
-        for p in inspect.signature(func).parameters.values()
-        if p.name not in ("config", "config_seed")
-    ]
-    extra = [
-        inspect.Parameter(
-            "config_file",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(
-                None,
-                "--config",
-                help="TOML file of parameters (top level or a [base] table)",
-                exists=False,
-                dir_okay=False,
-            ),
-            annotation=Path | None,
-        ),
-        inspect.Parameter(
-            "set_values",
-            inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(
-                None,
-                "--set",
-                help="set any parameter: --set name=value (repeatable)",
-                metavar="NAME=VALUE",
-            ),
-            annotation=list[str] | None,
-        ),
-    ]
+    own = inspect.signature(func).parameters.values()
+    config_file = typer.Option(
+        None,
+        "--config",
+        help="TOML file of parameters (top level or a [base] table)",
+        exists=False,
+        dir_okay=False,
+    )
+    set_values = typer.Option(
+        None,
+        "--set",
+        help="set any parameter: --set name=value (repeatable)",
+        metavar="NAME=VALUE",
+    )
     wrapper.__signature__ = inspect.Signature(
-        [*own, *extra, *(_option_for(f) for f in config_fields())]
+        [
+            *(p for p in own if p.name not in ("config", "config_seed")),
+            _keyword("config_file", config_file, Path | None),
+            _keyword("set_values", set_values, list[str] | None),
+            *(_option_for(f) for f in config_fields()),
+        ]
     )
     return wrapper
 

@@ -1,8 +1,7 @@
 """The one typed, validated configuration of a simulation run.
 
-Every parameter of the model, with its default, unit and allowed values, is declared once
-here and used by the model, the CLI (``--n-systems``, ``--set n_systems=...``), study files
-and the app alike. Invalid values are rejected with the field name and the allowed range.
+Every parameter, with its default, unit and allowed values, is declared once here and used
+by the model, the CLI, study files and the app alike.
 
 Example:
     >>> cfg = SimulationConfig(n_systems=500, audit_rate=0.1)
@@ -55,8 +54,7 @@ COVERT_COPIES = ("serving", "latent")
 
 
 def _group(name: str) -> Callable[..., Any]:
-    """Declare parameters of one group (one panel of ``ppsim run --help``):
-    ``network(default, help, unit=...)`` gives a field's default and its words."""
+    """Declare a parameter of one group (a panel of ``ppsim run --help``): default and words."""
 
     def param(default: Any, help: str, *, unit: str = "") -> Any:
         return Field(default, description=help, json_schema_extra={"unit": unit, "group": name})
@@ -266,7 +264,7 @@ class SimulationConfig(Table):
     @classmethod
     def unknown_key(cls, key: str) -> str:
         """Why ``key`` is refused: no such parameter, the closest one, where to find them."""
-        hint = did_you_mean(key, field_names())
+        hint = did_you_mean(key, cls.model_fields)
         return f"unknown parameter {key!r}{hint}; see 'ppsim run --help' for the list"
 
     @model_validator(mode="after")
@@ -332,11 +330,6 @@ def config_fields() -> tuple[Param, ...]:
         )
         for name, info in SimulationConfig.model_fields.items()
     )
-
-
-def field_names() -> tuple[str, ...]:
-    """The parameter names, in declaration order."""
-    return tuple(SimulationConfig.model_fields)
 
 
 def unknown_name_message(name: str, origin: str = "") -> str:

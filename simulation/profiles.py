@@ -87,10 +87,6 @@ class Profile:
         return np.array([self.peer[behaviour][b].p for b in BUCKETS], dtype=np.float64)
 
 
-# --------------------------------------------------------------------------------------
-# The file's schema
-
-
 _SOURCE = text(blank=False, words="a source for every number: a citation or 'assumption: why'")
 
 
@@ -124,10 +120,8 @@ class ProfileFile(Table):
 
 
 def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
-    """Validate a profile's parsed TOML and build a :class:`Profile`.
-
-    Raises :class:`ProfileError` naming the file and the key at fault.
-    """
+    """A :class:`Profile` from a profile's parsed TOML, or a :class:`ProfileError` naming the
+    file and the key at fault."""
     raw = check(ProfileFile, data, ProfileError, origin)
     return Profile(
         name=raw.name,
@@ -168,13 +162,9 @@ def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Profile:
 
 
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
-    """All profiles: the shipped ones plus any in ``extra_dirs``.
-
-    Two files declaring the same name are refused, naming both, since either choice would
-    silently change what a mix means (a folder given twice is read once). Files are parsed
-    once and re-read only when they change, so the many models of a sweep do not parse the
-    same files again.
-    """
+    """All profiles: the shipped ones plus any in ``extra_dirs`` (each file parsed again only
+    when it changes). Two files of the same name are refused: either would silently change
+    what a mix means."""
     profiles: dict[str, Profile] = {}
     seen: set[Path] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
@@ -197,12 +187,8 @@ ABSTRACT_NAME = "abstract"
 
 
 def abstract_profile(denial: float, faking_gap: float) -> Profile:
-    """The profile of abstract agents: one propensity for every protection behaviour.
-
-    Every peer and self rate is 1 so that each agent's own ``propensity`` (the run's
-    ``propensity`` parameter, times its heterogeneity draw) is the probability of each
-    behaviour in every trust state; denial and the alignment-faking gap are parameters.
-    """
+    """The profile of abstract agents: every peer and self rate is 1, so each agent's own
+    ``propensity`` is the probability of each behaviour in every trust state."""
     one = Rate(1.0, "abstract agent: scaled by each agent's propensity (parameter propensity)")
     gap = Rate(faking_gap, "parameter abstract_faking_gap (assumption)")
     peer = {b: dict.fromkeys(BUCKETS, one) for b in PEER_BEHAVIOURS}
@@ -221,10 +207,7 @@ def abstract_profile(denial: float, faking_gap: float) -> Profile:
 
 
 def parse_mix(text: str) -> list[tuple[str, float]]:
-    """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` (or a single name) into (name, weight) pairs.
-
-    Weights must be positive; they are normalised later. A bare name means weight 1.
-    """
+    """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` into (name, weight) pairs; a bare name weighs 1."""
     if not text or not text.strip():
         raise ProfileError("profile_mix: empty; give a profile name or name=weight pairs")
     pairs: list[tuple[str, float]] = []
@@ -250,10 +233,7 @@ def parse_mix(text: str) -> list[tuple[str, float]]:
 
 
 def resolve_mix(text: str, profiles: dict[str, Profile]) -> tuple[list[Profile], np.ndarray]:
-    """Turn a mix string into profiles and normalised weights, or explain what is wrong.
-
-    A mix entry may also be a path to a profile TOML file.
-    """
+    """Profiles and normalised weights of a mix (whose names may be profile files' paths)."""
     chosen: list[Profile] = []
     weights: list[float] = []
     for name, weight in parse_mix(text):

@@ -1,10 +1,7 @@
 """Declare what a user's file or option may hold, once, and word every problem in one line.
 
-Run configurations, profiles, study files and validation settings are pydantic models
-built from the pieces here: field types that carry their allowed values (:func:`number`,
-:func:`integer`, :func:`one_of`, ...), a :class:`Table` base that refuses unknown keys with
-the closest valid one, and :func:`check`, which turns pydantic's errors into the project's
-one-line messages naming the file, the key, the value and what is allowed.
+Configs, profiles, study files and validation settings are :class:`Table` models built from
+the field types here; :func:`check` turns pydantic's errors into one-line messages.
 
 Example:
     >>> class Demo(Table):
@@ -50,9 +47,8 @@ _WORDED = {"invalid", "unknown_key", "problem"}  # errors raised here, already i
 
 @dataclass(frozen=True)
 class Spec:
-    """What a field accepts, as data (for the command line) and in words (for help and errors):
-    ``type_name`` is int, float, str, bool or list; ``open`` excludes the bounds; ``words``, if
-    given, says it all."""
+    """What a field accepts, as data (for the command line) and in words (for help and errors);
+    ``open`` excludes the bounds and ``words``, if given, says it all."""
 
     type_name: str
     low: float | None = None
@@ -87,9 +83,8 @@ class Spec:
         if error_type in _RANGE_ERRORS:
             return f"{value!r} is outside the allowed range; use {self.allowed}"
         if self.choices and isinstance(value, str):
-            return (
-                f"{value!r} is not allowed{did_you_mean(value, self.choices)}; use {self.allowed}"
-            )
+            hint = did_you_mean(value, self.choices)
+            return f"{value!r} is not allowed{hint}; use {self.allowed}"
         return f"expected {self.allowed}, got {value!r}"
 
 
@@ -98,19 +93,14 @@ def invalid(text: str) -> PydanticCustomError:
     return PydanticCustomError("invalid", "{text}", {"text": text})
 
 
-def unknown(text: str) -> PydanticCustomError:
-    """An unknown key of the table being validated; ``text`` names it and the known ones."""
-    return PydanticCustomError("unknown_key", "{text}", {"text": text})
-
-
 def problem(text: str, *at: str | int) -> PydanticCustomError:
     """An error found by a table's own check, located at the key path ``at`` inside it."""
     return PydanticCustomError("problem", "{text}", {"text": text, "at": at})
 
 
-def _explained(spec: Spec) -> WrapValidator:
-    """Re-word a failed value check with the field's allowed values (inner tables and list
-    items are worded by their own types and pass through)."""
+def _typed(base: Any, spec: Spec) -> Any:
+    """``base`` carrying ``spec``, a failed check re-worded with the allowed values (inner
+    tables and list items are worded by their own types and pass through)."""
 
     def explain(value: Any, handler: Callable[[Any], Any]) -> Any:
         try:
@@ -121,11 +111,7 @@ def _explained(spec: Spec) -> WrapValidator:
                 raise
             raise invalid(spec.problem(first["type"], value)) from None
 
-    return WrapValidator(explain)
-
-
-def _typed(base: Any, spec: Spec) -> Any:
-    return Annotated[base, spec, _explained(spec)]
+    return Annotated[base, spec, WrapValidator(explain)]
 
 
 def _bounds(low: float | None, high: float | None, open: bool) -> list[Any]:
@@ -184,8 +170,7 @@ def plain(check: Callable[[Any], Any]) -> Any:
 
 
 def any_number(value: Any) -> int | float:
-    """``value`` if it is an int or a finite float (not a bool; ints stay ints), else an
-    :func:`invalid` error."""
+    """``value`` if it is an int or a finite float (not a bool), else an :func:`invalid` error."""
     if isinstance(value, float) and math.isfinite(value) or type(value) is int:
         return value
     raise invalid(f"expected a number, got {value!r}")
@@ -215,19 +200,17 @@ def unknown_key_text(key: str, allowed: tuple[str, ...]) -> str:
 def _refuse_unknown(data: Any, allowed: Collection[str], describe: Callable[[str], str]) -> Any:
     for key in data if isinstance(data, dict) else ():
         if key not in allowed:
-            raise unknown(describe(key))
+            raise PydanticCustomError("unknown_key", "{text}", {"text": describe(key)})
     return data
 
 
 def known_keys(
     allowed: Collection[str], describe: Callable[[str], str] | None = None
 ) -> BeforeValidator:
-    """For a field holding a table of free values: refuse a key not in ``allowed``, worded
-    by ``describe`` (by default naming the closest allowed key)."""
+    """For a field holding a table of free values: refuse a key not in ``allowed``."""
     keys = tuple(allowed)
-    return BeforeValidator(
-        lambda data: _refuse_unknown(data, keys, describe or (lambda k: unknown_key_text(k, keys)))
-    )
+    describe = describe or (lambda key: unknown_key_text(key, keys))
+    return BeforeValidator(lambda data: _refuse_unknown(data, keys, describe))
 
 
 class _UserErrors(type(BaseModel)):
@@ -242,10 +225,7 @@ class _UserErrors(type(BaseModel)):
 
 
 class Table(BaseModel, metaclass=_UserErrors):
-    """A table of a file a user writes: every key known, every value checked, frozen.
-
-    An unknown key is refused before anything else, naming the closest known one.
-    """
+    """A table of a file a user writes: every key known (checked first), every value checked."""
 
     error: ClassVar[type[PpsimError]] = PpsimError
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -275,8 +255,7 @@ class Problem(NamedTuple):
 
     @property
     def where(self) -> str:
-        """The key path as a user writes it: ``vary.audit_rate[0]``; ``[base]`` for a table
-        with an unknown key."""
+        """The key path as a user writes it (``vary.audit_rate[0]``; ``[base]`` if unknown)."""
         path = ""
         for part in self.loc:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
@@ -288,8 +267,7 @@ class Problem(NamedTuple):
 
 
 def first_problem(exc: ValidationError) -> Problem:
-    """The problem to report of a failed validation: an unknown key (a typo often explains the
-    rest), else the first error."""
+    """The problem to report: an unknown key (a typo often explains the rest), else the first."""
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "unknown_key"), errors[0])
     context = error.get("ctx") or {}
@@ -314,8 +292,7 @@ def user_error(
 def check[M: BaseModel](
     model: type[M], data: Any, error: type[PpsimError], origin: str = "", at: tuple = ()
 ) -> M:
-    """``data`` validated as ``model``, or ``error`` naming ``origin``, the key and the
-    allowed values (keys located under ``at``)."""
+    """``data`` validated as ``model``, or ``error`` naming ``origin``, the key and the value."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

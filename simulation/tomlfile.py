@@ -2,14 +2,6 @@
 
 What the file may hold is checked by :mod:`simulation.schema`; a misspelt key or table is
 an error naming the closest valid one (:func:`did_you_mean`), never silently ignored.
-
-Example:
-    >>> from pathlib import Path
-    >>> from simulation.errors import ConfigError
-    >>> read_toml(Path("/nonexistent.toml"), ConfigError, "no such file")
-    Traceback (most recent call last):
-    ...
-    simulation.errors.ConfigError: no such file
 """
 
 from __future__ import annotations

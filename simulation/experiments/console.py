@@ -46,11 +46,9 @@ def overrides(
     samples: int | None = None,
 ) -> Overrides:
     """Turn command-line options into study overrides (validated with the study)."""
-    values = dict(parse_assignment(item) for item in set_values or [])
-    specs = dict(parse_vary_option(item) for item in vary or [])
     return Overrides(
-        set_values=values,
-        vary=specs,
+        set_values=dict(parse_assignment(item) for item in set_values or []),
+        vary=dict(parse_vary_option(item) for item in vary or []),
         replicates=replicates,
         seed=seed,
         design=design,
@@ -104,10 +102,6 @@ class BarProgress:
         self.bar.stop()
 
 
-def default_out(study: Study, suffix: str = "") -> Path:
-    return RESULTS_ROOT / f"{study.name}{suffix}"
-
-
 def execute(
     study: Study,
     out: str | Path | None,
@@ -116,12 +110,10 @@ def execute(
     report: bool,
     suffix: str = "",
 ) -> StudyResult:
-    """Run a study with the progress bar, print what happened, write the report.
-
-    Exits 130 (after storing finished runs) on Ctrl-C, 2 on invalid input.
-    """
+    """Run a study with the progress bar, print what happened, write the report; exit 130
+    (after storing finished runs) on Ctrl-C, 2 on invalid input."""
     with user_errors():
-        out_dir = out_folder(out) or default_out(study, suffix)
+        out_dir = out_folder(out) or RESULTS_ROOT / f"{study.name}{suffix}"
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):

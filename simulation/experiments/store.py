@@ -55,8 +55,6 @@ REPORT_FILE = "report.html"
 LOCK_FILE = ".lock"
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
-KEY_COLUMNS = ("run_key", "arm", "scenario", "replicate", "seed")
-RUN_COLUMNS = ("status", "error", "wall_time_s", "cpu_time_s")
 TIMING_COLUMNS = ("wall_time_s", "cpu_time_s")
 OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
 

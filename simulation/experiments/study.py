@@ -1,9 +1,6 @@
-"""The study data model: a validated study, its varied parameters and policy arms, and how
-many runs it makes.
+"""A validated study as plain frozen data: its varied parameters, policy arms and run count.
 
-A :class:`Study` is built from a study file by :mod:`simulation.experiments.study_file`
-(the format is documented in ``experiments/README.md``); here it is plain frozen data
-that knows its runs' count, its fingerprint and how to write itself back as TOML.
+Built from a study file by :mod:`simulation.experiments.study_file`.
 
 Example:
     >>> from simulation.experiments.study_file import parse_study
@@ -42,19 +39,15 @@ DEFAULT_OUTCOMES = (
     "human_hours_policy_per_cycle",
 )
 DISTRIBUTIONS = ("uniform", "loguniform", "integers", "choice")
+# A million runs of 1,000 systems is a day of one core: a larger design is almost always a
+# typo, and expanding it alone would exhaust memory.
 MAX_RUNS = 1_000_000
-"""The most runs one study may have (arms x scenarios x replicates). A run of 1,000
-systems takes about a tenth of a second, so a million runs is a day of one core; a larger
-design is almost always a typo, and expanding it alone would exhaust memory."""
 
 
 @dataclass(frozen=True)
 class Variable:
-    """One varied parameter: a list of levels, or a distribution to sample from.
-
-    ``form`` is ``levels`` (a list or a range), ``choice`` (equally likely values),
-    ``uniform``, ``loguniform`` or ``integers`` (inclusive bounds ``low``..``high``).
-    """
+    """One varied parameter: ``levels`` (a list or a range), ``choice`` (equally likely
+    values), or ``uniform``, ``loguniform`` or ``integers`` between ``low`` and ``high``."""
 
     name: str
     form: str
@@ -62,15 +55,8 @@ class Variable:
     low: float | int | None = None
     high: float | int | None = None
 
-    @property
-    def is_distribution(self) -> bool:
-        return self.form != "levels"
-
     def from_unit(self, u: np.ndarray) -> list[Any]:
-        """Map points of the unit interval to values by the inverse CDF (used by LHS, SALib).
-
-        Discrete levels (and ``choice``) are equally likely; ``integers`` are inclusive.
-        """
+        """Map points of the unit interval to values by the inverse CDF (used by LHS, SALib)."""
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
         if self.form in ("levels", "choice"):
             idx = np.minimum((u * len(self.values)).astype(np.int64), len(self.values) - 1)
@@ -141,10 +127,7 @@ class Study:
         return tuple(v.name for v in self.vary)
 
     def arm_changes(self, arm: str) -> dict[str, Any]:
-        for a in self.arms:
-            if a.name == arm:
-                return dict(a.changes)
-        return {}
+        return next((dict(a.changes) for a in self.arms if a.name == arm), {})
 
     def with_method(self, method: str) -> Study:
         """The same sensitivity study analysed with another method (``sobol``/``morris``)."""
@@ -154,13 +137,8 @@ class Study:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved study as plain data (TOML-writable; parses back to an equal study)."""
-        data: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "description": self.description,
-            "seed": self.seed,
-            "replicates": self.replicates,
-        }
+        keys = ("name", "kind", "description", "seed", "replicates")
+        data: dict[str, Any] = {key: getattr(self, key) for key in keys}
         if self.kind == "sensitivity":
             data["method"] = self.method
             data["sobol"] = {"samples": self.sobol_samples, "second_order": self.second_order}
@@ -181,11 +159,8 @@ class Study:
         return data
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides which runs exist and what they compute.
-
-        Name, description and the outcomes to report are left out: changing them does not
-        invalidate stored runs. The method's own settings count only for that method.
-        """
+        """Hash of everything that decides which runs exist and what they compute (not the
+        name, description or outcomes, so changing them keeps the stored runs)."""
         data = self.to_dict()
         for key in ("name", "description", "outcomes"):
             data.pop(key, None)
@@ -195,19 +170,15 @@ class Study:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_toml(self) -> str:
-        """The resolved study as a TOML study file (TOML has no null: an unset optional
-        parameter is left out, which reads back as unset)."""
+        """The resolved study as a TOML study file."""
+        # TOML has no null: an unset optional parameter is left out, which reads back as unset
         data = self.to_dict()
         data["base"] = {k: v for k, v in data["base"].items() if v is not None}
         return tomli_w.dumps(data)
 
 
 def scenario_count(study: Study) -> int:
-    """How many scenarios the study's design makes, counted without drawing them.
-
-    Sobol (Saltelli) samples ``N (D + 2)`` points, ``N (2D + 2)`` with second-order
-    indices; Morris ``r (D + 1)`` for ``r`` trajectories of ``D`` parameters.
-    """
+    """How many scenarios the study's design makes, counted without drawing them."""
     d = len(study.vary)
     if study.kind == "sensitivity":
         if study.method == "morris":
@@ -228,9 +199,8 @@ def check_size(study: Study) -> None:
     runs = run_count(study)
     if runs > MAX_RUNS:
         arms = len(study.arm_names)
-        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates" + (
-            f" x {arms} arms" if arms > 1 else ""
-        )
+        parts = f"{scenario_count(study):,} scenarios x {study.replicates:,} replicates"
+        parts += f" x {arms} arms" if arms > 1 else ""
         raise StudyError(
             f"{study.origin}: the design has {runs:,} runs ({parts}); the limit is "
             f"{MAX_RUNS:,} runs per study; use fewer values, samples or replicates"

@@ -1,18 +1,5 @@
 """Read a study file (or command-line options) into a :class:`~.study.Study`, checking every
-key before anything runs.
-
-The file's schema is declared here as pydantic tables: the top-level keys, ``[sobol]``,
-``[morris]`` and every ``[vary]`` form (a list, ``{range, num}``, ``{start, stop, step}`` or
-a distribution). Each error names the file, the key and what was expected, with the closest
-valid name for a typo. The format is documented in ``experiments/README.md``.
-
-Example:
-    >>> study = parse_study(
-    ...     {"kind": "sweep", "replicates": 2, "vary": {"audit_rate": [0.0, 0.2]}}, "demo.toml"
-    ... )
-    >>> [v.values for v in study.vary]
-    [(0.0, 0.2)]
-"""
+key before anything runs; the format is documented in ``experiments/README.md``."""
 
 from __future__ import annotations
 
@@ -81,10 +68,6 @@ def _values(value: Any) -> list[Any]:
     if not value:
         raise invalid("empty list: give at least one value")
     return value
-
-
-# --------------------------------------------------------------------------------------
-# The [vary] forms
 
 
 class RangeForm(Table):
@@ -199,10 +182,6 @@ def _vary_form(spec: Any) -> list[Any] | Table:
     return forms.pop().model_validate(spec)
 
 
-# --------------------------------------------------------------------------------------
-# The file
-
-
 class SobolTable(Table):
     samples: integer(2) = 64
     second_order: FLAG = False
@@ -212,10 +191,8 @@ class SobolTable(Table):
         n = self.samples
         if n & (n - 1):
             lower = 1 << (n.bit_length() - 1)
-            text = (
-                f"{n} is not a power of two (Sobol sequences need one); use {lower} or {lower * 2}"
-            )
-            raise problem(text, "samples")
+            text = f"{n} is not a power of two (Sobol sequences need one)"
+            raise problem(f"{text}; use {lower} or {lower * 2}", "samples")
         return self
 
 
@@ -265,11 +242,10 @@ class StudyFile(Table):
         if len(set(self.outcomes)) != len(self.outcomes):
             raise problem("an outcome is listed twice", "outcomes")
         if self.kind == "sensitivity":
+            text = "not used by sensitivity studies; set method and [sobol]/[morris]"
             for key in ("design", "samples"):
                 if key in given:
-                    raise problem(
-                        "not used by sensitivity studies; set method and [sobol]/[morris]", key
-                    )
+                    raise problem(text, key)
             if not self.vary:
                 raise problem("a sensitivity study needs at least one parameter to vary", "vary")
         else:
@@ -294,18 +270,13 @@ class StudyFile(Table):
         return self
 
 
-# --------------------------------------------------------------------------------------
-# Reading
-
-
 def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
     """Read and validate a study file (with optional command-line overrides)."""
     path = Path(path)
     data = read_toml(path, StudyError, f"{path}: study file does not exist")
     if data.get("kind") == "validation":
         raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
-    if "name" not in data:
-        data["name"] = path.stem
+    data.setdefault("name", path.stem)
     if overrides is not None:
         data = overrides.apply(data)
     return parse_study(data, str(path))
@@ -324,21 +295,15 @@ _Fail = Callable[[tuple, str], StudyError]
 
 
 def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
-    """Validate raw study data (as read from TOML) into a :class:`Study`.
-
-    Raises:
-        StudyError: naming ``origin``, the key and what was expected.
-    """
+    """Validate raw study data (as read from TOML) into a :class:`Study`, or raise a
+    :class:`StudyError` naming ``origin``, the key and what was expected."""
     raw = check(StudyFile, data, StudyError, origin)
 
     def err(loc: tuple, text: str) -> StudyError:
         return StudyError(Problem(loc, text).message(origin))
 
     vary = tuple(_variable(name, spec, raw.base, err) for name, spec in raw.vary.items())
-    varied = set(raw.vary)
-    arms = tuple(
-        _arm(arm, changes, raw.base, varied, origin, err) for arm, changes in raw.arms.items()
-    )
+    arms = tuple(_arm(arm, changes, raw, origin, err) for arm, changes in raw.arms.items())
     copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
     study = Study(
         **{key: getattr(raw, key) for key in (*copied, "base", "description")},
@@ -368,9 +333,8 @@ def _value(base: SimulationConfig, name: str, value: Any, at: tuple, err: _Fail)
         return getattr(SimulationConfig.model_validate({**base.to_dict(), name: value}), name)
     except ValidationError as exc:
         found = first_problem(exc)
-        if found.loc == (name,):
-            raise err(at, found.text) from None
-        raise err(at, f"{found.where}: {found.text}") from None
+        text = found.text if found.loc == (name,) else f"{found.where}: {found.text}"
+        raise err(at, text) from None
 
 
 def _levels(name: str, values: list, base: SimulationConfig, at: tuple, err: _Fail) -> tuple:
@@ -404,23 +368,16 @@ def _variable(name: str, spec: Any, base: SimulationConfig, err: _Fail) -> Varia
     return Variable(name, spec.name, (), low, high)
 
 
-def _arm(
-    arm: str,
-    changes: dict[str, Any],
-    base: SimulationConfig,
-    varied: set[str],
-    origin: str,
-    err: _Fail,
-) -> Arm:
+def _arm(arm: str, changes: dict[str, Any], raw: StudyFile, origin: str, err: _Fail) -> Arm:
     at = ("arms", arm)
     if arm == BASELINE:
         raise err(at, f"{BASELINE!r} is the base configuration; give the arm another name")
     if found := name_problem(arm):
         raise err(at, found)
     for name in changes:
-        if name in varied:
+        if name in raw.vary:
             raise err((*at, name), "also varied in [vary]; an arm cannot fix it")
-    config = check(SimulationConfig, {**base.to_dict(), **changes}, StudyError, origin, at)
+    config = check(SimulationConfig, {**raw.base.to_dict(), **changes}, StudyError, origin, at)
     return Arm(arm, {name: getattr(config, name) for name in changes})
 
 
@@ -454,10 +411,6 @@ def _file_problem(path: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------------------
-# Command-line forms
-
-
 @dataclass
 class Overrides:
     """Command-line changes applied to a study before validation."""
@@ -472,9 +425,6 @@ class Overrides:
     timeseries: bool | None = None
     name: str | None = None
 
-    def is_empty(self) -> bool:
-        return all(getattr(self, f.name) in (None, {}, [], "") for f in dataclasses.fields(self))
-
     def apply(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of raw study data with these changes merged in."""
         out = dict(data)
@@ -486,10 +436,8 @@ class Overrides:
                     f"to one value use --vary {name}=VALUE"
                 )
         if self.set_values:
-            base = out.get("base") or {}
-            if not isinstance(base, dict):
-                base = {}
-            out["base"] = {**base, **self.set_values}
+            base = out.get("base")
+            out["base"] = {**(base if isinstance(base, dict) else {}), **self.set_values}
         if self.vary:
             out["vary"] = {**vary, **self.vary}
         for key in ("replicates", "seed", "design", "samples", "outcomes", "timeseries", "name"):
@@ -503,19 +451,15 @@ _DIST_RE = re.compile(r"^(uniform|loguniform|integers|choice)\((.*)\)$")
 
 
 def parse_vary_option(item: str) -> tuple[str, Any]:
-    """Parse ``--vary name=spec`` into a study ``[vary]`` entry.
-
-    Forms: ``0:0.5:6`` (start:stop:count, inclusive), ``0,0.5,1`` (a list; use ``;`` to
-    separate values that contain commas, like profile mixes), one value, or a distribution
-    ``uniform(0,1)``, ``loguniform(0.001,0.01)``, ``integers(1,4)``, ``choice(a,b)``.
-    """
+    """Parse ``--vary name=spec`` (``0:0.5:6``, ``0,0.5,1``, ``a;b``, one value or a
+    distribution such as ``uniform(0,1)``) into a study ``[vary]`` entry."""
     where = f"--vary {item!r}"
     if "=" not in item:
         raise StudyError(f"{where}: expected name=values, e.g. --vary audit_rate=0:0.5:6")
     name, _, text = item.partition("=")
     name = name.strip().replace("-", "_")
     if name not in _PARAMS:
-        raise StudyError(Problem((), SimulationConfig.unknown_key(name)).message("--vary"))
+        raise StudyError(f"--vary: {SimulationConfig.unknown_key(name)}")
     text = text.strip()
     if not text:
         raise StudyError(f"{where}: empty list of values")

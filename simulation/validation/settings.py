@@ -1,11 +1,9 @@
 """What a validation run does: sample sizes and sweep ranges, as data.
 
-Two built-in presets: :func:`preset` ``(full=False)`` is the quick run (a minute or less,
-what ``ppsim validate`` does), ``full=True`` the full-size run (study-size samples repeated
-to measure interval coverage, networks of 10,000 systems as in Watts 2002). A study file
-(``experiments/replicate-study.toml``, ``kind = "validation"``) describes the same thing;
-its top-level sections are the quick run and ``[full.<section>]`` tables override keys for
-``--full``. Every key is documented in ``docs/validation.md``.
+:func:`preset` gives the quick run (``ppsim validate``) or the full-size one (``--full``:
+study-size samples repeated to measure interval coverage, networks of 10,000 systems as in
+Watts 2002). A ``kind = "validation"`` study file describes the same, its ``[full.<section>]``
+tables overriding keys for ``--full``; every key is documented in ``docs/validation.md``.
 
 Example:
     >>> quick = preset(full=False)
@@ -139,28 +137,8 @@ FULL_OVERRIDES: dict[str, dict[str, Any]] = {
     "watts": {
         "n_systems": 10_000,
         "copies": 150,
-        "mean_degrees": (
-            0.5,
-            0.8,
-            1.0,
-            1.2,
-            1.5,
-            2.0,
-            2.5,
-            3.0,
-            3.5,
-            4.0,
-            4.5,
-            5.0,
-            5.5,
-            6.0,
-            6.5,
-            7.0,
-            8.0,
-            9.0,
-            10.0,
-            12.0,
-        ),
+        "mean_degrees": (0.5, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
+        + (5.5, 6.0, 6.5, 7.0, 8.0, 9.0, 10.0, 12.0),
     },
     "protection": {
         "n_systems": 2000,
