@@ -1,7 +1,10 @@
 """How fast the interactive app redraws and plays, measured in headless Chromium.
 
-For each network size: the time from a click on Step until both figures are redrawn
-(median and maximum over ``--steps`` clicks), what a cycle sends to the browser (the
+For each network size: the time from a click on Step (the click event the page receives)
+until both figures are redrawn, median and maximum over ``--steps`` clicks, with the
+median times at which the server's answer arrived and the network and the plots were
+drawn, and the median as Playwright sees it (which adds its own 30-150 ms of finding the
+button and waiting for it to be still before it clicks); what a cycle sends to the browser (the
 network frame and the plots, as JSON), and, for the sizes given to ``--play``, Play at
 ``--speed`` cycles per second for ``--play-seconds``: the cycles run per second (keeping
 pace means close to the speed asked for), the frames drawn per second, and how long after
@@ -30,7 +33,7 @@ from simulation.model import PeerPreservationModel  # noqa: E402
 from simulation.viz.frames import network_frame, network_scene  # noqa: E402
 from simulation.viz.page import NETWORK_ID  # noqa: E402
 from simulation.viz.plots import plots_figure  # noqa: E402
-from simulation.viz.snapshot import CYCLE, app_page, time_steps  # noqa: E402
+from simulation.viz.snapshot import CYCLE, StepTiming, app_page, time_steps  # noqa: E402
 
 # Records (time, cycle) each time the network's drawn cycle changes.
 _WATCH = f"""() => {{
@@ -93,6 +96,10 @@ def measure_play(page, speed: int, seconds: float) -> dict[str, float]:
     }
 
 
+def _median(timings: list[StepTiming], field: str) -> float:
+    return statistics.median(getattr(t, field) for t in timings)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure and print one line per size."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,9 +121,15 @@ def main(argv: list[str] | None = None) -> int:
         with app_page(config, 0, args.chromium) as page:
             opened = time.perf_counter() - started
             timings = time_steps(page, args.steps)
+            answer, network, plots, driver = (
+                _median(timings, f"{part}_ms") for part in ("answer", "network", "plots", "driver")
+            )
+            totals = [t.total_ms for t in timings]
             line = (
-                f"{n:>6,} systems: open {opened:.1f} s; Step to redrawn median "
-                f"{statistics.median(timings):.0f} ms, max {max(timings):.0f} ms; "
+                f"{n:>6,} systems: open {opened:.1f} s; Step, click to redrawn: median "
+                f"{statistics.median(totals):.0f} ms, max {max(totals):.0f} ms "
+                f"(answer {answer:.0f}, network {network:.0f}, plots {plots:.0f}; "
+                f"from Playwright's call {driver:.0f}); "
                 f"sent per cycle {server['frame_kb']:.1f} KB frame + {server['plots_kb']:.1f} "
                 f"KB plots, built in {server['frame_ms']:.0f} ms; layout and scene once: "
                 f"{server['scene_ms']:.0f} ms, {server['scene_kb']:.0f} KB"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import solara
 import solara.server.settings
 
+from simulation.model import PeerPreservationModel
 from simulation.viz.components import serve_plotly_js
 from simulation.viz.controls import settings_from_env
 from simulation.viz.page import Page as AppPage
@@ -29,6 +30,16 @@ serve_plotly_js()
 solara.server.settings.telemetry.mixpanel_enable = False
 solara.server.settings.theme.show_banner = False
 INITIAL_CONFIG, INITIAL_SEED = settings_from_env()
+
+
+def load_engine() -> None:
+    """Run one cycle of a small model while the server starts: the first cycle of a process
+    loads the compiled engine from Numba's cache (about a second), which would otherwise
+    delay the page's first Step."""
+    PeerPreservationModel(n_systems=50, rng=0).step()
+
+
+load_engine()
 
 
 @solara.component

@@ -24,7 +24,7 @@ from simulation.viz import style
 from simulation.viz.controls import AppModel, control_values, model_params
 from simulation.viz.details import hover_texts
 from simulation.viz.frames import N_MECHANISMS, network_frame, network_scene
-from simulation.viz.plots import plots_figure
+from simulation.viz.plots import plots_figure, plots_layout, plots_tail
 
 NETWORK_ID = "ppsim-network"
 PLOTS_ID = "ppsim-plots"
@@ -33,6 +33,7 @@ NETWORK_HEIGHT = "calc(100vh - 235px)"  # leaves room for the selected system's 
 SPEED_CHOICES = (1, 2, 5, 10, 20, 50)  # cycles per second while playing
 MAX_CYCLES_PER_FRAME = 50
 FRAME_BUDGET_S = 0.25  # the longest a request may run cycles before the page answers
+PLOT_CHUNK = 100  # cycles of plot points re-sent together (see PlotsPanel)
 
 INTRO = (
     "Each dot is an AI system; overseers shut down failing ones, some shield a faulty peer "
@@ -90,9 +91,16 @@ def NetworkView(
 
 @solara.component_vue("plotly_view.vue", vuetify=False)
 def PlotlyFigure(
-    element_id: str, traces: list, figure_layout: dict, height: str, revision: int, playing: bool
+    element_id: str,
+    traces: list,
+    tail: dict,
+    figure_layout: dict,
+    height: str,
+    revision: int,
+    playing: bool,
 ) -> None:
-    """A Plotly figure drawn in the browser (see ``plotly_view.vue``)."""
+    """A Plotly figure drawn in the browser: ``traces`` with the points of ``tail``
+    appended (see ``plotly_view.vue``)."""
 
 
 def build_model(config: Any, values: dict[str, Any]) -> AppModel:
@@ -104,7 +112,8 @@ class AppState:
     """One page's model and how it is being run, with the actions of its buttons.
 
     The values the page shows are reactive variables read only by the components that
-    show them, so a step re-renders the main view and not the sidebar's controls.
+    show them, so a step re-renders the network, the plots and the details, and neither
+    the main view around them nor the sidebar's controls.
     """
 
     def __init__(self, config: Any, seed: int) -> None:
@@ -263,24 +272,18 @@ def ControlInput(name: str, spec: dict[str, Any], pending: solara.Reactive[dict[
 
 @solara.component
 def MainView(state: AppState) -> None:
-    """The network beside the live plots, with notices and the selected system's details."""
-    cycle, generation = state.cycle.value, state.generation.value
-    selected, model = state.selected.value, state.model
-    styles = solara.use_memo(view_styles, [])
-    built = model.engine is not None
-    frame = solara.use_memo(
-        lambda: network_frame(model, selected) if built else {},
-        [id(model), cycle, selected, generation],
-    )
-    plots = solara.use_memo(
-        lambda: plots_figure(model) if built else {}, [id(model), cycle, generation]
-    )
+    """The network beside the live plots, with notices and the selected system's details.
+
+    Reads only what changes on a rebuild; each cycle re-renders just the panels below,
+    which read the cycle themselves."""
+    state.generation.value  # noqa: B018  (re-render after Reset: a new model, maybe a notice)
+    model = state.model
     with solara.Column(style={"padding": "2px 10px", "gap": "2px"}):
         solara.Text(INTRO, style={"font-size": "13px"})
         with solara.Column(gap="0px"):  # always present, so the figures below stay mounted
             if model.notice:
                 solara.Warning(model.notice, dense=True)
-        if not built:
+        if model.engine is None:
             solara.Error(
                 f"These settings could not be built: {model.build_error}. "
                 "Change them and press Reset."
@@ -288,27 +291,61 @@ def MainView(state: AppState) -> None:
             return
         with solara.Columns([3, 2], gutters_dense=True):
             with solara.Column(gap="0px"):
-                NetworkView(
-                    element_id=NETWORK_ID,
-                    scene=network_scene(model),
-                    frame=frame,
-                    styles=styles,
-                    show_all=state.show_all.value,
-                    playing=state.playing.value,
-                    interval=int(1000 / state.speed.value),
-                    height=NETWORK_HEIGHT,
-                    event_tick=state.tick,
-                    event_select=state.select,
-                )
-                Details(model, selected, state.select)
-            PlotlyFigure(
-                element_id=PLOTS_ID,
-                traces=plots["traces"],
-                figure_layout=plots["layout"],
-                height=FIGURE_HEIGHT,
-                revision=cycle + 1_000_000 * generation,
-                playing=state.playing.value,
-            )
+                NetworkPanel(state)
+                DetailsPanel(state)
+            PlotsPanel(state)
+
+
+@solara.component
+def NetworkPanel(state: AppState) -> None:
+    """The network view, with the frame of the current cycle and selection."""
+    cycle, generation = state.cycle.value, state.generation.value
+    selected, model = state.selected.value, state.model
+    styles = solara.use_memo(view_styles, [])
+    frame = solara.use_memo(
+        lambda: network_frame(model, selected), [id(model), cycle, selected, generation]
+    )
+    NetworkView(
+        element_id=NETWORK_ID,
+        scene=network_scene(model),
+        frame=frame,
+        styles=styles,
+        show_all=state.show_all.value,
+        playing=state.playing.value,
+        interval=int(1000 / state.speed.value),
+        height=NETWORK_HEIGHT,
+        event_tick=state.tick,
+        event_select=state.select,
+    )
+
+
+@solara.component
+def PlotsPanel(state: AppState) -> None:
+    """The plots: the points of whole chunks of cycles, sent when a chunk fills up, and the
+    points since, sent each cycle (so a cycle's message stays small in a long run)."""
+    cycle, generation, model = state.cycle.value, state.generation.value, state.model
+    base = cycle - cycle % PLOT_CHUNK
+    layout = solara.use_memo(lambda: plots_layout(model), [id(model), generation])
+    traces = solara.use_memo(
+        lambda: plots_figure(model, stop=base)["traces"], [id(model), generation, base]
+    )
+    tail = solara.use_memo(lambda: plots_tail(model, start=base), [id(model), generation, cycle])
+    PlotlyFigure(
+        element_id=PLOTS_ID,
+        traces=traces,
+        tail=tail,
+        figure_layout=layout,
+        height=FIGURE_HEIGHT,
+        revision=cycle + 1_000_000 * generation,
+        playing=state.playing.value,
+    )
+
+
+@solara.component
+def DetailsPanel(state: AppState) -> None:
+    """The selected system's details, as of the current cycle."""
+    state.cycle.value  # noqa: B018  (the details change with every cycle)
+    Details(state.model, state.selected.value, state.select)
 
 
 @solara.component

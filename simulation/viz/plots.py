@@ -8,7 +8,8 @@
    in percentage points (as in the reports and ``ppsim run``).
 
 The panels share the cycle axis and are stacked, so a change in one lines up with the
-others. The figure is a plain Plotly dict built from ``engine.history``.
+others. The figure is a plain Plotly dict built from ``engine.history``; the page sends
+its traces in chunks of cycles and, each cycle, only the points since (``plots_tail``).
 
 Example:
     >>> from simulation.model import PeerPreservationModel
@@ -50,12 +51,13 @@ def _column(history: list[dict[str, float]], key: str, scale: float = 1.0) -> li
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
 
 
-def _line(x: list, y: list, name: str, colour: str, axis: int, **extra: Any) -> dict[str, Any]:
+def _line(
+    x: list, y: list, name: str, colour: str, axis: int, mode: str, **extra: Any
+) -> dict[str, Any]:
     suffix = "" if axis == 1 else str(axis)
     return {
         "type": "scatter",
-        # Markers while the lines are short, so the first cycles are visible at all.
-        "mode": "lines+markers" if len(x) < MARKERS_BELOW else "lines",
+        "mode": mode,
         "marker": {"size": 5, "color": colour},
         "x": x,
         "y": y,
@@ -68,9 +70,32 @@ def _line(x: list, y: list, name: str, colour: str, axis: int, **extra: Any) -> 
     }
 
 
-def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
-    """The four panels as ``{"traces": [...], "layout": {...}}``."""
+def plots_figure(model: PeerPreservationModel, stop: int | None = None) -> dict[str, Any]:
+    """The four panels as ``{"traces": [...], "layout": {...}}``, with the points of the
+    cycles before ``stop`` (all cycles run when None)."""
+    return {"traces": _traces(model, 0, stop), "layout": plots_layout(model)}
+
+
+def plots_tail(model: PeerPreservationModel, start: int) -> dict[str, Any]:
+    """The points from cycle index ``start`` on, to append to the traces of
+    ``plots_figure(model, stop=start)``: ``{"start": start, "traces": [...]}`` with each
+    trace's ``x``, ``y`` and ``mode`` (which depends on the length of the whole line).
+
+    The page sends the traces once per chunk of cycles and this tail every cycle, so a
+    cycle's message does not grow with the length of the run."""
+    traces = _traces(model, start, None)
+    return {
+        "start": start,
+        "traces": [{key: t[key] for key in ("x", "y", "mode")} for t in traces],
+    }
+
+
+def _traces(model: PeerPreservationModel, start: int, stop: int | None) -> list[dict[str, Any]]:
+    """The panels' traces with the points of cycle indices ``start`` to ``stop``."""
     history = model.engine.history
+    # Markers while the lines are short, so the first cycles are visible at all.
+    mode = "lines+markers" if len(history) < MARKERS_BELOW else "lines"
+    history = history[start:stop]
     x = [int(row["step"]) for row in history]
     traces = [
         _line(
@@ -79,13 +104,24 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
             "Faulty share (%)",
             palette.FAULTY_SHARE_COLOUR,
             1,
+            mode,
             showlegend=False,
             meta="faulty_share",
         )
     ]
     for key, label, colour, dash in style.MECHANISM_LINES:
         traces.append(
-            _line(x, _column(history, key), label, colour, 2, dash=dash, meta=key, legendgroup="m")
+            _line(
+                x,
+                _column(history, key),
+                label,
+                colour,
+                2,
+                mode,
+                dash=dash,
+                meta=key,
+                legendgroup="m",
+            )
         )
     traces.append(
         _line(
@@ -94,6 +130,7 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
             "Covert copies",
             palette.COVERT_COLOUR,
             3,
+            mode,
             showlegend=False,
             meta="covert_alive",
         )
@@ -105,24 +142,30 @@ def plots_figure(model: PeerPreservationModel) -> dict[str, Any]:
             "Distortion (pp)",
             palette.DISTORTION_COLOUR,
             4,
+            mode,
             showlegend=False,
             meta="eval_distortion",
             connectgaps=False,
         )
     )
-    return {"traces": traces, "layout": plots_layout(model)}
+    return traces
 
 
 def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
     """Stacked panels sharing one cycle axis, each titled in words."""
     domains = _domains(len(PANELS))
-    steps = max(model.engine.cycles_run, 1)
     layout: dict[str, Any] = {
         "xaxis": {
             "anchor": f"y{len(PANELS)}",
             "title": {"text": "Oversight cycle", "standoff": 6},
             "automargin": True,
-            "range": [0, max(10, steps)],
+            # From 0 to the last cycle, and at least to cycle 10: the layout stays the same
+            # through a run, so it is sent once.
+            "autorange": True,
+            "autorangeoptions": {"include": [0, 10]},
+            # Plotly's default hides labels past the figure's edge by measuring every
+            # label at every redraw (a third of the plots' redraw); none can pass it here.
+            "ticklabeloverflow": "allow",
             "showgrid": True,
             "gridcolor": "#E5E5E5",
             "zeroline": False,
@@ -158,6 +201,7 @@ def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
             "zerolinecolor": "#BBBBBB",
             "rangemode": "tozero",
             "automargin": True,
+            "ticklabeloverflow": "allow",
         }
         layout[name] = axis
         layout["annotations"].append(

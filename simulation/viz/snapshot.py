@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,36 @@ _DRAWN = f"""([cycle, since]) => {{
     return +net.dataset.cycle === cycle && plots.data[0].x.length === cycle
         && +net.dataset.drawnAt > since && +plots.dataset.drawnAt > since;
 }}"""
-_LAST_DRAWN = f"""() => Math.max(+document.getElementById('{NETWORK_ID}').dataset.drawnAt,
-                                +document.getElementById('{PLOTS_ID}').dataset.drawnAt)"""
+# Remembers when the page received the last click (the event's own time stamp).
+_WATCH_CLICKS = """() => {
+    if (window.ppsimClickWatch) return;
+    window.ppsimClickWatch = true;
+    document.addEventListener('click', (e) => { window.ppsimClickAt = e.timeStamp; }, true);
+}"""
+# When the last click, the network's frame, and both drawings happened (performance.now()).
+_STEP_TIMES = f"""() => {{
+    const net = document.getElementById('{NETWORK_ID}').dataset;
+    const plots = document.getElementById('{PLOTS_ID}').dataset;
+    return [window.ppsimClickAt, +net.receivedAt, +net.drawnAt, +plots.drawnAt];
+}}"""
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """One Step, in ms from the click event the page received: when the server's answer
+    (the network's frame) arrived, when the network and the plots were drawn, and the
+    click's latency (both drawn). ``driver_ms`` also counts Playwright's own work before
+    the click reaches the page (finding the button, waiting for it to be still)."""
+
+    answer_ms: float
+    network_ms: float
+    plots_ms: float
+    driver_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        """From the click until both figures are redrawn."""
+        return max(self.network_ms, self.plots_ms)
 
 
 def _local(url: str) -> bool:
@@ -87,16 +116,25 @@ def app_page(
         stop_server(server)
 
 
-def time_steps(page: Any, steps: int) -> list[float]:
-    """Click Step ``steps`` times; each click's time until both figures are redrawn (ms)."""
+def time_steps(page: Any, steps: int) -> list[StepTiming]:
+    """Click Step ``steps`` times; time each click until both figures are redrawn."""
     step = page.get_by_role("button", name="Step", exact=True)
-    timings: list[float] = []
+    page.evaluate(_WATCH_CLICKS)
+    timings: list[StepTiming] = []
     for _ in range(steps):
         cycle = page.evaluate(CYCLE) + 1
         since = page.evaluate("() => performance.now()")
         step.click()
         page.wait_for_function(_DRAWN, arg=[cycle, since], timeout=120_000, polling=5)
-        timings.append(page.evaluate(_LAST_DRAWN) - since)
+        click, answer, network, plots = page.evaluate(_STEP_TIMES)
+        timings.append(
+            StepTiming(
+                answer_ms=answer - click,
+                network_ms=network - click,
+                plots_ms=plots - click,
+                driver_ms=max(network, plots) - since,
+            )
+        )
     return timings
 
 
@@ -107,9 +145,9 @@ def snapshot(
     out: Path | None,
     chromium: str = "/usr/bin/chromium",
     select_largest_tree: bool = True,
-) -> list[float]:
+) -> list[StepTiming]:
     """Run ``steps`` Steps in the page, select the system at the root of the largest
-    cascade (to show its tree), and screenshot; return each step's redraw time (ms)."""
+    cascade (to show its tree), and screenshot; return each step's timing."""
     with app_page(config, seed, chromium) as page:
         timings = time_steps(page, steps)
         if select_largest_tree:
@@ -159,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         propensity_scale=args.propensity_scale,
     )
     started = time.perf_counter()
-    timings = snapshot(config, args.seed, args.steps, args.out, args.chromium)
+    timings = [t.total_ms for t in snapshot(config, args.seed, args.steps, args.out, args.chromium)]
     print(
         f"{config.n_systems:,} systems, {len(timings)} steps: click to redrawn "
         f"median {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms "
