@@ -17,7 +17,7 @@ from __future__ import annotations
 import solara
 import solara.server.settings
 
-from simulation.model import PeerPreservationModel
+from simulation.model import load_engine
 from simulation.viz.components import serve_plotly_js
 from simulation.viz.controls import settings_from_env
 from simulation.viz.page import Page as AppPage
@@ -32,13 +32,8 @@ solara.server.settings.theme.show_banner = False
 INITIAL_CONFIG, INITIAL_SEED = settings_from_env()
 
 
-def load_engine() -> None:
-    """Run one cycle of a small model while the server starts: the first cycle of a process
-    loads the compiled engine from Numba's cache (about a second), which would otherwise
-    delay the page's first Step."""
-    PeerPreservationModel(n_systems=50, rng=0).step()
-
-
+# The first cycle of a process loads the compiled engine from Numba's cache (about a
+# second); loading it while the server starts keeps the page's first Step from waiting.
 load_engine()
 
 

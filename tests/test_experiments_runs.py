@@ -183,7 +183,7 @@ def test_interrupted_sweep_resumes_with_exactly_one_row_per_run(tmp_path: Path, 
     """A real sweep in a subprocess is killed (SIGKILL) or interrupted (SIGINT to its process
     group, as Ctrl-C does) after some parts are written; rerunning completes it."""
     text = SWEEP.replace("replicates = 3", "replicates = 10").replace(
-        "n_systems = 100\nsteps = 20", "n_systems = 500\nsteps = 100"
+        "n_systems = 100\nsteps = 20", "n_systems = 3000\nsteps = 300"
     )
     study_path = write(tmp_path, text)
     out = tmp_path / "out"

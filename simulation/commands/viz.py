@@ -117,6 +117,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"The app is running at {url}")
                 typer.echo("Open that address in a browser. Press Ctrl-C to stop.")
                 code = process.wait()
+                if code in (0, 130, -signal.SIGINT):
+                    # Ctrl-C reaches the server too; it may stop before this process notices
+                    raise KeyboardInterrupt
                 tail = _log_tail(log_path)
                 fail(
                     f"the app's server stopped unexpectedly (exit code {code})"
