@@ -131,6 +131,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             stdin=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            # Ctrl-C acts as in a terminal even under a background job (SIGINT ignored)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     state = {
         "process": process,

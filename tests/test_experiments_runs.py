@@ -167,6 +167,9 @@ def _start_sweep(study: Path, out: Path, workers: int) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, like a job in a terminal
+        # Ctrl-C acts as in a terminal even when these tests run as a background job, whose
+        # children inherit SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
