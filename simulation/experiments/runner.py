@@ -350,7 +350,9 @@ def _run_on(
                 except Exception as exc:  # the executor takes no more work
                     queue.appendleft((batch, attempt))
                     if not isinstance(exc, BrokenExecutor):
-                        raise _Lost(_error_text(exc)) from None
+                        failure = getattr(executor, "failure", None)
+                        why = failure() if failure is not None else None
+                        raise _Lost(why or _error_text(exc)) from None
                     renewed(exc)
                     continue
                 in_flight[future] = (batch, attempt, generation)
