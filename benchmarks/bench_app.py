@@ -4,8 +4,9 @@ For each network size: the time from a click on Step (the click event the page r
 until both figures are redrawn, median and maximum over ``--steps`` clicks, with the
 median times at which the server's answer arrived and the network and the plots were
 drawn, and the median as Playwright sees it (which adds its own 30-150 ms of finding the
-button and waiting for it to be still before it clicks); what a cycle sends to the browser (the
-network frame and the plots, as JSON), and, for the sizes given to ``--play``, Play at
+button and waiting for it to be still before it clicks); what a cycle sends to the browser
+(the network frame and the plots' new points, as JSON), and, for the sizes given to
+``--play``, Play at
 ``--speed`` cycles per second for ``--play-seconds``: the cycles run per second (keeping
 pace means close to the speed asked for), the frames drawn per second, and how long after
 the click on Pause the drawing stops changing (and how many frames it drew after it).
@@ -31,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from simulation.config import SimulationConfig  # noqa: E402
 from simulation.model import PeerPreservationModel  # noqa: E402
 from simulation.viz.frames import network_frame, network_scene  # noqa: E402
-from simulation.viz.page import NETWORK_ID  # noqa: E402
-from simulation.viz.plots import plots_figure  # noqa: E402
+from simulation.viz.page import NETWORK_ID, PLOT_CHUNK  # noqa: E402
+from simulation.viz.plots import plots_tail  # noqa: E402
 from simulation.viz.snapshot import CYCLE, StepTiming, app_page, time_steps  # noqa: E402
 
 # Records (time, cycle) each time the network's drawn cycle changes.
@@ -46,8 +47,8 @@ _WATCH = f"""() => {{
 
 def server_side(config: SimulationConfig, cycles: int = 20) -> dict[str, float]:
     """What the server does for the page, without a browser: the layout and scene (once),
-    and per cycle the network frame and the plots: their JSON sizes in KB and the time to
-    build them in ms (after ``cycles`` cycles)."""
+    and per cycle the network frame and the plots' new points: their JSON sizes in KB and
+    the time to build them in ms (after ``cycles`` cycles)."""
     model = PeerPreservationModel(config, rng=0)
     started = time.perf_counter()
     scene = network_scene(model)
@@ -56,7 +57,7 @@ def server_side(config: SimulationConfig, cycles: int = 20) -> dict[str, float]:
         model.step()
     started = time.perf_counter()
     frame = network_frame(model, selected=-1)
-    plots = plots_figure(model)
+    plots = plots_tail(model, start=cycles - cycles % PLOT_CHUNK)
     frame_ms = 1000 * (time.perf_counter() - started)
     return {
         "scene_kb": len(json.dumps(scene)) / 1000,
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(answer {answer:.0f}, network {network:.0f}, plots {plots:.0f}; "
                 f"from Playwright's call {driver:.0f}); "
                 f"sent per cycle {server['frame_kb']:.1f} KB frame + {server['plots_kb']:.1f} "
-                f"KB plots, built in {server['frame_ms']:.0f} ms; layout and scene once: "
+                f"KB plot points, built in {server['frame_ms']:.0f} ms; layout and scene once: "
                 f"{server['scene_ms']:.0f} ms, {server['scene_kb']:.0f} KB"
             )
             if n in play_sizes:
