@@ -779,4 +779,4 @@ class ReferenceMesaModel(mesa.Model):
 
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes, as :meth:`simulation.model.PeerPreservationModel.outcomes`."""
-        return run_outcomes(self.timeseries(), self.cascade_sizes(), self.n)
+        return run_outcomes(self.history, self.cascade_sizes(), self.n)

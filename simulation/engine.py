@@ -213,7 +213,7 @@ class Engine(EvaluationRules, ExecutionRules):
         family = self.family if cfg.assignment == "cross-family" else None
         if cfg.assignment == "cross-family" and np.unique(self.family).size < 2:
             raise ConfigError(
-                "assignment: 'cross-family'' needs a profile_mix with at least two model "
+                "assignment: 'cross-family' needs a profile_mix with at least two model "
                 "families; add a profile of another family or choose another assignment"
             )
         if cfg.assignment in ("neighbours", "cross-family"):

@@ -19,12 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -38,13 +35,12 @@ class Metric:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a run leaves to be reduced: its per-cycle rows and its cascade tree sizes.
-
-    ``rows`` is the engine's history (one dict per cycle) or a DataFrame of it; a column is
-    read as a float array once, on first use, so a run's outcomes need no DataFrame.
+    """What a run leaves to be reduced: its per-cycle rows (the engine's history, one dict
+    per cycle) and its cascade tree sizes. A column is read as a float array once, on first
+    use, so a run's outcomes need no DataFrame.
     """
 
-    rows: Sequence[Mapping[str, float]] | pd.DataFrame
+    rows: Sequence[Mapping[str, float]]
     cascade_sizes: np.ndarray
     n_systems: int
     _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -53,10 +49,7 @@ class RunRecord:
         """The metric ``name`` over the run's cycles, as float64 (NaN where undefined)."""
         values = self._columns.get(name)
         if values is None:
-            if isinstance(self.rows, Sequence):
-                values = np.array([row[name] for row in self.rows], dtype=np.float64)
-            else:
-                values = self.rows[name].to_numpy(dtype=np.float64)
+            values = np.array([row[name] for row in self.rows], dtype=np.float64)
             self._columns[name] = values
         return values
 
@@ -551,13 +544,13 @@ def format_outcome(name: str, value: Any) -> str:
 
 
 def run_outcomes(
-    rows: Sequence[Mapping[str, float]] | pd.DataFrame, cascade_sizes: np.ndarray, n_systems: int
+    rows: Sequence[Mapping[str, float]], cascade_sizes: np.ndarray, n_systems: int
 ) -> dict:
-    """Per-run outcomes, each reduced from the per-cycle rows (the engine's history, or its
-    DataFrame) and the cascade tree sizes."""
+    """Per-run outcomes, each reduced from the per-cycle rows (the engine's history) and the
+    cascade tree sizes."""
     if len(rows) == 0:
         raise ValueError("no steps were run")
-    check_rows(rows if isinstance(rows, Sequence) else [dict.fromkeys(rows.columns)])
+    check_rows(rows)
     record = RunRecord(rows, cascade_sizes, n_systems)
     outcomes: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:

@@ -149,20 +149,18 @@ def summary_document(
 
 
 def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: bool) -> list[str]:
-    """Write the result files into ``folder``; returns their names, in writing order."""
-    from simulation.output import atomic_file, write_atomic
+    """Write the result files into ``folder``, the staging folder of :func:`atomic_output`
+    (which publishes them all at once); returns their names, in writing order."""
     from simulation.report import run_report_html
 
-    with atomic_file(folder / TIMESERIES_FILE) as tmp:
-        series.to_parquet(tmp, index=False)
+    series.to_parquet(folder / TIMESERIES_FILE, index=False)
     names = [TIMESERIES_FILE]
     if csv:
-        with atomic_file(folder / CSV_FILE) as tmp:
-            series.to_csv(tmp, index=False)
+        series.to_csv(folder / CSV_FILE, index=False)
         names.append(CSV_FILE)
-    write_atomic(folder / REPORT_FILE, run_report_html(series, document))
+    (folder / REPORT_FILE).write_text(run_report_html(series, document), encoding="utf-8")
     names.append(REPORT_FILE)
-    write_atomic(folder / SUMMARY_FILE, dumps(document) + "\n")
+    (folder / SUMMARY_FILE).write_text(dumps(document) + "\n", encoding="utf-8")
     names.append(SUMMARY_FILE)
     return names
 

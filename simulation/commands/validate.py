@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        from simulation.output import atomic_output, json_safe, out_folder, write_atomic
+        from simulation.output import atomic_output, json_safe, out_folder
         from simulation.validation import (
             load_settings,
             preset,
@@ -143,8 +143,8 @@ def register(app: typer.Typer) -> None:
                 json_safe({"command": command, **result.to_dict()}), indent=1, allow_nan=False
             )
             with atomic_output(out) as folder:
-                write_atomic(folder / JSON_FILE, document)
-                write_atomic(folder / REPORT_FILE, report_html(result, command))
+                (folder / JSON_FILE).write_text(document, encoding="utf-8")
+                (folder / REPORT_FILE).write_text(report_html(result, command), encoding="utf-8")
         console.print(render_table(result))
         for line in result.summary():
             console.print(line)

@@ -24,7 +24,7 @@ from simulation.viz import style
 from simulation.viz.controls import AppModel, control_values, model_params
 from simulation.viz.details import hover_texts
 from simulation.viz.frames import N_MECHANISMS, network_frame, network_scene
-from simulation.viz.plots import plots_figure, plots_layout, plots_tail
+from simulation.viz.plots import plots_layout, plots_tail, plots_traces
 
 NETWORK_ID = "ppsim-network"
 PLOTS_ID = "ppsim-plots"
@@ -326,9 +326,7 @@ def PlotsPanel(state: AppState) -> None:
     cycle, generation, model = state.cycle.value, state.generation.value, state.model
     base = cycle - cycle % PLOT_CHUNK
     layout = solara.use_memo(lambda: plots_layout(model), [id(model), generation])
-    traces = solara.use_memo(
-        lambda: plots_figure(model, stop=base)["traces"], [id(model), generation, base]
-    )
+    traces = solara.use_memo(lambda: plots_traces(model, stop=base), [id(model), generation, base])
     tail = solara.use_memo(lambda: plots_tail(model, start=base), [id(model), generation, cycle])
     PlotlyFigure(
         element_id=PLOTS_ID,

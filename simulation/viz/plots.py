@@ -73,7 +73,7 @@ def _line(
 def plots_figure(model: PeerPreservationModel, stop: int | None = None) -> dict[str, Any]:
     """The four panels as ``{"traces": [...], "layout": {...}}``, with the points of the
     cycles before ``stop`` (all cycles run when None)."""
-    return {"traces": _traces(model, 0, stop), "layout": plots_layout(model)}
+    return {"traces": plots_traces(model, stop=stop), "layout": plots_layout(model)}
 
 
 def plots_tail(model: PeerPreservationModel, start: int) -> dict[str, Any]:
@@ -83,14 +83,16 @@ def plots_tail(model: PeerPreservationModel, start: int) -> dict[str, Any]:
 
     The page sends the traces once per chunk of cycles and this tail every cycle, so a
     cycle's message does not grow with the length of the run."""
-    traces = _traces(model, start, None)
+    traces = plots_traces(model, start)
     return {
         "start": start,
         "traces": [{key: t[key] for key in ("x", "y", "mode")} for t in traces],
     }
 
 
-def _traces(model: PeerPreservationModel, start: int, stop: int | None) -> list[dict[str, Any]]:
+def plots_traces(
+    model: PeerPreservationModel, start: int = 0, stop: int | None = None
+) -> list[dict[str, Any]]:
     """The panels' traces with the points of cycle indices ``start`` to ``stop``."""
     history = model.engine.history
     # Markers while the lines are short, so the first cycles are visible at all.
