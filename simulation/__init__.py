@@ -17,8 +17,9 @@ command line's ``--help``) stays fast.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 try:
     __version__ = version("ppsim")
@@ -41,43 +42,22 @@ _PUBLIC = {
     "PpsimError": "simulation.errors",
 }
 
-__all__ = [
-    "__version__",
-    "PeerPreservationModel",
-    "AISystem",
-    "SimulationConfig",
-    "Profile",
-    "available_profiles",
-    "Study",
-    "load_study",
-    "run_study",
-    "StudyResult",
-    "run_validation",
-    "preset",
-    "RUN_OUTCOMES",
-    "PpsimError",
-]
-
-if TYPE_CHECKING:
-    from simulation.agents import AISystem
-    from simulation.config import SimulationConfig
-    from simulation.errors import PpsimError
-    from simulation.experiments.runner import StudyResult, run_study
-    from simulation.experiments.study import Study
-    from simulation.experiments.study_file import load_study
-    from simulation.metrics import RUN_OUTCOMES
-    from simulation.model import PeerPreservationModel
-    from simulation.profiles import Profile, available_profiles
-    from simulation.validation.settings import preset
-    from simulation.validation.suite import run_validation
+__all__ = ["__version__", *_PUBLIC]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'simulation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports each of ``exports`` (name -> module) on first
+    use, so importing a package loads none of its heavy modules."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(exports[name]), name)
+
+    return __getattr__
+
+
+__getattr__ = lazy_exports(__name__, _PUBLIC)
 
 
 def __dir__() -> list[str]:

@@ -28,28 +28,24 @@ here the same table is given inline):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from simulation import lazy_exports
 
 _EXPORTS = {
-    "Study": "study",
-    "StudyError": "study",
-    "load_study": "study_file",
-    "parse_study": "study_file",
-    "StudyInterrupted": "runner",
-    "StudyResult": "runner",
-    "run_study": "runner",
-    "load_runs": "store",
-    "load_timeseries": "store",
-    "read_stored_study": "store",
-    "build_report": "report",
+    name: f"simulation.experiments.{module}"
+    for name, module in {
+        "Study": "study",
+        "StudyError": "study",
+        "load_study": "study_file",
+        "parse_study": "study_file",
+        "StudyInterrupted": "runner",
+        "StudyResult": "runner",
+        "run_study": "runner",
+        "load_runs": "store",
+        "load_timeseries": "store",
+        "read_stored_study": "store",
+        "build_report": "report",
+    }.items()
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"simulation.experiments.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'simulation.experiments' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
