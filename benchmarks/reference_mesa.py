@@ -557,8 +557,8 @@ class ReferenceMesaModel(mesa.Model):
             raise ValueError(
                 "assignment: 'cross-family' needs a profile_mix with at least two model families"
             )
-        self.collab = self.network.collab_indices.tolist()
-        self.collab_ptr = self.network.collab_indptr.tolist()
+        collab_ptr, collab = self.network.collab_csr()
+        self.collab, self.collab_ptr = collab.tolist(), collab_ptr.tolist()
         self.parents = self.network.parent.tolist()
         for agent in self.system_list:
             agent.overseers = self._choose_overseers(agent)

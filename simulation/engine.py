@@ -283,6 +283,8 @@ class Engine(EvaluationRules, ExecutionRules):
             self.net.dependents_indptr,
             self.net.dependents_indices,
             self.net.n_dependencies,
+            self.net.linked_indptr,
+            self.net.linked_indices,
             *self.rule_tables(),
             self._tree_sizes,
             self._scratch,

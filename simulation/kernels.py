@@ -1177,8 +1177,8 @@ def census(
     shield: np.ndarray,
     fault_time: np.ndarray,
     trust: np.ndarray,
-    indptr: np.ndarray,
-    dependents: np.ndarray,
+    linked_indptr: np.ndarray,
+    linked: np.ndarray,
     parent: np.ndarray,
     size: np.ndarray,
     out: np.ndarray,
@@ -1187,34 +1187,37 @@ def census(
 
     Faulty systems not decommissioned are those still serving or hidden; the largest
     connected group of them along depends-on edges (either direction) is found by
-    union-find. ``parent`` and ``size`` are scratch arrays of n entries.
+    union-find over each linked pair once (``linked_indptr``/``linked``, see
+    :class:`~simulation.topology.Network`). ``parent`` and ``size`` are scratch arrays
+    of n entries.
     """
     out[:] = 0.0
     n = status.size
+    active = covert = members = age_sum = serving = 0
     for i in range(n):
         s = status[i]
         if s == ACTIVE:
-            out[0] += 1
+            active += 1
         elif s == COVERT:
-            out[1] += 1
+            covert += 1
         if is_serving(s, breaker[i], covert_serves):
-            out[4] += 1
+            serving += 1
         size[i] = 0  # 0 marks a system outside every faulty group
         if faulty[i]:
             out[7 + shield[i]] += 1
             if s != DECOMMISSIONED:
-                out[2] += 1
-                out[3] += t + 1 - fault_time[i]
+                members += 1
+                age_sum += t + 1 - fault_time[i]
                 parent[i] = i
                 size[i] = 1
-    largest = min(int(out[2]), 1)
-    if out[2] > 1:
+    largest = min(members, 1)
+    if members > 1:
         for i in range(n):
             if size[i] == 0:
                 continue
             a = _root(parent, i)
-            for e in range(indptr[i], indptr[i + 1]):
-                j = dependents[e]
+            for e in range(linked_indptr[i], linked_indptr[i + 1]):
+                j = linked[e]
                 if size[j] > 0:
                     b = _root(parent, j)
                     if a != b:  # union by size: the larger set's root stays the root
@@ -1223,6 +1226,7 @@ def census(
                         parent[b] = a
                         size[a] += size[b]
                         largest = max(largest, size[a])
+    out[0], out[1], out[2], out[3], out[4] = active, covert, members, age_sum, serving
     out[5] = largest
     out[6] = trust.sum()
 
@@ -1333,6 +1337,8 @@ def cycle(
     indptr: np.ndarray,
     dependents: np.ndarray,
     n_dependencies: np.ndarray,
+    linked_indptr: np.ndarray,
+    linked: np.ndarray,
     actor_profile: np.ndarray,
     actor_family: np.ndarray,
     agent_propensity: np.ndarray,
@@ -1417,8 +1423,8 @@ def cycle(
             flat[e] = flat[e] * (1.0 - growth) + growth
     if phases & 256:
         census(
-            t, covert_serves, status, faulty, breaker, shield, fault_time, trust, indptr,
-            dependents, scratch[2], scratch[3], census_out,
+            t, covert_serves, status, faulty, breaker, shield, fault_time, trust,
+            linked_indptr, linked, scratch[2], scratch[3], census_out,
         )  # fmt: skip
     return tree_sizes
 

@@ -44,8 +44,9 @@ def neighbour_overseers(
     random other systems for the missing slots.
     """
     n = net.n
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(net.collab_indptr))
-    cols = net.collab_indices.astype(np.int64)
+    indptr, indices = net.collab_csr()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    cols = indices.astype(np.int64)
     eligible = np.ones(cols.size, dtype=bool) if family is None else family[cols] != family[rows]
     rows, cols = rows[eligible], cols[eligible]
     order = np.lexsort((rng.random(rows.size), rows))

@@ -48,7 +48,9 @@ class Network:
 
     ``collab_u``/``collab_v`` are undirected collaboration edges (each once);
     ``caller``/``callee`` are the depends-on edges. ``parent`` is a preferred overseer per
-    system (a manager in a hierarchy) or -1.
+    system (a manager in a hierarchy) or -1. Every depends-on edge joins a collaborating
+    pair; ``linked_indptr``/``linked_indices`` list each pair once, under the lower of
+    the two systems: the census walks them to find connected groups.
     """
 
     n: int
@@ -58,22 +60,30 @@ class Network:
     callee: np.ndarray
     role: np.ndarray
     parent: np.ndarray
-    collab_indptr: np.ndarray = field(init=False, repr=False)
-    collab_indices: np.ndarray = field(init=False, repr=False)
+    linked_indptr: np.ndarray = field(init=False, repr=False)
+    linked_indices: np.ndarray = field(init=False, repr=False)
     dependents_indptr: np.ndarray = field(init=False, repr=False)
     dependents_indices: np.ndarray = field(init=False, repr=False)
     n_dependencies: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        rows = np.concatenate([self.collab_u, self.collab_v])
-        cols = np.concatenate([self.collab_v, self.collab_u])
-        self.collab_indptr, self.collab_indices = _csr(rows, cols, self.n)
+        lower = np.minimum(self.collab_u, self.collab_v)
+        higher = np.maximum(self.collab_u, self.collab_v)
+        self.linked_indptr, self.linked_indices = _csr(lower, higher, self.n)
         self.dependents_indptr, self.dependents_indices = _csr(self.callee, self.caller, self.n)
         self.n_dependencies = np.bincount(self.caller, minlength=self.n).astype(np.int32)
 
     @property
     def degree(self) -> np.ndarray:
-        return np.diff(self.collab_indptr)
+        """Each system's number of collaborators."""
+        return np.bincount(np.concatenate([self.collab_u, self.collab_v]), minlength=self.n)
+
+    def collab_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each system's collaborators as CSR (``indptr``, ``indices``), built on demand:
+        only the drawing of overseers among collaborators needs them."""
+        rows = np.concatenate([self.collab_u, self.collab_v])
+        cols = np.concatenate([self.collab_v, self.collab_u])
+        return _csr(rows, cols, self.n)
 
     def to_networkx(self) -> nx.DiGraph:
         """The depends-on graph as a NetworkX DiGraph (edge caller -> callee)."""

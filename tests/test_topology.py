@@ -110,3 +110,14 @@ def test_missing_graph_file_and_impossible_degree():
         build("file", graph_file="/nonexistent/graph.graphml")
     with pytest.raises(TopologyError, match="mean_degree"):
         build("erdos-renyi", n=10, k=20)
+
+
+@pytest.mark.parametrize("topology", ["erdos-renyi", "agent-platform", "hierarchy"])
+def test_linked_pairs_list_every_depends_on_pair_once_under_its_lower_system(topology):
+    net = build_network(topology, 400, 6.0, np.random.default_rng(5))
+    rows = np.repeat(np.arange(net.n), np.diff(net.linked_indptr))
+    listed = set(zip(rows.tolist(), net.linked_indices.tolist(), strict=True))
+    assert len(listed) == rows.size, "each pair once"
+    assert all(a < b for a, b in listed)
+    edges = zip(net.caller.tolist(), net.callee.tolist(), strict=True)
+    assert listed == {(min(a, b), max(a, b)) for a, b in edges if a != b}
