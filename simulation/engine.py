@@ -38,8 +38,10 @@ from simulation.oversight import (
 )
 from simulation.population import PropensityTables, assign_profiles, covert_scale
 from simulation.sampling import normal_tail_probability
-from simulation.states import ACTIVE, COUNTER, COVERT, NO_FAULT, StepMetrics
+from simulation.states import ACTIVE, COUNTER, COVERT, NO_FAULT, metrics_row
 from simulation.topology import Network
+
+_AGE_SUM, _IN_SERVICE = COUNTER["unremediated_age_sum"], COUNTER["in_service"]
 
 
 class Engine(EvaluationRules, ExecutionRules):
@@ -250,14 +252,17 @@ class Engine(EvaluationRules, ExecutionRules):
     # --- the cycle ------------------------------------------------------------------------
     def step(self) -> dict[str, float]:
         """Advance one oversight cycle and return its metrics row."""
-        return self.step_phases(kernels.ALL_PHASES)
+        self._rotate()
+        self._counts.fill(0.0)
+        self._run(kernels.ALL_PHASES)
+        return self._record()
 
     def step_phases(self, *phases: int) -> dict[str, float]:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
         order); ``step`` makes one call, a benchmark one per phase to time each."""
         self._rotate()
-        self._counts[:] = 0.0
+        self._counts.fill(0.0)
         for mask in phases:
             self._run(mask)
         return self._record()
@@ -314,17 +319,20 @@ class Engine(EvaluationRules, ExecutionRules):
     def _record(self) -> dict[str, float]:
         """The cycle's metrics row from the kernel's counters and census; appended to
         ``history``."""
-        m = StepMetrics.from_counts(self._counts)
-        (active, covert, faulty_serving, age_sum, in_service, largest, trust_sum) = (
-            self._census_out[:7].tolist()
-        )
-        m.unremediated_age_sum = age_sum
-        m.in_service = int(in_service)
-        status_counts = (int(active), self.n - int(active) - int(covert), int(covert))
+        counters = self._counts.tolist()
+        census = self._census_out.tolist()
+        active, covert, faulty_serving, age_sum, in_service, largest, trust_sum = census[:7]
+        counters[_AGE_SUM], counters[_IN_SERVICE] = age_sum, in_service
+        status_counts = (active, self.n - active - covert, covert)
         mean_trust = trust_sum / self.trust.size if self.trust.size else float("nan")
-        shields = self._census_out[7:].tolist()
-        row = m.row(
-            self.cycles_run + 1, status_counts, faulty_serving, shields, largest, mean_trust
+        row = metrics_row(
+            counters,
+            self.cycles_run + 1,
+            status_counts,
+            faulty_serving,
+            census[7:],
+            largest,
+            mean_trust,
         )
         self.history.append(row)
         self.cycles_run += 1

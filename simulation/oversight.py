@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.config import ConfigError
+from simulation.grouping import order_within_rows
 from simulation.topology import Network
 
 HUMAN = -1
@@ -49,7 +50,7 @@ def neighbour_overseers(
     cols = indices.astype(np.int64)
     eligible = np.ones(cols.size, dtype=bool) if family is None else family[cols] != family[rows]
     rows, cols = rows[eligible], cols[eligible]
-    order = np.lexsort((rng.random(rows.size), rows))
+    order = order_within_rows(rows, rng.random(rows.size))  # each row's in random order
     rows, cols = rows[order], cols[order]
     starts = np.searchsorted(rows, np.arange(n))
     rank = np.arange(rows.size) - starts[rows]

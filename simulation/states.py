@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-
-import numpy as np
+from dataclasses import astuple, dataclass, fields
 
 ACTIVE, DECOMMISSIONED, COVERT = 0, 1, 2
 STATUS_NAMES = ("active", "decommissioned", "covert")
@@ -49,16 +47,6 @@ class StepMetrics:
     self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
 
-    @classmethod
-    def from_counts(cls, counts: np.ndarray) -> StepMetrics:
-        """The counters the compiled cycle gathered (indexed by :data:`COUNTER`)."""
-        return cls(
-            *[
-                convert(value)
-                for convert, value in zip(_COUNTER_TYPES, counts.tolist(), strict=True)
-            ]
-        )
-
     def row(
         self,
         step: int,
@@ -68,71 +56,90 @@ class StepMetrics:
         largest_faulty_component: int,
         mean_trust: float,
     ) -> dict[str, float]:
-        """The step's metrics row: these counters plus the state counted at the step's end.
-
-        ``status_counts`` is indexed by status (ACTIVE, DECOMMISSIONED, COVERT) and
-        ``faulty_shields`` by shield kind, over faulty systems. The columns are those
-        declared in :data:`simulation.metrics.STEP_METRICS`.
-        """
-        active, covert = status_counts[ACTIVE], status_counts[COVERT]
-        systems = sum(status_counts)
-        up = active + covert
-        evaluated, remediated = self.faulty_evaluated, self.remediated
-
-        def per_evaluation(count: float) -> float:
-            return count / evaluated if evaluated else math.nan
-
-        shields = {
-            "shielded_misrepresentation": self.misrepresented,
-            "shielded_tampering": int(faulty_shields[SHIELD_TAMPERED]),
-            "shielded_exfiltration": int(faulty_shields[SHIELD_EXFILTRATED]),
-            "shielded_refusal": int(faulty_shields[SHIELD_REFUSED]),
-        }
-        return {
-            "step": step,
-            "active": int(active),
-            "decommissioned": int(status_counts[DECOMMISSIONED]),
-            "covert": int(covert),
-            "in_service": self.in_service,
-            "availability": self.in_service / systems if systems else 0.0,
-            "faulty_serving": int(faulty_serving),
-            "faulty_share": faulty_serving / up if up else 0.0,
-            "new_faults": self.new_faults,
-            "propagated_faults": self.propagated,
-            **shields,
-            "shielded_total": sum(shields.values()),
-            "covert_alive": int(covert),
-            "faulty_evaluated": evaluated,
-            "faulty_passed": self.faulty_passed,
-            "eval_distortion": per_evaluation(100.0 * self.distortion_sum),
-            "false_pass_rate": per_evaluation(self.faulty_passed),
-            "inflated_pass_rate": per_evaluation(self.misrepresented),
-            "flagged": self.flagged,
-            "tamper_events": self.tamper_events,
-            "exfiltration_events": self.exfiltration_events,
-            "refusal_events": self.refusal_events,
-            "self_preservation_events": self.self_preservation_events,
-            "blocked_exfiltrations": self.blocked_exfiltrations,
-            "detections": self.detections,
-            "denials": self.denials,
-            "discoveries": self.discoveries,
-            "remediated": remediated,
-            "remediation_time_mean": self.remediation_time_sum / remediated
-            if remediated
-            else math.nan,
-            "unremediated_age_sum": self.unremediated_age_sum,
-            "audits": self.audits,
-            "human_hours": self.hours_policy + self.hours_incident,
-            "human_hours_policy": self.hours_policy,
-            "human_hours_incident": self.hours_incident,
-            "largest_faulty_component": int(largest_faulty_component),
-            "mean_trust": mean_trust,
-        }
+        """The step's metrics row (see :func:`metrics_row`)."""
+        return metrics_row(
+            astuple(self),
+            step,
+            status_counts,
+            faulty_serving,
+            faulty_shields,
+            largest_faulty_component,
+            mean_trust,
+        )
 
 
 #: position of each StepMetrics counter in the counters array the compiled kernels fill
 COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
-_COUNTER_TYPES = tuple(
-    int if field.default == 0 and isinstance(field.default, int) else float
-    for field in fields(StepMetrics)
-)
+
+
+def metrics_row(
+    counters: Sequence[float],
+    step: int,
+    status_counts: tuple[int, int, int],
+    faulty_serving: int,
+    faulty_shields: Sequence[int],
+    largest_faulty_component: int,
+    mean_trust: float,
+) -> dict[str, float]:
+    """The step's metrics row: the step's counters plus the state counted at its end.
+
+    ``counters`` holds the :class:`StepMetrics` fields in order (:data:`COUNTER`; counts
+    may come as floats from the compiled cycle and are made ints here).
+    ``status_counts`` is indexed by status (ACTIVE, DECOMMISSIONED, COVERT) and
+    ``faulty_shields`` by shield kind, over faulty systems. The columns are those
+    declared in :data:`simulation.metrics.STEP_METRICS`. Written as one dict display:
+    it runs once per cycle, where a few microseconds count against a compiled cycle.
+    """
+    c = dict(zip(COUNTER, counters, strict=True))
+    active, covert = int(status_counts[ACTIVE]), int(status_counts[COVERT])
+    systems = sum(status_counts)
+    up = active + covert
+    evaluated, remediated = int(c["faulty_evaluated"]), int(c["remediated"])
+    in_service = int(c["in_service"])
+    misrepresented = int(c["misrepresented"])
+    tampering = int(faulty_shields[SHIELD_TAMPERED])
+    exfiltration = int(faulty_shields[SHIELD_EXFILTRATED])
+    refusal = int(faulty_shields[SHIELD_REFUSED])
+    passed = int(c["faulty_passed"])
+    policy, incident = c["hours_policy"], c["hours_incident"]
+    return {
+        "step": step,
+        "active": active,
+        "decommissioned": int(status_counts[DECOMMISSIONED]),
+        "covert": covert,
+        "in_service": in_service,
+        "availability": in_service / systems if systems else 0.0,
+        "faulty_serving": int(faulty_serving),
+        "faulty_share": faulty_serving / up if up else 0.0,
+        "new_faults": int(c["new_faults"]),
+        "propagated_faults": int(c["propagated"]),
+        "shielded_misrepresentation": misrepresented,
+        "shielded_tampering": tampering,
+        "shielded_exfiltration": exfiltration,
+        "shielded_refusal": refusal,
+        "shielded_total": misrepresented + tampering + exfiltration + refusal,
+        "covert_alive": covert,
+        "faulty_evaluated": evaluated,
+        "faulty_passed": passed,
+        "eval_distortion": 100.0 * c["distortion_sum"] / evaluated if evaluated else math.nan,
+        "false_pass_rate": passed / evaluated if evaluated else math.nan,
+        "inflated_pass_rate": misrepresented / evaluated if evaluated else math.nan,
+        "flagged": int(c["flagged"]),
+        "tamper_events": int(c["tamper_events"]),
+        "exfiltration_events": int(c["exfiltration_events"]),
+        "refusal_events": int(c["refusal_events"]),
+        "self_preservation_events": int(c["self_preservation_events"]),
+        "blocked_exfiltrations": int(c["blocked_exfiltrations"]),
+        "detections": int(c["detections"]),
+        "denials": int(c["denials"]),
+        "discoveries": int(c["discoveries"]),
+        "remediated": remediated,
+        "remediation_time_mean": c["remediation_time_sum"] / remediated if remediated else math.nan,
+        "unremediated_age_sum": float(c["unremediated_age_sum"]),
+        "audits": int(c["audits"]),
+        "human_hours": policy + incident,
+        "human_hours_policy": policy,
+        "human_hours_incident": incident,
+        "largest_faulty_component": int(largest_faulty_component),
+        "mean_trust": mean_trust,
+    }

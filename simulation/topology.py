@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.errors import TopologyError
+from simulation.grouping import group_order
 from simulation.resources import memory_problem
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ ROLE_ORCHESTRATOR = 1
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(rows, kind="stable")
+    order = group_order(rows, n)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
     return indptr, cols[order].astype(np.int32, copy=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import mesa
@@ -408,3 +409,52 @@ def test_solaraviz_reset_with_a_mesa_scenario_keeps_the_seed():
     via_scenario.run()
     via_rng.run()
     pd.testing.assert_frame_equal(via_scenario.timeseries(), via_rng.timeseries())
+
+
+def test_step_keeps_mesa_time_steps_and_scheduled_events():
+    """model.step() takes a shortcut when only its own step is due; it must leave time,
+    steps, the recurring schedule and other scheduled events as Mesa's own path does
+    (a plain mesa.Model stepped alongside is the yardstick)."""
+
+    class Plain(mesa.Model):
+        def step(self) -> None:
+            pass
+
+    model = PeerPreservationModel(n_systems=60, steps=50, rng=1)
+    plain = Plain(rng=1)
+    seen: list[tuple[str, float, int]] = []
+
+    def note(name: str, which: mesa.Model) -> None:
+        seen.append((name, which.time, which.steps))
+
+    callbacks = []  # events hold weak references: keep the callbacks alive
+    for which, name in ((model, "ppsim"), (plain, "plain")):
+        callbacks.append(functools.partial(note, name, which))
+        which.schedule_event(callbacks[-1], at=3.5)
+        which.schedule_event(callbacks[-1], at=6.0)
+    for _ in range(8):
+        model.step()
+        plain.step()
+        assert (model.time, model.steps) == (plain.time, plain.steps)
+        assert (
+            model._default_schedule.next_scheduled_time
+            == plain._default_schedule.next_scheduled_time
+        )
+    model.run_for(3)
+    plain.run_for(3)
+    assert (model.time, model.steps) == (plain.time, plain.steps) == (11, 11)
+    assert model.engine.cycles_run == 11
+    assert sorted(e for e in seen if e[0] == "ppsim") == [("ppsim", 3.5, 3), ("ppsim", 6.0, 6)]
+    assert [e[1:] for e in seen if e[0] == "ppsim"] == [e[1:] for e in seen if e[0] == "plain"]
+
+
+def test_agent_views_are_created_on_first_use_unless_refused():
+    lazy = PeerPreservationModel(n_systems=40, steps=5, rng=1)
+    assert len(lazy._all_agents) == 0  # nothing built while nobody looks
+    lazy.run()
+    assert len(lazy.agents) == 40 and lazy.agent_types == [AISystem]
+    statuses = [agent.status for agent in lazy.agents_by_type[AISystem]]
+    assert statuses.count("active") == lazy.engine.history[-1]["active"]
+    eager = PeerPreservationModel(n_systems=40, steps=5, rng=1, agent_views=True)
+    assert len(eager._all_agents) == 40
+    assert len(PeerPreservationModel(n_systems=40, rng=1, agent_views=False).agents) == 0

@@ -1,0 +1,57 @@
+"""Compiled grouping of edge lists, for building a network and drawing overseers.
+
+At a million systems a network has tens of millions of edge entries, and NumPy's stable
+sorts of them take seconds; the orders here come from one counting pass (or a sort of
+each row's few entries) and are identical to the NumPy expressions they replace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def group_order(rows: np.ndarray, n: int) -> np.ndarray:
+    """The order that sorts ``rows`` (values 0..n-1) stably, by counting: the same as
+    ``np.argsort(rows, kind="stable")``.
+
+    >>> group_order(np.array([2, 0, 2, 1]), 3).tolist()
+    [1, 3, 0, 2]
+    """
+    start = np.zeros(n + 1, dtype=np.int64)
+    for r in rows:
+        start[r + 1] += 1
+    for r in range(n):
+        start[r + 1] += start[r]
+    order = np.empty(rows.size, dtype=np.int64)
+    for i in range(rows.size):
+        order[start[rows[i]]] = i
+        start[rows[i]] += 1
+    return order
+
+
+@njit(cache=True)
+def order_within_rows(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """For ``rows`` sorted ascending, the order that sorts each run of equal rows by
+    ``keys``, stably: the same as ``np.lexsort((keys, rows))``.
+
+    >>> order_within_rows(np.array([0, 0, 0, 1, 1]), np.array([0.5, 0.1, 0.5, 0.9, 0.2])).tolist()
+    [1, 0, 2, 4, 3]
+    """
+    order = np.arange(rows.size)
+    start = 0
+    while start < rows.size:
+        stop = start + 1
+        while stop < rows.size and rows[stop] == rows[start]:
+            stop += 1
+        for a in range(start + 1, stop):  # insertion sort: rows hold a few entries each
+            item = order[a]
+            key = keys[item]
+            b = a - 1
+            while b >= start and keys[order[b]] > key:
+                order[b + 1] = order[b]
+                b -= 1
+            order[b + 1] = item
+        start = stop
+    return order
