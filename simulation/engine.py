@@ -127,7 +127,8 @@ class Engine(EvaluationRules, ExecutionRules):
         self._scratch = np.zeros((7, n), dtype=np.int32)
         self._queued = np.zeros(actors, dtype=np.bool_)
         self._queue = np.zeros(actors, dtype=np.int64)
-        self.history: list[dict[str, float]] = []
+        self._rows: list[dict[str, float]] = []
+        self._unbuilt: list[tuple[list[float], list[float]]] = []
         self._seed_initial_faults(min(config.initial_faults, n))
 
     def rule_tables(
@@ -250,14 +251,14 @@ class Engine(EvaluationRules, ExecutionRules):
         self.trust[:] = cfg.trust_initial
 
     # --- the cycle ------------------------------------------------------------------------
-    def step(self) -> dict[str, float]:
-        """Advance one oversight cycle and return its metrics row."""
+    def step(self) -> None:
+        """Advance one oversight cycle (its metrics row joins ``history``)."""
         self._rotate()
         self._counts.fill(0.0)
         self._run(kernels.ALL_PHASES)
-        return self._record()
+        self._record()
 
-    def step_phases(self, *phases: int) -> dict[str, float]:
+    def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
         order); ``step`` makes one call, a benchmark one per phase to time each."""
@@ -265,7 +266,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self._counts.fill(0.0)
         for mask in phases:
             self._run(mask)
-        return self._record()
+        self._record()
 
     def _run(self, phases: int) -> None:
         self._tree_sizes = kernels.cycle(
@@ -316,27 +317,35 @@ class Engine(EvaluationRules, ExecutionRules):
         self._run(1 << kernels.PHASES.index("census"))
         return int(self._census_out[kernels.CENSUS.index("largest_faulty_component")])
 
-    def _record(self) -> dict[str, float]:
-        """The cycle's metrics row from the kernel's counters and census; appended to
-        ``history``."""
-        counters = self._counts.tolist()
-        census = self._census_out.tolist()
-        active, covert, faulty_serving, age_sum, in_service, largest, trust_sum = census[:7]
-        counters[_AGE_SUM], counters[_IN_SERVICE] = age_sum, in_service
-        status_counts = (active, self.n - active - covert, covert)
-        mean_trust = trust_sum / self.trust.size if self.trust.size else float("nan")
-        row = metrics_row(
-            counters,
-            self.cycles_run + 1,
-            status_counts,
-            faulty_serving,
-            census[7:],
-            largest,
-            mean_trust,
-        )
-        self.history.append(row)
+    def _record(self) -> None:
+        """Keep the cycle's counters and census; its metrics row is built when
+        ``history`` is next read, so a run that steps many cycles builds its rows in one
+        go (a row takes longer to build than a compiled cycle of 1,000 systems)."""
+        self._unbuilt.append((self._counts.tolist(), self._census_out.tolist()))
         self.cycles_run += 1
-        return row
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        """One metrics row per cycle run (see :data:`simulation.metrics.STEP_METRICS`)."""
+        if self._unbuilt:
+            first = len(self._rows) + 1
+            slots = self.trust.size
+            for step, (counters, census) in enumerate(self._unbuilt, start=first):
+                active, covert, faulty_serving, age_sum, in_service, largest, trust_sum = census[:7]
+                counters[_AGE_SUM], counters[_IN_SERVICE] = age_sum, in_service
+                self._rows.append(
+                    metrics_row(
+                        counters,
+                        step,
+                        (active, self.n - active - covert, covert),
+                        faulty_serving,
+                        census[7:],
+                        largest,
+                        trust_sum / slots if slots else float("nan"),
+                    )
+                )
+            self._unbuilt.clear()
+        return self._rows
 
     def cascade_sizes(self) -> np.ndarray:
         """Size of every cascade tree so far (1 = a root fault that infected no one)."""

@@ -34,32 +34,36 @@ DEFAULT_AGENT_VIEW_LIMIT = 5_000_000
 
 
 class RowCollector(mesa.DataCollector):
-    """A DataCollector of every metric column that keeps the engine's rows as they are.
+    """A DataCollector of every metric column that reads the engine's rows as they are.
 
     Mesa's own ``collect`` calls one reporter per column and deep-copies each value, which
-    costs more than a compiled cycle of 1,000 systems. Here ``collect`` keeps a reference to
-    the cycle's row (already a fresh dict of plain numbers) and ``model_vars`` is built from
-    the kept rows when it is read, so collecting costs one list append per cycle.
+    costs more than a compiled cycle of 1,000 systems. Here ``collect`` notes which cycle
+    was collected and ``model_vars`` is built from the engine's rows of those cycles when
+    it is read, so collecting costs one list append per cycle.
     """
 
     def __init__(self) -> None:
-        self._rows: list[dict[str, float]] = []
+        self._model: PeerPreservationModel | None = None
+        self._cycles: list[int] = []
         super().__init__(model_reporters={name: _missing for name in METRIC_COLUMNS})
 
     @property
     def model_vars(self) -> dict[str, list[float]]:
-        """Each metric's value in every collected cycle (NaN where a row lacks it)."""
-        return {name: [row.get(name, np.nan) for row in self._rows] for name in METRIC_COLUMNS}
+        """Each metric's value in every collected cycle (NaN before the first cycle)."""
+        history = self._model.engine.history if self._model is not None else []
+        rows = [history[cycle - 1] if cycle else {} for cycle in self._cycles]
+        return {name: [row.get(name, np.nan) for row in rows] for name in METRIC_COLUMNS}
 
     @model_vars.setter
     def model_vars(self, _: dict) -> None:
         """Mesa's ``__init__`` assigns an empty dict; the columns come from the rows."""
 
     def collect(self, model: PeerPreservationModel) -> None:
-        """Keep the model's last metrics row."""
+        """Note the cycle just run as collected."""
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(model.time)
-        self._rows.append(model.last_metrics)
+        self._model = model
+        self._cycles.append(model.engine.cycles_run)
 
 
 def _missing(model: PeerPreservationModel) -> float:
@@ -114,9 +118,14 @@ class PeerPreservationModel(mesa.Model):
         )
         if agent_views:
             self._create_agent_views()
-        self.last_metrics: dict[str, float] = {}
         self.datacollector = RowCollector()
         self.running = True
+
+    @property
+    def last_metrics(self) -> dict[str, float]:
+        """The metrics row of the last cycle run (empty before the first)."""
+        history = self.engine.history
+        return history[-1] if history else {}
 
     def _create_agent_views(self) -> None:
         """Create the Mesa agent views (one :class:`AISystem` per system) if they are
@@ -178,7 +187,7 @@ class PeerPreservationModel(mesa.Model):
 
     def step(self) -> None:
         """One oversight cycle; stops the model (``running = False``) after ``steps``."""
-        self.last_metrics = self.engine.step()
+        self.engine.step()
         self.datacollector.collect(self)
         if self.engine.cycles_run >= self.config.steps:
             self.running = False
