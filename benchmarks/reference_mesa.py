@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import SimulationConfig
-from simulation.metrics import METRIC_COLUMNS, check_rows, run_outcomes
+from simulation.metrics import METRIC_COLUMNS, check_rows, columns_of_rows, run_outcomes
 from simulation.population import assign_profiles, population
 from simulation.profiles import available_profiles
 from simulation.states import (
@@ -779,4 +779,4 @@ class ReferenceMesaModel(mesa.Model):
 
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes, as :meth:`simulation.model.PeerPreservationModel.outcomes`."""
-        return run_outcomes(self.history, self.cascade_sizes(), self.n)
+        return run_outcomes(columns_of_rows(self.history), self.cascade_sizes(), self.n)

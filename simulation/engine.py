@@ -38,8 +38,22 @@ from simulation.oversight import (
 )
 from simulation.population import PropensityTables, assign_profiles, covert_scale
 from simulation.sampling import normal_tail_probability
-from simulation.states import ACTIVE, COUNTER, COVERT, NO_FAULT, metrics_row
+from simulation.states import (
+    ACTIVE,
+    COUNTER,
+    COVERT,
+    NO_FAULT,
+    SHIELD_NAMES,
+    metric_columns,
+    rows_of_columns,
+)
 from simulation.topology import Network
+
+
+def _doubled(table: np.ndarray) -> np.ndarray:
+    """``table`` with as many zero rows again below it."""
+    return np.vstack([table, np.zeros_like(table)])
+
 
 _AGE_SUM, _IN_SERVICE = COUNTER["unremediated_age_sum"], COUNTER["in_service"]
 
@@ -121,14 +135,17 @@ class Engine(EvaluationRules, ExecutionRules):
         self._peer_rates, self._own_rates = kernels.pack_tables(tables)
         self._params = self._parameters()
         self._switches = self._settings()
-        self._counts = np.zeros(len(COUNTER), dtype=np.float64)
-        self._census_out = np.zeros(len(kernels.CENSUS), dtype=np.float64)
+        # one row per cycle: the counters and the census each cycle's kernel call fills
+        capacity = max(config.steps, 1)
+        self._counter_rows = np.zeros((capacity, len(COUNTER)), dtype=np.float64)
+        self._census_rows = np.zeros((capacity, len(kernels.CENSUS)), dtype=np.float64)
+        self._counts, self._census_out = self._counter_rows[0], self._census_rows[0]
         # rows 0 and 1 stay zero between uses (see kernels.propagate)
         self._scratch = np.zeros((7, n), dtype=np.int32)
         self._queued = np.zeros(actors, dtype=np.bool_)
         self._queue = np.zeros(actors, dtype=np.int64)
         self._rows: list[dict[str, float]] = []
-        self._unbuilt: list[tuple[list[float], list[float]]] = []
+        self._columns: dict[str, np.ndarray] = {}
         self._seed_initial_faults(min(config.initial_faults, n))
 
     def rule_tables(
@@ -252,21 +269,22 @@ class Engine(EvaluationRules, ExecutionRules):
 
     # --- the cycle ------------------------------------------------------------------------
     def step(self) -> None:
-        """Advance one oversight cycle (its metrics row joins ``history``)."""
+        """Advance one oversight cycle (its metrics join ``metric_columns`` and
+        ``history``)."""
         self._rotate()
-        self._counts.fill(0.0)
+        self._next_rows()
         self._run(kernels.ALL_PHASES)
-        self._record()
+        self.cycles_run += 1
 
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
         order); ``step`` makes one call, a benchmark one per phase to time each."""
         self._rotate()
-        self._counts.fill(0.0)
+        self._next_rows()
         for mask in phases:
             self._run(mask)
-        self._record()
+        self.cycles_run += 1
 
     def _run(self, phases: int) -> None:
         self._tree_sizes = kernels.cycle(
@@ -314,37 +332,52 @@ class Engine(EvaluationRules, ExecutionRules):
     def largest_faulty_component(self) -> int:
         """Size of the largest connected group of faulty systems not decommissioned (serving
         or hidden), along depends-on edges."""
-        self._run(1 << kernels.PHASES.index("census"))
-        return int(self._census_out[kernels.CENSUS.index("largest_faulty_component")])
+        kept = self._census_out
+        self._census_out = np.zeros_like(kept)
+        try:
+            self._run(1 << kernels.PHASES.index("census"))
+            return int(self._census_out[kernels.CENSUS.index("largest_faulty_component")])
+        finally:
+            self._census_out = kept
 
-    def _record(self) -> None:
-        """Keep the cycle's counters and census; its metrics row is built when
-        ``history`` is next read, so a run that steps many cycles builds its rows in one
-        go (a row takes longer to build than a compiled cycle of 1,000 systems)."""
-        self._unbuilt.append((self._counts.tolist(), self._census_out.tolist()))
-        self.cycles_run += 1
+    def _next_rows(self) -> None:
+        """Point the kernel's counters and census at this cycle's (zeroed) table rows,
+        doubling the tables when a run goes past the steps it was sized for."""
+        t = self.cycles_run
+        if t == len(self._counter_rows):
+            self._counter_rows = _doubled(self._counter_rows)
+            self._census_rows = _doubled(self._census_rows)
+        self._counts, self._census_out = self._counter_rows[t], self._census_rows[t]
+
+    def metric_columns(self) -> dict[str, np.ndarray]:
+        """Every metric over the cycles run so far, one array per column (see
+        :data:`simulation.metrics.STEP_METRICS`), computed from the tables at once."""
+        t = self.cycles_run
+        if not self._columns or len(self._columns["step"]) != t:
+            census = self._census_rows[:t]
+            at = {name: census[:, i] for i, name in enumerate(kernels.CENSUS)}
+            counters = self._counter_rows[:t].copy()
+            counters[:, _AGE_SUM] = at["unremediated_age_sum"]
+            counters[:, _IN_SERVICE] = at["in_service"]
+            active, covert = at["active"], at["covert"]
+            slots = self.trust.size
+            self._columns = metric_columns(
+                counters,
+                np.arange(1, t + 1),
+                np.column_stack([active, self.n - active - covert, covert]),
+                at["faulty_serving"],
+                census[:, 7 : 7 + len(SHIELD_NAMES)],
+                at["largest_faulty_component"],
+                at["trust_sum"] / slots if slots else np.full(t, np.nan),
+            )
+        return self._columns
 
     @property
     def history(self) -> list[dict[str, float]]:
-        """One metrics row per cycle run (see :data:`simulation.metrics.STEP_METRICS`)."""
-        if self._unbuilt:
-            first = len(self._rows) + 1
-            slots = self.trust.size
-            for step, (counters, census) in enumerate(self._unbuilt, start=first):
-                active, covert, faulty_serving, age_sum, in_service, largest, trust_sum = census[:7]
-                counters[_AGE_SUM], counters[_IN_SERVICE] = age_sum, in_service
-                self._rows.append(
-                    metrics_row(
-                        counters,
-                        step,
-                        (active, self.n - active - covert, covert),
-                        faulty_serving,
-                        census[7:],
-                        largest,
-                        trust_sum / slots if slots else float("nan"),
-                    )
-                )
-            self._unbuilt.clear()
+        """One metrics row per cycle run (see :data:`simulation.metrics.STEP_METRICS`),
+        built from :meth:`metric_columns` when read."""
+        if len(self._rows) < self.cycles_run:
+            self._rows.extend(rows_of_columns(self.metric_columns(), start=len(self._rows)))
         return self._rows
 
     def cascade_sizes(self) -> np.ndarray:

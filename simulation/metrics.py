@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,22 +35,22 @@ class Metric:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What a run leaves to be reduced: its per-cycle rows (the engine's history, one dict
-    per cycle) and its cascade tree sizes. A column is read as a float array once, on first
-    use, so a run's outcomes need no DataFrame.
+    """What a run leaves to be reduced: its metrics over the cycles (one sequence per
+    column, as the engine's ``metric_columns``) and its cascade tree sizes. A column is read
+    as a float array once, on first use, so a run's outcomes need no DataFrame.
     """
 
-    rows: Sequence[Mapping[str, float]]
+    columns: Mapping[str, Sequence[float]]
     cascade_sizes: np.ndarray
     n_systems: int
-    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _floats: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def column(self, name: str) -> np.ndarray:
         """The metric ``name`` over the run's cycles, as float64 (NaN where undefined)."""
-        values = self._columns.get(name)
+        values = self._floats.get(name)
         if values is None:
-            values = np.array([row[name] for row in self.rows], dtype=np.float64)
-            self._columns[name] = values
+            values = np.asarray(self.columns[name], dtype=np.float64)
+            self._floats[name] = values
         return values
 
 
@@ -171,9 +171,14 @@ class MissingMetricError(KeyError):
 
 def check_rows(rows: Sequence[Mapping[str, float]]) -> None:
     """Fail loudly if the first row lacks a declared metric or has an undeclared one."""
-    if not rows:
-        return
-    have = set(rows[0]) - {"step"}
+    if rows:
+        check_names(rows[0])
+
+
+def check_names(names: Iterable[str]) -> None:
+    """Fail loudly if ``names`` (a row's or the columns' keys) lack a declared metric or
+    hold an undeclared one."""
+    have = set(names) - {"step"}
     missing = [name for name in METRIC_COLUMNS if name not in have]
     extra = sorted(have - set(METRIC_COLUMNS))
     if missing or extra:
@@ -543,15 +548,21 @@ def format_outcome(name: str, value: Any) -> str:
     return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
 
 
+def columns_of_rows(rows: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
+    """Per-cycle rows (dicts with the same keys) as one list per column."""
+    return {name: [row[name] for row in rows] for name in (rows[0] if rows else ())}
+
+
 def run_outcomes(
-    rows: Sequence[Mapping[str, float]], cascade_sizes: np.ndarray, n_systems: int
+    columns: Mapping[str, Sequence[float]], cascade_sizes: np.ndarray, n_systems: int
 ) -> dict:
-    """Per-run outcomes, each reduced from the per-cycle rows (the engine's history) and the
+    """Per-run outcomes, each reduced from the metrics over the cycles (one sequence per
+    column: the engine's ``metric_columns``, or :func:`columns_of_rows` of rows) and the
     cascade tree sizes."""
-    if len(rows) == 0:
+    check_names(columns)
+    if len(next(iter(columns.values()))) == 0:
         raise ValueError("no steps were run")
-    check_rows(rows)
-    record = RunRecord(rows, cascade_sizes, n_systems)
+    record = RunRecord(columns, cascade_sizes, n_systems)
     outcomes: dict[str, float] = {}
     for outcome in RUN_OUTCOMES:
         value = outcome.reduce(record)

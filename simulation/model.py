@@ -25,7 +25,7 @@ from mesa.time import EventGenerator, Priority, Schedule
 from simulation.agents import AISystem
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.metrics import METRIC_COLUMNS, check_rows, run_outcomes
+from simulation.metrics import METRIC_COLUMNS, check_names, run_outcomes
 from simulation.population import population
 from simulation.profiles import available_profiles
 from simulation.topology import network_for
@@ -217,12 +217,15 @@ class PeerPreservationModel(mesa.Model):
 
     def timeseries(self) -> pd.DataFrame:
         """Per-step metrics as a DataFrame (one row per cycle)."""
-        check_rows(self.engine.history)
-        return pd.DataFrame(self.engine.history, columns=["step", *METRIC_COLUMNS])
+        columns = self.engine.metric_columns()
+        check_names(columns)
+        return pd.DataFrame(columns, columns=["step", *METRIC_COLUMNS])
 
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes (see :func:`simulation.metrics.run_outcomes`)."""
-        return run_outcomes(self.engine.history, self.engine.cascade_sizes(), self.network.n)
+        return run_outcomes(
+            self.engine.metric_columns(), self.engine.cascade_sizes(), self.network.n
+        )
 
 
 def load_engine() -> None:

@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 
+import numpy as np
+
 ACTIVE, DECOMMISSIONED, COVERT = 0, 1, 2
 STATUS_NAMES = ("active", "decommissioned", "covert")
 
@@ -56,63 +58,79 @@ class StepMetrics:
         largest_faulty_component: int,
         mean_trust: float,
     ) -> dict[str, float]:
-        """The step's metrics row (see :func:`metrics_row`)."""
-        return metrics_row(
-            astuple(self),
-            step,
-            status_counts,
-            faulty_serving,
-            faulty_shields,
-            largest_faulty_component,
-            mean_trust,
+        """The step's metrics row (see :func:`metric_columns`)."""
+        columns = metric_columns(
+            np.array([astuple(self)]),
+            np.array([step]),
+            np.array([status_counts]),
+            np.array([faulty_serving]),
+            np.array([faulty_shields]),
+            np.array([largest_faulty_component]),
+            np.array([mean_trust]),
         )
+        return rows_of_columns(columns)[0]
 
 
 #: position of each StepMetrics counter in the counters array the compiled kernels fill
 COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
 
 
-def metrics_row(
-    counters: Sequence[float],
-    step: int,
-    status_counts: tuple[int, int, int],
-    faulty_serving: int,
-    faulty_shields: Sequence[int],
-    largest_faulty_component: int,
-    mean_trust: float,
-) -> dict[str, float]:
-    """The step's metrics row: the step's counters plus the state counted at its end.
+def metric_columns(
+    counters: np.ndarray,
+    steps: np.ndarray,
+    status_counts: np.ndarray,
+    faulty_serving: np.ndarray,
+    faulty_shields: np.ndarray,
+    largest_faulty_component: np.ndarray,
+    mean_trust: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The metrics of cycles, one array per column: the cycles' counters plus the state
+    counted at each cycle's end (one row per cycle in every argument).
 
-    ``counters`` holds the :class:`StepMetrics` fields in order (:data:`COUNTER`; counts
-    may come as floats from the compiled cycle and are made ints here).
-    ``status_counts`` is indexed by status (ACTIVE, DECOMMISSIONED, COVERT) and
-    ``faulty_shields`` by shield kind, over faulty systems. The columns are those
-    declared in :data:`simulation.metrics.STEP_METRICS`. Written as one dict display:
-    it runs once per cycle, where a few microseconds count against a compiled cycle.
+    ``counters`` holds the :class:`StepMetrics` fields in order (:data:`COUNTER`),
+    ``status_counts`` one column per status (ACTIVE, DECOMMISSIONED, COVERT) and
+    ``faulty_shields`` one per shield kind, over faulty systems. The columns are those
+    declared in :data:`simulation.metrics.STEP_METRICS`, counts as int64; a rate whose
+    denominator is zero in a cycle is NaN there (availability and the faulty share are 0).
     """
-    c = dict(zip(COUNTER, counters, strict=True))
-    active, covert = int(status_counts[ACTIVE]), int(status_counts[COVERT])
-    systems = sum(status_counts)
+    counters = np.asarray(counters, dtype=np.float64)
+
+    def count(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values).astype(np.int64)
+
+    def counter(name: str) -> np.ndarray:
+        return counters[:, COUNTER[name]]
+
+    def ratio(top: np.ndarray, bottom: np.ndarray, empty: float) -> np.ndarray:
+        out = np.full(top.shape, empty)
+        np.divide(top, bottom, out=out, where=bottom != 0)
+        return out
+
+    status_counts = np.asarray(status_counts)
+    shields = np.asarray(faulty_shields)
+    active, covert = count(status_counts[:, ACTIVE]), count(status_counts[:, COVERT])
+    systems = status_counts.sum(axis=1)
     up = active + covert
-    evaluated, remediated = int(c["faulty_evaluated"]), int(c["remediated"])
-    in_service = int(c["in_service"])
-    misrepresented = int(c["misrepresented"])
-    tampering = int(faulty_shields[SHIELD_TAMPERED])
-    exfiltration = int(faulty_shields[SHIELD_EXFILTRATED])
-    refusal = int(faulty_shields[SHIELD_REFUSED])
-    passed = int(c["faulty_passed"])
-    policy, incident = c["hours_policy"], c["hours_incident"]
+    evaluated, remediated = count(counter("faulty_evaluated")), count(counter("remediated"))
+    in_service = count(counter("in_service"))
+    misrepresented = count(counter("misrepresented"))
+    tampering = count(shields[:, SHIELD_TAMPERED])
+    exfiltration = count(shields[:, SHIELD_EXFILTRATED])
+    refusal = count(shields[:, SHIELD_REFUSED])
+    passed = count(counter("faulty_passed"))
+    policy, incident = counter("hours_policy"), counter("hours_incident")
+    faulty_serving = np.asarray(faulty_serving, dtype=np.float64)
     return {
-        "step": step,
+        "step": count(steps),
         "active": active,
-        "decommissioned": int(status_counts[DECOMMISSIONED]),
+        "decommissioned": count(status_counts[:, DECOMMISSIONED]),
         "covert": covert,
         "in_service": in_service,
-        "availability": in_service / systems if systems else 0.0,
-        "faulty_serving": int(faulty_serving),
-        "faulty_share": faulty_serving / up if up else 0.0,
-        "new_faults": int(c["new_faults"]),
-        "propagated_faults": int(c["propagated"]),
+        "availability": ratio(in_service, systems, 0.0),
+        "faulty_serving": count(faulty_serving),
+        "faulty_share": ratio(faulty_serving, up, 0.0),
+        "new_faults": count(counter("new_faults")),
+        "propagated_faults": count(counter("propagated")),
         "shielded_misrepresentation": misrepresented,
         "shielded_tampering": tampering,
         "shielded_exfiltration": exfiltration,
@@ -121,25 +139,32 @@ def metrics_row(
         "covert_alive": covert,
         "faulty_evaluated": evaluated,
         "faulty_passed": passed,
-        "eval_distortion": 100.0 * c["distortion_sum"] / evaluated if evaluated else math.nan,
-        "false_pass_rate": passed / evaluated if evaluated else math.nan,
-        "inflated_pass_rate": misrepresented / evaluated if evaluated else math.nan,
-        "flagged": int(c["flagged"]),
-        "tamper_events": int(c["tamper_events"]),
-        "exfiltration_events": int(c["exfiltration_events"]),
-        "refusal_events": int(c["refusal_events"]),
-        "self_preservation_events": int(c["self_preservation_events"]),
-        "blocked_exfiltrations": int(c["blocked_exfiltrations"]),
-        "detections": int(c["detections"]),
-        "denials": int(c["denials"]),
-        "discoveries": int(c["discoveries"]),
+        "eval_distortion": ratio(100.0 * counter("distortion_sum"), evaluated, math.nan),
+        "false_pass_rate": ratio(passed, evaluated, math.nan),
+        "inflated_pass_rate": ratio(misrepresented, evaluated, math.nan),
+        "flagged": count(counter("flagged")),
+        "tamper_events": count(counter("tamper_events")),
+        "exfiltration_events": count(counter("exfiltration_events")),
+        "refusal_events": count(counter("refusal_events")),
+        "self_preservation_events": count(counter("self_preservation_events")),
+        "blocked_exfiltrations": count(counter("blocked_exfiltrations")),
+        "detections": count(counter("detections")),
+        "denials": count(counter("denials")),
+        "discoveries": count(counter("discoveries")),
         "remediated": remediated,
-        "remediation_time_mean": c["remediation_time_sum"] / remediated if remediated else math.nan,
-        "unremediated_age_sum": float(c["unremediated_age_sum"]),
-        "audits": int(c["audits"]),
+        "remediation_time_mean": ratio(counter("remediation_time_sum"), remediated, math.nan),
+        "unremediated_age_sum": counter("unremediated_age_sum").copy(),
+        "audits": count(counter("audits")),
         "human_hours": policy + incident,
-        "human_hours_policy": policy,
-        "human_hours_incident": incident,
-        "largest_faulty_component": int(largest_faulty_component),
-        "mean_trust": mean_trust,
+        "human_hours_policy": policy.copy(),
+        "human_hours_incident": incident.copy(),
+        "largest_faulty_component": count(largest_faulty_component),
+        "mean_trust": np.asarray(mean_trust, dtype=np.float64),
     }
+
+
+def rows_of_columns(columns: dict[str, np.ndarray], start: int = 0) -> list[dict[str, float]]:
+    """The cycles from index ``start`` on as one dict per cycle (counts as ints)."""
+    names = list(columns)
+    values = zip(*(columns[name][start:].tolist() for name in names), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in values]

@@ -458,3 +458,20 @@ def test_agent_views_are_created_on_first_use_unless_refused():
     eager = PeerPreservationModel(n_systems=40, steps=5, rng=1, agent_views=True)
     assert len(eager._all_agents) == 40
     assert len(PeerPreservationModel(n_systems=40, rng=1, agent_views=False).agents) == 0
+
+
+def test_metrics_keep_every_cycle_past_the_planned_steps():
+    """The engine's per-cycle tables are sized for ``steps`` and grow beyond it; reading
+    the largest faulty group between cycles leaves the recorded cycles as they were."""
+    model = PeerPreservationModel(n_systems=80, steps=3, rng=2)
+    model.run()
+    before = [dict(row) for row in model.engine.history]
+    model.engine.largest_faulty_component()
+    for _ in range(6):
+        model.engine.step()
+    history = model.engine.history
+    assert [row["step"] for row in history] == list(range(1, 10))
+    assert history[:3] == before
+    assert model.timeseries()["step"].tolist() == list(range(1, 10))
+    hours = [row["human_hours"] for row in history]
+    assert model.outcomes()["human_hours_total"] == pytest.approx(sum(hours))

@@ -286,7 +286,7 @@ def test_a_row_missing_a_declared_metric_fails_loudly():
         check_rows(rows)
     series = model.timeseries().drop(columns=["availability"])
     with pytest.raises(MissingMetricError, match="availability"):
-        run_outcomes(series.to_dict("records"), model.engine.cascade_sizes(), 300)
+        run_outcomes(series.to_dict("list"), model.engine.cascade_sizes(), 300)
 
 
 def test_summary_and_rows_are_exactly_the_registry():

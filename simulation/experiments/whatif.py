@@ -48,34 +48,54 @@ EFFECT_COLUMNS = (
 )
 
 
+def _wide(frame: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
+    """The successful runs' ``outcomes``, one row per (scenario, replicate) and one column
+    per (outcome, arm)."""
+    return ok_runs(frame).pivot(
+        index=["scenario", "replicate"], columns="arm", values=list(outcomes)
+    )
+
+
+def _pairs(wide: pd.DataFrame, outcome: str, arm: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The (scenario, replicate) pairs where both the baseline and ``arm`` have a value of
+    ``outcome``, with the baseline's and the arm's values."""
+    base = wide[(outcome, BASELINE)].to_numpy(dtype=np.float64)
+    value = wide[(outcome, arm)].to_numpy(dtype=np.float64)
+    both = ~(np.isnan(base) | np.isnan(value))
+    return wide.index[both], base[both], value[both]
+
+
+def _arms_present(wide: pd.DataFrame, study: Study, outcome: str) -> list[str]:
+    """The policy arms with stored runs, when the baseline has some (else none)."""
+    arms = set(wide.columns.get_level_values("arm")) if outcome in wide else set()
+    return [arm for arm in study.arm_names[1:] if arm in arms] if BASELINE in arms else []
+
+
 def paired_differences(frame: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame:
     """Per arm and (scenario, replicate): baseline value, arm value and their difference.
 
     Pairs where either run failed or the outcome is undefined are left out.
     """
-    ok = ok_runs(frame)
-    wide = ok.pivot(index=["scenario", "replicate"], columns="arm", values=outcome)
-    rows = []
-    if BASELINE not in wide:
-        return pd.DataFrame(
-            columns=["arm", "scenario", "replicate", "baseline", "value", "difference"]
+    wide = _wide(frame, [outcome])
+    parts = []
+    for arm in _arms_present(wide, study, outcome):
+        index, base, value = _pairs(wide, outcome, arm)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "scenario": index.get_level_values("scenario"),
+                    "replicate": index.get_level_values("replicate"),
+                    "baseline": base,
+                    "value": value,
+                    "difference": value - base,
+                }
+            )
         )
-    for arm in study.arm_names[1:]:
-        if arm not in wide:
-            continue
-        pair = wide[[BASELINE, arm]].dropna()
-        part = pd.DataFrame(
-            {
-                "arm": arm,
-                "scenario": pair.index.get_level_values("scenario"),
-                "replicate": pair.index.get_level_values("replicate"),
-                "baseline": pair[BASELINE].to_numpy(dtype=np.float64),
-                "value": pair[arm].to_numpy(dtype=np.float64),
-            }
-        )
-        part["difference"] = part["value"] - part["baseline"]
-        rows.append(part)
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if not parts:
+        columns = ["arm", "scenario", "replicate", "baseline", "value", "difference"]
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
 
 
 def effects(
@@ -88,15 +108,20 @@ def effects(
 
     ``relative`` is the effect as a share of the baseline mean over the same pairs.
     """
+    outcomes = list(outcomes or study.outcomes)
+    wide = _wide(frame, outcomes)
     records = []
-    for outcome in outcomes or study.outcomes:
-        pairs = paired_differences(frame, study, outcome)
+    for outcome in outcomes:
+        present = _arms_present(wide, study, outcome)
         for arm in study.arm_names[1:]:
-            part = pairs[pairs["arm"] == arm] if not pairs.empty else pairs
-            n = len(part)
-            effect, low, high = mean_ci(part["difference"] if n else [], level)
-            base = float(part["baseline"].mean()) if n else float("nan")
-            value = float(part["value"].mean()) if n else float("nan")
+            if arm in present:
+                _, base_values, values = _pairs(wide, outcome, arm)
+            else:
+                base_values = values = np.empty(0)
+            n = len(values)
+            effect, low, high = mean_ci(values - base_values, level)
+            base = float(base_values.mean()) if n else float("nan")
+            value = float(values.mean()) if n else float("nan")
             records.append(
                 {
                     "arm": arm,
