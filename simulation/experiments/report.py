@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -337,6 +338,23 @@ def _arm_order(study: Study, table: pd.DataFrame) -> list[str]:
     )
 
 
+def _zero_line(col: int, axis: str) -> dict[str, Any]:
+    """A dotted line at 0 on axis ``axis`` ("x": vertical) across subplot ``col`` of a
+    one-row grid: what ``add_vline``/``add_hline`` draw, a tenth of a second cheaper."""
+    suffix = "" if col == 1 else str(col)
+    across = {"x": "y", "y": "x"}[axis]
+    return {
+        "type": "line",
+        "line": {"color": "#999", "dash": "dot"},
+        f"{axis}0": 0,
+        f"{axis}1": 0,
+        f"{axis}ref": f"{axis}{suffix}",
+        f"{across}0": 0,
+        f"{across}1": 1,
+        f"{across}ref": f"{across}{suffix} domain",
+    }
+
+
 def _effect_figure(study: Study, table: pd.DataFrame) -> go.Figure:
     outcomes = list(study.outcomes)
     fig = make_subplots(
@@ -372,8 +390,8 @@ def _effect_figure(study: Study, table: pd.DataFrame) -> go.Figure:
             row=1,
             col=j + 1,
         )
-        fig.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=j + 1)
         fig.update_xaxes(title_text=f"change{f' ({unit})' if unit else ''}", row=1, col=j + 1)
+    fig.update_layout(shapes=[_zero_line(col, "x") for col in range(1, len(outcomes) + 1)])
     fig.update_yaxes(autorange="reversed")
     return _layout(
         fig,
@@ -430,10 +448,9 @@ def _cost_figure(costs: pd.DataFrame) -> go.Figure:
                 row=1,
                 col=col,
             )
-        fig.add_hline(y=0, line={"color": "#999", "dash": "dot"}, row=1, col=col)
-        fig.add_vline(x=0, line={"color": "#999", "dash": "dot"}, row=1, col=col)
         fig.update_xaxes(title_text=f"added: {outcome_title(whatif.COST_OUTCOME)}", row=1, col=col)
     fig.update_yaxes(title_text="cut (higher is better)", row=1, col=1)
+    fig.update_layout(shapes=[_zero_line(col, axis) for col in (1, 2) for axis in ("y", "x")])
     fig = _layout(fig, "Human effort each policy costs against the reliability it buys", 480)
     fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"})
     return fig
