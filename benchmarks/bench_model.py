@@ -56,9 +56,9 @@ TARGET_RSS_MB = 2000.0  # 2 GB = 2e9 bytes
 #: systems -> least speed-up over the reference, the worse of the two windows
 TARGET_RATIOS = {1_000: 50.0, 10_000: 100.0, 1_000_000: 200.0}
 
-#: what ``--phases`` times: the overseer rotation (Python), each phase of the compiled
-#: cycle called on its own, and the metrics row (counters to a dict, history, Mesa)
-ENGINE_PHASES = ("_rotate", *PHASES, "_record")
+#: what ``--phases`` times: the overseer rotation and the choice of the cycle's table rows
+#: (Python), then each phase of the compiled cycle called on its own
+ENGINE_PHASES = ("_rotate", "_next_rows", *PHASES)
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, soft_wrap=True)
@@ -74,7 +74,7 @@ def peak_rss_mb() -> float:
 
 def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
     """Make this engine instance step one compiled call per phase and record each call's
-    time, and those of the rotation and the metrics row, under its name."""
+    time, and those of the rotation and the choice of table rows, under its name."""
 
     def timed(name: str, method: Any) -> Any:
         def call(*args: Any) -> Any:
@@ -86,7 +86,7 @@ def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
         return call
 
     run = engine._run
-    for name in ("_rotate", "_record"):
+    for name in ("_rotate", "_next_rows"):
         setattr(engine, name, timed(name, getattr(engine, name)))
     engine._run = lambda mask: timed(PHASES[mask.bit_length() - 1], run)(mask)
     engine.step = lambda: engine.step_phases(*(1 << p for p in range(len(PHASES))))

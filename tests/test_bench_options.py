@@ -35,3 +35,13 @@ def test_bad_set_values_exit_with_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_phases_time_every_part_of_a_cycle() -> None:
+    """``--phases`` wraps the engine's own methods: it must still find them all."""
+    from benchmarks.bench_model import ENGINE_PHASES, VECTORISED, measure
+
+    spec = {"impl": VECTORISED, "n": 200, "topology": "erdos-renyi", "steps": 2}
+    result = measure({**spec, "steady_from": 0, "phases": True, "seed": 1})
+    assert set(result["phase_ms"]) == set(ENGINE_PHASES)
+    assert all(ms >= 0.0 for ms in result["phase_ms"].values())
