@@ -6,7 +6,8 @@ process's peak resident size, on Erdos-Renyi, Barabasi-Albert and agent-platform
 of 100,000 to 1,000,000 systems with mean degrees 8 and 32:
 
 - about 125 bytes per system for the state arrays, plus about 180 bytes per system for the
-  Mesa agent views (created up to 5,000,000 systems);
+  Mesa agent views (up to 5,000,000 systems; they are created the first time
+  ``model.agents`` is read, and counted here because a script may read it);
 - about 150 bytes per collaboration edge (the edge lists, both depends-on directions and
   their compressed adjacency);
 - about 200 MB for the interpreter and the libraries.
