@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -80,6 +81,9 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
         from simulation.model import load_engine
 
         load_engine()  # forked workers inherit the loaded engine
+        # ... and every object the imports made: frozen, the workers' garbage collections
+        # skip them instead of walking them (and copying their memory pages) again and again
+        gc.freeze()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
     with warnings.catch_warnings():
         # Forking is chosen only without other Python threads; the native libraries' own
