@@ -319,10 +319,16 @@ def test_all_links_are_a_toggle(browser_page: tuple) -> None:
         timeout=15_000,
     )
     drawn = page.evaluate(
-        f"""() => document.getElementById('{NETWORK_ID}').data
-            .find(t => t.meta === 'link:all').x.filter(v => v === null).length"""
+        f"""() => document.getElementById('{NETWORK_ID}').ppsimLinks.all[0].length"""
     )
     assert drawn == _count(page.evaluate(LEGEND)["link:all"]) > N_SYSTEMS / 2
+    # Drawn on the canvas under the nodes, not as WebGL traces (one trace per kind, in
+    # the legend only).
+    kinds = page.evaluate(
+        f"""() => document.getElementById('{NETWORK_ID}').data
+            .filter(t => (t.meta || '').startsWith('link:')).map(t => t.x.length)"""
+    )
+    assert kinds == [1] * 5
     page.get_by_label("Show all links").uncheck()
 
 
