@@ -135,8 +135,9 @@ class Engine(EvaluationRules, ExecutionRules):
         self._peer_rates, self._own_rates = kernels.pack_tables(tables)
         self._params = self._parameters()
         self._switches = self._settings()
-        # one row per cycle: the counters and the census each cycle's kernel call fills
-        capacity = max(config.steps, 1)
+        # one row per cycle: the counters and the census each cycle's kernel call fills;
+        # sized for the run up to 4,096 cycles (270 bytes each), doubled when full
+        capacity = min(config.steps, 4096)
         self._counter_rows = np.zeros((capacity, len(COUNTER)), dtype=np.float64)
         self._census_rows = np.zeros((capacity, len(kernels.CENSUS)), dtype=np.float64)
         self._counts, self._census_out = self._counter_rows[0], self._census_rows[0]

@@ -475,3 +475,12 @@ def test_metrics_keep_every_cycle_past_the_planned_steps():
     assert model.timeseries()["step"].tolist() == list(range(1, 10))
     hours = [row["human_hours"] for row in history]
     assert model.outcomes()["human_hours_total"] == pytest.approx(sum(hours))
+
+
+def test_metric_tables_start_small_for_long_runs():
+    """A run of millions of cycles must not reserve their tables up front."""
+    model = PeerPreservationModel(n_systems=30, steps=10_000_000, rng=1)
+    assert model.engine._counter_rows.nbytes < 1_000_000
+    for _ in range(4100):
+        model.engine.step()
+    assert len(model.engine.history) == 4100 and model.engine.history[-1]["step"] == 4100
