@@ -13,10 +13,12 @@ Pause takes effect at the next request. The browser receives only what a cycle c
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
+import reacton.core
 import solara
 
 from simulation.palette import LINK_COLOURS
@@ -131,14 +133,19 @@ class AppState:
         self.selected = solara.reactive(-1)
         self.show_all = solara.reactive(False)
         self.speed = solara.reactive(10)
+        # The page's render context (set by Page): changes made inside it re-render the
+        # panels once together instead of once per panel (a Step's server time 16-24 ->
+        # 11 ms at 1,000 systems).
+        self.render_context: Any = contextlib.nullcontext()
 
     def refresh(self) -> None:
         """Tell the page what the model did: the cycle reached, whether it can go on."""
         model = self.model
-        self.cycle.set(model.engine.cycles_run if model.engine is not None else 0)
-        self.running.set(model.running)
-        if not model.running:
-            self.playing.set(False)
+        with self.render_context:
+            self.cycle.set(model.engine.cycles_run if model.engine is not None else 0)
+            self.running.set(model.running)
+            if not model.running:
+                self.playing.set(False)
 
     def run_cycles(self, count: int) -> None:
         """Up to ``count`` cycles, stopping early at the run's end or the frame budget."""
@@ -177,12 +184,13 @@ class AppState:
 
     def reset(self) -> None:
         """Rebuild the model from the controls' current values."""
-        self.playing.set(False)
-        self.model = build_model(self.config, self.pending.value)
-        self.applied = dict(self.pending.value)
-        self.selected.set(-1)
-        self.generation.set(self.generation.value + 1)
-        self.refresh()
+        with self.render_context:
+            self.playing.set(False)
+            self.model = build_model(self.config, self.pending.value)
+            self.applied = dict(self.pending.value)
+            self.selected.set(-1)
+            self.generation.set(self.generation.value + 1)
+            self.refresh()
 
     def continue_run(self) -> None:
         """After the end of the run: allow another run length of cycles."""
@@ -202,6 +210,7 @@ class AppState:
 def Page(config: Any, seed: int, title: str) -> None:
     """The whole page; one model per browser session."""
     state = solara.use_memo(lambda: AppState(config, seed), [])
+    state.render_context = reacton.core.get_render_context()
     with solara.AppBar():
         solara.AppBarTitle(title)
     with solara.Sidebar():
