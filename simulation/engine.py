@@ -272,10 +272,7 @@ class Engine(EvaluationRules, ExecutionRules):
     def step(self) -> None:
         """Advance one oversight cycle (its metrics join ``metric_columns`` and
         ``history``)."""
-        self._rotate()
-        self._next_rows()
-        self._run(kernels.ALL_PHASES)
-        self.cycles_run += 1
+        self.step_phases(kernels.ALL_PHASES)
 
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a

@@ -165,8 +165,11 @@ def arise_faults(
 @njit(cache=True)
 def is_serving(status: int, breaker: bool, covert_serves: bool) -> bool:
     """Whether dependents still call a system: active and not behind an open circuit
-    breaker, or a covert copy when covert copies serve (they evade breakers)."""
-    return (status == ACTIVE and not breaker) or (covert_serves and status == COVERT)
+    breaker, or a covert copy when covert copies serve (they evade breakers).
+
+    Without branches (``&``, ``|``): the loops over every system that ask it see statuses
+    mixed at random, where branches would mostly be mispredicted."""
+    return ((status == ACTIVE) & (not breaker)) | (covert_serves & (status == COVERT))
 
 
 @njit(cache=True)
@@ -209,10 +212,8 @@ def propagate(
     )
     size = 0
     for i in range(n):  # without a branch (see census)
-        s = status[i]
-        serving = (s == ACTIVE) & (not breaker[i]) | covert_serves & (s == COVERT)
         frontier[size] = i
-        size += faulty[i] & serving
+        size += faulty[i] & is_serving(status[i], breaker[i], covert_serves)
     infected = 0
     n_touched = 0
     rounds = 0
@@ -1201,11 +1202,9 @@ def census(
     for i in range(n):
         s = status[i]
         is_faulty = faulty[i]
-        is_active = s == ACTIVE
-        is_covert = s == COVERT
-        active += is_active
-        covert += is_covert
-        serving += (is_active & (not breaker[i])) | (covert_serves & is_covert)
+        active += s == ACTIVE
+        covert += s == COVERT
+        serving += is_serving(s, breaker[i], covert_serves)
         out[7 + shield[i]] += is_faulty
         member = is_faulty & (s != DECOMMISSIONED)
         age_sum += member * (t + 1 - fault_time[i])
