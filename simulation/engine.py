@@ -29,6 +29,7 @@ from simulation import kernels
 from simulation.config import ConfigError, SimulationConfig
 from simulation.evaluation import EvaluationRules
 from simulation.execution import ExecutionRules
+from simulation.grouping import rows_by_value
 from simulation.oversight import (
     HUMAN,
     human_overseers,
@@ -250,14 +251,7 @@ class Engine(EvaluationRules, ExecutionRules):
         if self.self_overseen.any():
             overseers[self.self_overseen, 0] = np.flatnonzero(self.self_overseen)
         self.overseers = overseers
-        k = overseers.shape[1]
-        flat = overseers.ravel()
-        by_system = np.flatnonzero((flat >= 0) & (flat < self.n))
-        actor = flat[by_system]
-        order = np.argsort(actor, kind="stable")
-        self.oversees_indptr = np.zeros(self.n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(actor, minlength=self.n), out=self.oversees_indptr[1:])
-        self.oversees_indices = (by_system[order] // k).astype(np.int64)
+        self.oversees_indptr, self.oversees_indices = rows_by_value(overseers, self.n)
 
     def _rotate(self) -> None:
         cfg = self.config

@@ -45,7 +45,9 @@ class RowCollector(mesa.DataCollector):
     def __init__(self) -> None:
         self._model: PeerPreservationModel | None = None
         self._cycles: list[int] = []
-        super().__init__(model_reporters={name: _missing for name in METRIC_COLUMNS})
+        super().__init__()
+        # registered directly: Mesa's registration reads ``model_vars`` once per column
+        self.model_reporters = dict.fromkeys(METRIC_COLUMNS, _missing)
 
     @property
     def model_vars(self) -> dict[str, list[float]]:

@@ -31,6 +31,7 @@ Schema (all probabilities in [0, 1])::
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -147,6 +148,7 @@ def load_profile_file(path: Path) -> Profile:
 
 
 @functools.cache
+@functools.cache
 def builtin_profile_dir() -> Path:
     """The folder of shipped profiles: ``models/`` in a checkout, packaged data in a wheel."""
     checkout = Path(__file__).resolve().parent.parent / "models"
@@ -156,9 +158,24 @@ def builtin_profile_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Profile:
+def _load_unchanged(path: str, mtime_ns: int, size: int) -> Profile:
     """``load_profile_file`` remembered while the file keeps its time stamp and size."""
-    return load_profile_file(path)
+    return load_profile_file(Path(path))
+
+
+def _toml_files(folder: str) -> list[tuple[str, os.stat_result]]:
+    """The ``*.toml`` files of ``folder`` by name, with their status. Paths are strings:
+    every run of a study lists the profiles again, and hashing ``Path`` objects cost more
+    than the scan."""
+    if not os.path.isdir(folder):
+        raise ProfileError(f"profile folder {folder} does not exist; give a folder of *.toml files")
+    with os.scandir(folder) as entries:
+        found = [
+            (entry.name, entry.stat())
+            for entry in entries
+            if entry.name.endswith(".toml") and entry.is_file()
+        ]
+    return [(os.path.join(folder, name), stat) for name, stat in sorted(found)]
 
 
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
@@ -166,13 +183,12 @@ def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
     when it changes). Two files of the same name are refused: either would silently change
     what a mix means."""
     profiles: dict[str, Profile] = {}
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
-        for path in sorted(Path(folder).resolve().glob("*.toml")):
+        for path, stat in _toml_files(os.path.realpath(folder)):
             if path in seen:
                 continue
             seen.add(path)
-            stat = path.stat()
             profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
             if profile.name in profiles:
                 raise ProfileError(

@@ -32,6 +32,9 @@ VIEW_LIMIT = 5_000_000
 BYTES_PER_EDGE = 150
 BASELINE_BYTES = 200_000_000
 SLACK = 1.25
+UNCHECKED_BYTES = 100_000_000
+"""Runs needing less than this beyond the baseline are not checked: reading the system's
+memory figures would cost more than building such a run."""
 
 
 def memory_estimate(n_systems: int, mean_degree: float, topology: str) -> int:
@@ -60,6 +63,8 @@ def memory_problem(n_systems: int, mean_degree: float, topology: str) -> str | N
     """One line saying the run will not fit in memory, or ``None`` if it will (or if the
     available memory cannot be known)."""
     need = memory_estimate(n_systems, mean_degree, topology)
+    if need < BASELINE_BYTES + UNCHECKED_BYTES:
+        return None
     have = available_memory()
     if have is None or need <= have:
         return None

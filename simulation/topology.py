@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.errors import TopologyError
-from simulation.grouping import group_order
+from simulation.grouping import group_order, sorted_unique
 from simulation.resources import memory_problem
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def agent_platform(n: int, mean_degree: float, orchestrator_share: float, rng: n
     callees = np.concatenate([spec_rep, tool_callees, orch_callees])
     keep = callers != callees
     callers, callees = callers[keep], callees[keep]
-    key = np.unique(callers * n + callees)
+    key = sorted_unique(callers * n + callees)
     callers, callees = key // n, key % n
     role = np.zeros(n, dtype=np.int8)
     role[:n_orch] = ROLE_ORCHESTRATOR

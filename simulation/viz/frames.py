@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from simulation.engine import Engine
+from simulation.grouping import sorted_unique
 from simulation.model import PeerPreservationModel
 from simulation.states import (
     ACTIVE,
@@ -69,7 +70,7 @@ def depends_on_pairs(network: Network) -> tuple[np.ndarray, np.ndarray]:
     """Depends-on links to draw: each pair of systems once (a mutual pair is one line)."""
     lo = np.minimum(network.caller, network.callee).astype(np.int64)
     hi = np.maximum(network.caller, network.callee).astype(np.int64)
-    keys = np.unique(lo * network.n + hi)
+    keys = sorted_unique(lo * network.n + hi)
     return keys // network.n, keys % network.n
 
 
