@@ -144,7 +144,7 @@ def execute(
             f"{first['error']}. Rerun the command to try them again."
         )
     if report:
-        path = build_report(out_dir)
+        path = build_report(out_dir, result.frame)
         err_console.print(f"Report: {path}")
     return result
 

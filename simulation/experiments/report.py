@@ -725,12 +725,13 @@ def render(
     )
 
 
-def build_report(out_dir: str | Path) -> Path:
+def build_report(out_dir: str | Path, runs: pd.DataFrame | None = None) -> Path:
     """Write ``report.html`` in a results folder from its stored results (atomically),
-    with the ``plotly.min.js`` it loads beside it."""
+    with the ``plotly.min.js`` it loads beside it. ``runs`` is the folder's stored runs
+    when the caller has just loaded them (as :func:`run_study` returns them)."""
     out_dir = Path(out_dir)
     study = read_stored_study(out_dir)
-    frame = load_runs(out_dir)
+    frame = load_runs(out_dir) if runs is None else runs
     series = load_timeseries(out_dir) if study.timeseries else None
     text = render(study, frame, series, shared_plotly=True)
     page.write_plotly_js(out_dir)

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from simulation.config import config_fields, field_type
@@ -146,8 +147,8 @@ def _read(folder: Path, schema: pa.Schema, columns: list[str] | None = None) -> 
     if not parts:
         empty = schema.empty_table()
         return (empty.select(columns) if columns else empty).to_pandas()
-    tables = [pq.read_table(p, columns=columns, schema=schema) for p in parts]
-    frame = pa.concat_tables(tables).to_pandas()
+    parts_read = ds.dataset([str(p) for p in parts], schema=schema, format="parquet")
+    frame = parts_read.to_table(columns=columns).to_pandas()
     key = ["run_key", "step"] if "step" in schema.names else ["run_key"]
     return frame.drop_duplicates(key, keep="first", ignore_index=True)
 
