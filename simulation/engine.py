@@ -23,6 +23,8 @@ One cycle (docs/model.md, "One step = one oversight cycle"):
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from simulation import kernels
@@ -268,6 +270,39 @@ class Engine(EvaluationRules, ExecutionRules):
         ``history``)."""
         self.step_phases(kernels.ALL_PHASES)
 
+    def run_cycles(self, count: int) -> None:
+        """Advance ``count`` cycles, as many as the evaluator rotation allows in each
+        compiled call (a rotation reassigns overseers between two cycles): the same
+        cycles as ``count`` calls of :meth:`step`."""
+        while count > 0:
+            self._rotate()
+            batch = min(count, self._cycles_before_rotation())
+            t = self.cycles_run
+            while t + batch > len(self._counter_rows):
+                self._counter_rows = _doubled(self._counter_rows)
+                self._census_rows = _doubled(self._census_rows)
+            self._tree_sizes = kernels.run_cycles(
+                t,
+                batch,
+                self._switches,
+                self._params,
+                self._stream,
+                self._counter_rows,
+                self._census_rows,
+                *self._state_arguments(),
+            )
+            self.cycles_run += batch
+            count -= batch
+            last = self.cycles_run - 1
+            self._counts, self._census_out = self._counter_rows[last], self._census_rows[last]
+
+    def _cycles_before_rotation(self) -> int:
+        """Cycles from now until the next evaluator rotation (all of them without one)."""
+        if self.config.assignment not in ("rotation", "independent-pool"):
+            return sys.maxsize
+        period = self.config.rotation_period
+        return period - self.cycles_run % period
+
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
@@ -287,6 +322,12 @@ class Engine(EvaluationRules, ExecutionRules):
             self._stream,
             self._counts,
             self._census_out,
+            *self._state_arguments(),
+        )
+
+    def _state_arguments(self) -> tuple[np.ndarray, ...]:
+        """The arrays the compiled cycle reads and writes after its counters, in its order."""
+        return (
             self._carry,
             self._flags,
             self._events,

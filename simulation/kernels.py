@@ -1430,6 +1430,55 @@ def cycle(
     return tree_sizes
 
 
+@njit(cache=True)
+def run_cycles(
+    t: int,
+    count: int,
+    switches: np.ndarray,
+    params: np.ndarray,
+    state: np.ndarray,
+    counter_rows: np.ndarray,
+    census_rows: np.ndarray,
+    carry: np.ndarray,
+    flags: np.ndarray,
+    events: np.ndarray,
+    last_score: np.ndarray,
+    evaluation_phase: np.ndarray,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    oversees_indptr: np.ndarray,
+    oversees_indices: np.ndarray,
+    indptr: np.ndarray,
+    dependents: np.ndarray,
+    n_dependencies: np.ndarray,
+    linked_indptr: np.ndarray,
+    linked: np.ndarray,
+    actor_profile: np.ndarray,
+    actor_family: np.ndarray,
+    agent_propensity: np.ndarray,
+    conduct: np.ndarray,
+    peer: np.ndarray,
+    own: np.ndarray,
+    tree_sizes: np.ndarray,
+    scratch: np.ndarray,
+    queued: np.ndarray,
+    queue: np.ndarray,
+) -> np.ndarray:
+    """Run ``count`` whole cycles from cycle ``t``, cycle ``t + c`` writing row ``t + c``
+    of ``counter_rows`` and ``census_rows``: the same as ``count`` calls of :func:`cycle`
+    without the cost of each call (about 10 microseconds, a sixth of a cycle of 1,000
+    systems). Returns ``tree_sizes`` (a new array if it had to grow)."""
+    for c in range(count):
+        tree_sizes = cycle(
+            ALL_PHASES, t + c, switches, params, state, counter_rows[t + c], census_rows[t + c],
+            carry, flags, events, last_score, evaluation_phase, overseers, trust,
+            oversees_indptr, oversees_indices, indptr, dependents, n_dependencies,
+            linked_indptr, linked, actor_profile, actor_family, agent_propensity, conduct,
+            peer, own, tree_sizes, scratch, queued, queue,
+        )  # fmt: skip
+    return tree_sizes
+
+
 _announced = False
 
 
@@ -1438,11 +1487,14 @@ def announce_compilation() -> None:
     Numba's on-disk cache yet (the first run after an install or a change of the rules
     compiles for a minute or so; later runs and sweep workers load the cache)."""
     global _announced
-    if _announced or cycle.signatures:
+    if _announced:
         return
     _announced = True
     try:
-        if Path(cycle._cache._cache_file._index_path).exists():
+        if all(
+            entry.signatures or Path(entry._cache._cache_file._index_path).exists()
+            for entry in (cycle, run_cycles)
+        ):
             return
     except AttributeError:  # a Numba without this cache layout: just say it
         pass

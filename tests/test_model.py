@@ -484,3 +484,48 @@ def test_metric_tables_start_small_for_long_runs():
     for _ in range(4100):
         model.engine.step()
     assert len(model.engine.history) == 4100 and model.engine.history[-1]["step"] == 4100
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"assignment": "independent-pool", "rotation_period": 7}, {"assignment": "rotation"}],
+)
+def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(overrides: dict) -> None:
+    """``run()`` runs many cycles per compiled call (up to each evaluator rotation); the
+    cycles, the collected data, Mesa's time and steps must be those of one ``step()``
+    per cycle."""
+    stepped = PeerPreservationModel(n_systems=300, steps=45, rng=4, **overrides)
+    while stepped.running:
+        stepped.step()
+    batched = PeerPreservationModel(n_systems=300, steps=45, rng=4, **overrides)
+    batched.run()
+    pd.testing.assert_frame_equal(batched.timeseries(), stepped.timeseries())
+    assert batched.outcomes() == stepped.outcomes()
+    np.testing.assert_array_equal(batched.engine.status, stepped.engine.status)
+    assert (batched.time, batched.steps) == (stepped.time, stepped.steps) == (45, 45)
+    pd.testing.assert_frame_equal(
+        batched.datacollector.get_model_vars_dataframe(),
+        stepped.datacollector.get_model_vars_dataframe(),
+    )
+    assert batched.datacollector._collection_steps == stepped.datacollector._collection_steps
+    batched.step()  # Mesa's schedule is re-armed after the batches
+    assert (batched.time, batched.steps, batched.engine.cycles_run) == (46, 46, 46)
+
+
+def test_run_reports_progress_and_a_subclass_step_runs_every_cycle() -> None:
+    seen: list[int] = []
+    model = PeerPreservationModel(n_systems=200, steps=30, rng=1)
+    model.run(progress=seen.append)
+    assert seen == sorted(set(seen)) and seen[-1] == 30
+
+    class Counting(PeerPreservationModel):
+        calls = 0
+
+        def step(self) -> None:
+            Counting.calls += 1
+            super().step()
+
+    counting = Counting(n_systems=200, steps=30, rng=1)
+    counting.run()
+    assert Counting.calls == 30
+    pd.testing.assert_frame_equal(counting.timeseries(), model.timeseries())
