@@ -294,12 +294,12 @@ def test_a_bug_is_reported_as_a_bug_not_as_bad_input(monkeypatch, tmp_path: Path
     model) exits 1 with "Internal error" and a log holding the traceback, never the
     "Error: ..." line and exit code 2 of a user's mistake."""
     import simulation.cli as cli
-    from simulation.model import PeerPreservationModel
+    from simulation.engine import Engine
 
-    def broken_step(self):
+    def broken_cycles(self, count):
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(PeerPreservationModel, "step", broken_step)
+    monkeypatch.setattr(Engine, "run_cycles", broken_cycles)
     monkeypatch.setattr(cli.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.setattr(cli.sys, "argv", ["ppsim", "run", "--steps", "2", "-q"])
     with pytest.raises(SystemExit) as exit_info:
