@@ -164,8 +164,8 @@ def test_whatif_rows_are_sorted_by_effect_and_costs_have_intervals() -> None:
 def test_cost_chart_names_arms_in_the_legend_not_in_piled_labels() -> None:
     study = parse_study(WHATIF, "policies")
     fig = report._cost_figure(whatif.cost_benefit(_whatif_frame(study), study))
-    assert all(trace.mode == "markers" for trace in fig.data)
-    assert [t.name for t in fig.data if t.showlegend] == ["a", "b", "c"]
+    assert all(trace["mode"] == "markers" for trace in fig["data"])
+    assert [t["name"] for t in fig["data"] if t["showlegend"]] == ["a", "b", "c"]
 
 
 def test_cost_column_comes_from_one_constant(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,15 +83,51 @@ def _label(outcome: str) -> str:
     return SUMMARY_DESCRIPTIONS.get(outcome, outcome)
 
 
+def _layout_values(title: str, height: int) -> dict[str, Any]:
+    """The layout every report figure shares (its template by name)."""
+    return {
+        "title": {"text": title, "x": 0.01},
+        "template": "plotly_white",
+        "height": height,
+        "margin": {"l": 70, "r": 30, "t": 70, "b": 50},
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    }
+
+
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        template="plotly_white",
-        height=height,
-        margin={"l": 70, "r": 30, "t": 70, "b": 50},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-    )
+    fig.update_layout(**_layout_values(title, height))
     return fig
+
+
+def _dict_figure(
+    data: list[dict[str, Any]], layout: dict[str, Any], title: str, height: int
+) -> dict[str, Any]:
+    """A figure as a plain dict, with the shared layout and its template written out
+    (see :func:`simulation.page.figure`)."""
+    shared = _layout_values(title, height)
+    shared["template"] = page.plotly_template(shared["template"])
+    return {"data": data, "layout": {**shared, **layout}}
+
+
+def _columns(count: int, spacing: float) -> list[list[float]]:
+    """Horizontal domains of ``count`` side-by-side panels (as ``make_subplots`` lays
+    out one row)."""
+    width = (1.0 - spacing * (count - 1)) / count
+    return [[j * (width + spacing), j * (width + spacing) + width] for j in range(count)]
+
+
+def _panel_title(text: str, domain: list[float], size: int) -> dict[str, Any]:
+    return {
+        "text": text,
+        "x": (domain[0] + domain[1]) / 2,
+        "xref": "paper",
+        "xanchor": "center",
+        "y": 1.0,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": size},
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -338,69 +374,78 @@ def _arm_order(study: Study, table: pd.DataFrame) -> list[str]:
     )
 
 
-def _zero_line(col: int, axis: str) -> dict[str, Any]:
+def _zero_line(col: int, axis: str, across: str | None = None) -> dict[str, Any]:
     """A dotted line at 0 on axis ``axis`` ("x": vertical) across subplot ``col`` of a
-    one-row grid: what ``add_vline``/``add_hline`` draw, a tenth of a second cheaper."""
+    one-row grid (spanning ``across``, by default that subplot's other axis): what
+    ``add_vline``/``add_hline`` draw, a tenth of a second cheaper."""
     suffix = "" if col == 1 else str(col)
-    across = {"x": "y", "y": "x"}[axis]
+    other = {"x": "y", "y": "x"}[axis]
     return {
         "type": "line",
         "line": {"color": "#999", "dash": "dot"},
         f"{axis}0": 0,
         f"{axis}1": 0,
         f"{axis}ref": f"{axis}{suffix}",
-        f"{across}0": 0,
-        f"{across}1": 1,
-        f"{across}ref": f"{across}{suffix} domain",
+        f"{other}0": 0,
+        f"{other}1": 1,
+        f"{other}ref": f"{across or other + suffix} domain",
     }
 
 
-def _effect_figure(study: Study, table: pd.DataFrame) -> go.Figure:
+def _effect_figure(study: Study, table: pd.DataFrame) -> dict[str, Any]:
+    """One panel per outcome, the arms down a shared axis: each arm's paired effect with
+    its interval."""
     outcomes = list(study.outcomes)
-    fig = make_subplots(
-        rows=1,
-        cols=len(outcomes),
-        subplot_titles=[outcome_title(o) for o in outcomes],
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-    )
-    fig.update_annotations(font_size=11)
     arms = _arm_order(study, table)
+    domains = _columns(len(outcomes), 0.03)
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {
+        "yaxis": {"autorange": "reversed", "anchor": "x"},
+        "annotations": [],
+        "shapes": [],
+    }
     for j, outcome in enumerate(outcomes):
         factor, unit = outcome_scale(outcome)
         part = table[table["outcome"] == outcome].set_index("arm").reindex(arms)
-        effect, low, high = (part[c] * factor for c in ("effect", "ci_low", "ci_high"))
-        fig.add_trace(
-            go.Scatter(
-                x=effect,
-                y=arms,
-                mode="markers",
-                marker={"color": _color(j), "size": 9},
-                error_x={
+        effect, low, high = ((part[c] * factor).to_numpy() for c in ("effect", "ci_low", "ci_high"))
+        axis = "x" if j == 0 else f"x{j + 1}"
+        data.append(
+            {
+                "type": "scatter",
+                "x": effect,
+                "y": arms,
+                "xaxis": axis,
+                "yaxis": "y",
+                "mode": "markers",
+                "marker": {"color": _color(j), "size": 9},
+                "error_x": {
                     "type": "data",
                     "symmetric": False,
                     "array": high - effect,
                     "arrayminus": effect - low,
                 },
-                showlegend=False,
-                customdata=np.stack([low, high, part["n"]], axis=1),
-                hovertemplate="%{y}: %{x:.4g} (95% CI %{customdata[0]:.4g} to "
+                "showlegend": False,
+                "customdata": np.stack([low, high, part["n"].to_numpy()], axis=1),
+                "hovertemplate": "%{y}: %{x:.4g} (95% CI %{customdata[0]:.4g} to "
                 "%{customdata[1]:.4g}, %{customdata[2]} pairs)<extra>" + outcome + "</extra>",
-            ),
-            row=1,
-            col=j + 1,
+            }
         )
-        fig.update_xaxes(title_text=f"change{f' ({unit})' if unit else ''}", row=1, col=j + 1)
-    fig.update_layout(shapes=[_zero_line(col, "x") for col in range(1, len(outcomes) + 1)])
-    fig.update_yaxes(autorange="reversed")
-    return _layout(
-        fig,
+        layout[axis.replace("x", "xaxis", 1)] = {
+            "domain": domains[j],
+            "anchor": "y",
+            "title": {"text": f"change{f' ({unit})' if unit else ''}"},
+        }
+        layout["annotations"].append(_panel_title(outcome_title(outcome), domains[j], 11))
+        layout["shapes"].append(_zero_line(j + 1, "x", across="y"))
+    return _dict_figure(
+        data,
+        layout,
         "Effect of each policy versus the baseline (arm - baseline), sorted by the first outcome",
         160 + 48 * len(arms),
     )
 
 
-def _cost_figure(costs: pd.DataFrame) -> go.Figure:
+def _cost_figure(costs: pd.DataFrame) -> dict[str, Any]:
     """Effort against reliability: one marker per arm, named in the legend and on hover
     (labels on the markers would pile up where arms are close)."""
     factor, _ = outcome_scale(whatif.FAULTY)
@@ -408,52 +453,62 @@ def _cost_figure(costs: pd.DataFrame) -> go.Figure:
         ("faulty_share_reduction", "faulty_low", "faulty_high", factor),
         ("shielded_reduction", "shielded_low", "shielded_high", 1.0),
     )
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=[
-            f"Cut in {outcome_title(whatif.FAULTY)[:1].lower()}{outcome_title(whatif.FAULTY)[1:]}",
-            f"Cut in {outcome_title(whatif.SHIELDED)[:1].lower()}"
-            f"{outcome_title(whatif.SHIELDED)[1:]}",
-        ],
-        horizontal_spacing=0.1,
-    )
-    fig.update_annotations(font_size=12)
+    titles = [
+        f"Cut in {outcome_title(whatif.FAULTY)[:1].lower()}{outcome_title(whatif.FAULTY)[1:]}",
+        f"Cut in {outcome_title(whatif.SHIELDED)[:1].lower()}{outcome_title(whatif.SHIELDED)[1:]}",
+    ]
+    domains = _columns(2, 0.1)
     symbols = ("circle", "square", "diamond", "triangle-up", "star", "hexagon", "x", "cross")
+    rows = costs.reset_index(drop=True).to_dict("records")
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {"annotations": [], "shapes": []}
     for col, (y, low, high, scale) in enumerate(panels, start=1):
-        for i, row in costs.reset_index(drop=True).iterrows():
-            fig.add_trace(
-                go.Scatter(
-                    x=[row["hours_added"]],
-                    y=[row[y] * scale],
-                    mode="markers",
-                    marker={"color": _color(i), "size": 11, "symbol": symbols[i % len(symbols)]},
-                    error_x={
+        x_axis, y_axis = ("x", "y") if col == 1 else (f"x{col}", f"y{col}")
+        for i, row in enumerate(rows):
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": [row["hours_added"]],
+                    "y": [row[y] * scale],
+                    "xaxis": x_axis,
+                    "yaxis": y_axis,
+                    "mode": "markers",
+                    "marker": {
+                        "color": _color(i),
+                        "size": 11,
+                        "symbol": symbols[i % len(symbols)],
+                    },
+                    "error_x": {
                         "type": "data",
                         "symmetric": False,
                         "array": [row["hours_high"] - row["hours_added"]],
                         "arrayminus": [row["hours_added"] - row["hours_low"]],
                     },
-                    error_y={
+                    "error_y": {
                         "type": "data",
                         "symmetric": False,
                         "array": [(row[high] - row[y]) * scale],
                         "arrayminus": [(row[y] - row[low]) * scale],
                     },
-                    name=row["arm"],
-                    legendgroup=row["arm"],
-                    showlegend=col == 1,
-                    hovertemplate=row["arm"] + ": %{x:.3g} h/cycle, cut %{y:.3g}<extra></extra>",
-                ),
-                row=1,
-                col=col,
+                    "name": row["arm"],
+                    "legendgroup": row["arm"],
+                    "showlegend": col == 1,
+                    "hovertemplate": row["arm"] + ": %{x:.3g} h/cycle, cut %{y:.3g}<extra></extra>",
+                }
             )
-        fig.update_xaxes(title_text=f"added: {outcome_title(whatif.COST_OUTCOME)}", row=1, col=col)
-    fig.update_yaxes(title_text="cut (higher is better)", row=1, col=1)
-    fig.update_layout(shapes=[_zero_line(col, axis) for col in (1, 2) for axis in ("y", "x")])
-    fig = _layout(fig, "Human effort each policy costs against the reliability it buys", 480)
-    fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"})
-    return fig
+        layout[x_axis.replace("x", "xaxis", 1)] = {
+            "domain": domains[col - 1],
+            "anchor": y_axis,
+            "title": {"text": f"added: {outcome_title(whatif.COST_OUTCOME)}"},
+        }
+        layout[y_axis.replace("y", "yaxis", 1)] = {"domain": [0.0, 1.0], "anchor": x_axis}
+        layout["annotations"].append(_panel_title(titles[col - 1], domains[col - 1], 12))
+        layout["shapes"] += [_zero_line(col, "y"), _zero_line(col, "x")]
+    layout["yaxis"]["title"] = {"text": "cut (higher is better)"}
+    layout["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top"}
+    return _dict_figure(
+        data, layout, "Human effort each policy costs against the reliability it buys", 480
+    )
 
 
 def _interval_text(low: pd.Series, high: pd.Series, factor: float = 1.0) -> list[str]:

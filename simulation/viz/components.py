@@ -7,16 +7,13 @@ plotly.js that matches the installed plotly.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import plotly
 import solara.server.settings
 
-PLOTLY_JS_DIR = Path(plotly.__file__).parent / "package_data"
+from simulation.page import PLOTLY_DATA
 
 
 def serve_plotly_js() -> None:
     """Let the server answer ``static/assets/plotly.min.js`` from the plotly package."""
     extra = solara.server.settings.assets.extra_locations
-    if str(PLOTLY_JS_DIR) not in extra:
-        extra.append(str(PLOTLY_JS_DIR))
+    if str(PLOTLY_DATA) not in extra:
+        extra.append(str(PLOTLY_DATA))
