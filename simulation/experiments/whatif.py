@@ -56,13 +56,22 @@ def _wide(frame: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
     )
 
 
-def _pairs(wide: pd.DataFrame, outcome: str, arm: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """The (scenario, replicate) pairs where both the baseline and ``arm`` have a value of
-    ``outcome``, with the baseline's and the arm's values."""
-    base = wide[(outcome, BASELINE)].to_numpy(dtype=np.float64)
-    value = wide[(outcome, arm)].to_numpy(dtype=np.float64)
-    both = ~(np.isnan(base) | np.isnan(value))
-    return wide.index[both], base[both], value[both]
+class _Wide:
+    """The wide table of :func:`_wide` as one NumPy array, with its columns' positions:
+    reading a column through pandas' two-level columns cost a report 0.1 s."""
+
+    def __init__(self, wide: pd.DataFrame) -> None:
+        self.index = wide.index
+        self.values = wide.to_numpy(dtype=np.float64)
+        self.position = {key: i for i, key in enumerate(wide.columns)}
+
+    def pairs(self, outcome: str, arm: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which (scenario, replicate) rows have a value of ``outcome`` for both the
+        baseline and ``arm``, with the baseline's and the arm's values there."""
+        base = self.values[:, self.position[(outcome, BASELINE)]]
+        value = self.values[:, self.position[(outcome, arm)]]
+        both = ~(np.isnan(base) | np.isnan(value))
+        return both, base[both], value[both]
 
 
 def _arms_present(wide: pd.DataFrame, study: Study, outcome: str) -> list[str]:
@@ -77,9 +86,11 @@ def paired_differences(frame: pd.DataFrame, study: Study, outcome: str) -> pd.Da
     Pairs where either run failed or the outcome is undefined are left out.
     """
     wide = _wide(frame, [outcome])
+    table = _Wide(wide)
     parts = []
     for arm in _arms_present(wide, study, outcome):
-        index, base, value = _pairs(wide, outcome, arm)
+        both, base, value = table.pairs(outcome, arm)
+        index = table.index[both]
         parts.append(
             pd.DataFrame(
                 {
@@ -110,12 +121,13 @@ def effects(
     """
     outcomes = list(outcomes or study.outcomes)
     wide = _wide(frame, outcomes)
+    table = _Wide(wide)
     records = []
     for outcome in outcomes:
         present = _arms_present(wide, study, outcome)
         for arm in study.arm_names[1:]:
             if arm in present:
-                _, base_values, values = _pairs(wide, outcome, arm)
+                _, base_values, values = table.pairs(outcome, arm)
             else:
                 base_values = values = np.empty(0)
             n = len(values)
