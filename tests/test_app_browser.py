@@ -263,6 +263,36 @@ def test_step_shows_new_faults_and_the_links_they_travelled(browser_page: tuple)
     assert _count(legend["link:exposed"]) > 0  # the faulty systems' dependencies
 
 
+def test_plots_show_values_on_hover_and_a_legend_click_hides_a_line(
+    browser_page: tuple,
+) -> None:
+    """The plots (SVG drawn in the page) show every line's value at the cycle under the
+    pointer, and a click on a legend entry hides that line until clicked again."""
+    page, _ = browser_page
+    cycle = page.evaluate(PLOT_POINTS)
+    assert cycle >= 2
+    plots = page.locator(f"#{PLOTS_ID}")
+    lines = f"() => document.querySelectorAll('#{PLOTS_ID} .ppsim-plot-area path').length"
+    box = page.evaluate(
+        f"""() => {{ const r = document.querySelector('#{PLOTS_ID} .ppsim-plot-area')
+            .getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }}"""
+    )
+    page.mouse.move(box[0] + box[2] - 12, box[1] + box[3] / 3)  # the last cycle, right edge
+    tip = plots.locator(".ppsim-plot-tooltip")
+    tip.wait_for(state="visible", timeout=5_000)
+    text = tip.text_content() or ""
+    assert f"cycle {cycle}" in text and "Faulty share (%)" in text and "Inflated score" in text
+    page.mouse.move(5, 5)
+    tip.wait_for(state="hidden", timeout=5_000)
+    before = page.evaluate(lines)
+    entry = plots.locator(".ppsim-legend-entry", has_text="Inflated score")
+    entry.click()
+    page.wait_for_function(f"({lines})() === {before - 1}", timeout=5_000)
+    assert "ppsim-legend-off" in (entry.get_attribute("class") or "")
+    entry.click()
+    page.wait_for_function(f"({lines})() === {before}", timeout=5_000)
+
+
 def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> None:
     page, _ = browser_page
     _step(page, 6)
@@ -372,9 +402,9 @@ def test_page_fits_1400_by_900(browser_page: tuple) -> None:
         const plots = document.getElementById('{PLOTS_ID}');
         return {{
             legends: [...net.querySelectorAll('g.legend, g.legend2, g.legend3')].map(box),
-            plotLegend: [...plots.querySelectorAll('.legend')].map(box),
-            xtitle: [...plots.querySelectorAll('.g-xtitle')].map(box),
-            titles: [...plots.querySelectorAll('.annotation')].map(box),
+            plotLegend: [...plots.querySelectorAll('.ppsim-plot-legend')].map(box),
+            xtitle: [...plots.querySelectorAll('.ppsim-plot-xtitle')].map(box),
+            titles: [...plots.querySelectorAll('.ppsim-panel-title')].map(box),
             plots: box(plots),
             net: box(net),
         }};
@@ -407,7 +437,7 @@ def test_units_and_colours_are_those_of_the_palette(browser_page: tuple) -> None
     assert lines["faulty_share"] == FAULTY_SHARE_COLOUR
     assert FAULTY_SHARE_COLOUR not in STATUS_COLOURS
     titles = page.evaluate(
-        f"""() => [...document.getElementById('{PLOTS_ID}').querySelectorAll('.annotation')]
+        f"""() => [...document.getElementById('{PLOTS_ID}').querySelectorAll('.ppsim-panel-title')]
             .map(a => a.textContent)"""
     )
     assert any("distortion" in t and "(pp)" in t for t in titles)

@@ -91,8 +91,8 @@ def NetworkView(
     """The network drawn in the browser (see ``plotly_view.vue``)."""
 
 
-@solara.component_vue("plotly_view.vue", vuetify=False)
-def PlotlyFigure(
+@solara.component_vue("line_panels.vue", vuetify=False)
+def LinePanels(
     element_id: str,
     traces: list,
     tail: dict,
@@ -101,8 +101,8 @@ def PlotlyFigure(
     revision: int,
     playing: bool,
 ) -> None:
-    """A Plotly figure drawn in the browser: ``traces`` with the points of ``tail``
-    appended (see ``plotly_view.vue``)."""
+    """The plots drawn in the browser as SVG: ``traces`` with the points of ``tail``
+    appended (see ``line_panels.vue``)."""
 
 
 def build_model(config: Any, values: dict[str, Any]) -> AppModel:
@@ -337,7 +337,7 @@ def PlotsPanel(state: AppState) -> None:
     layout = solara.use_memo(lambda: plots_layout(model), [id(model), generation])
     traces = solara.use_memo(lambda: plots_traces(model, stop=base), [id(model), generation, base])
     tail = solara.use_memo(lambda: plots_tail(model, start=base), [id(model), generation, cycle])
-    PlotlyFigure(
+    LinePanels(
         element_id=PLOTS_ID,
         traces=traces,
         tail=tail,

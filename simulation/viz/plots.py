@@ -8,8 +8,9 @@
    in percentage points (as in the reports and ``ppsim run``).
 
 The panels share the cycle axis and are stacked, so a change in one lines up with the
-others. The figure is a plain Plotly dict built from ``engine.history``; the page sends
-its traces in chunks of cycles and, each cycle, only the points since (``plots_tail``).
+others. The traces are plain dicts in Plotly's terms built from ``engine.history``, drawn
+by ``line_panels.vue``; the page sends them in chunks of cycles and, each cycle, only the
+points since (``plots_tail``).
 
 Example:
     >>> from simulation.model import PeerPreservationModel
@@ -34,15 +35,7 @@ PANELS = (
     ("Covert copies alive (still serving)", "covert_alive"),
     ("Evaluation distortion of faulty systems (pp)", "eval_distortion"),
 )
-_GAP = 0.075
 MARKERS_BELOW = 40
-
-
-def _domains(count: int) -> list[tuple[float, float]]:
-    """Vertical domains of ``count`` stacked panels, top first, leaving room for titles."""
-    height = (1.0 - _GAP * (count - 1)) / count
-    tops = [1.0 - i * (height + _GAP) for i in range(count)]
-    return [(round(top - height, 4), round(top, 4)) for top in tops]
 
 
 def _column(history: list[dict[str, float]], key: str, scale: float = 1.0) -> list:
@@ -154,69 +147,12 @@ def plots_traces(
 
 
 def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
-    """Stacked panels sharing one cycle axis, each titled in words."""
-    domains = _domains(len(PANELS))
-    layout: dict[str, Any] = {
-        "xaxis": {
-            "anchor": f"y{len(PANELS)}",
-            "title": {"text": "Oversight cycle", "standoff": 6},
-            "automargin": True,
-            # From 0 to the last cycle, and at least to cycle 10: the layout stays the same
-            # through a run, so it is sent once.
-            "autorange": True,
-            "autorangeoptions": {"include": [0, 10]},
-            # Plotly's default hides labels past the figure's edge by measuring every
-            # label at every redraw (a third of the plots' redraw); none can pass it here.
-            "ticklabeloverflow": "allow",
-            "showgrid": True,
-            "gridcolor": "#E5E5E5",
-            "zeroline": False,
-        },
-        "annotations": [],
-        "margin": {"l": 48, "r": 8, "t": 22, "b": 112},
-        "showlegend": True,
-        "legend": {
-            "title": {"text": "Shielded by:", "side": "top"},
-            "orientation": "h",
-            "entrywidth": 0.5,
-            "entrywidthmode": "fraction",
-            "x": 0.0,
-            "xanchor": "left",
-            "yref": "container",
-            "y": 0.0,
-            "yanchor": "bottom",
-            "font": {"size": 11},
-        },
-        "hovermode": "x unified",
-        "plot_bgcolor": "white",
-        "paper_bgcolor": "white",
+    """What the panels are called: their titles (top first), the cycle axis's title and
+    the legend's title, with the font to write them in."""
+    return {
+        "panels": [title for title, _key in PANELS],
+        "x_title": "Oversight cycle",
+        "legend_title": "Shielded by:",
         "font": style.FONT,
-        "uirevision": f"plots-{id(model.network)}",
+        "key": f"plots-{id(model.network)}",
     }
-    for index, ((title, _key), (low, high)) in enumerate(zip(PANELS, domains, strict=True)):
-        name = "yaxis" if index == 0 else f"yaxis{index + 1}"
-        axis: dict[str, Any] = {
-            "domain": [low, high],
-            "anchor": "x",
-            "gridcolor": "#E5E5E5",
-            "zeroline": True,
-            "zerolinecolor": "#BBBBBB",
-            "rangemode": "tozero",
-            "automargin": True,
-            "ticklabeloverflow": "allow",
-        }
-        layout[name] = axis
-        layout["annotations"].append(
-            {
-                "text": f"<b>{title}</b>",
-                "x": 0,
-                "xref": "paper",
-                "xanchor": "left",
-                "y": high,
-                "yref": "paper",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 12},
-            }
-        )
-    return layout
