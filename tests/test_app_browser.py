@@ -65,9 +65,8 @@ PLOT_POINTS = f"""() => {{
     const el = document.getElementById('{PLOTS_ID}');
     return el && el.data ? el.data[0].x.length : -1;
 }}"""
-LEGEND = f"""() => Object.fromEntries(document.getElementById('{NETWORK_ID}').data
-    .filter(t => t.showlegend !== false && t.meta !== 'nodes')
-    .map(t => [t.meta, t.name]))"""
+LEGEND = """() => Object.fromEntries([...document.querySelectorAll('.ppsim-net-legend [data-meta]')]
+    .map(e => [e.dataset.meta, e.textContent]))"""
 # Screen position of the first point of the first trace with ``meta`` and ``uid`` given.
 POINT = f"""([meta, uid]) => {{
     const el = document.getElementById('{NETWORK_ID}');
@@ -208,10 +207,7 @@ def test_page_shows_network_and_plots(browser_page: tuple) -> None:
     page, _ = browser_page
     assert page.evaluate(COUNT_NODES) == N_SYSTEMS
     legend = page.evaluate(LEGEND)
-    names = page.evaluate(
-        f"""() => document.getElementById('{NETWORK_ID}').data
-            .filter(t => t.meta === 'status-legend').map(t => t.name.split(':')[0])"""
-    )
+    names = [legend[f"status-{i}"].split(":")[0] for i in range(len(STATUS_LEGEND))]
     assert names == list(STATUS_LEGEND)
     for link in ("link:all", "link:exposed", "link:shield", "link:spread", "link:tree"):
         assert link in legend
@@ -338,27 +334,37 @@ def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> N
 
 def test_all_links_are_a_toggle(browser_page: tuple) -> None:
     page, _ = browser_page
-    hidden = page.evaluate(
-        f"document.getElementById('{NETWORK_ID}').data.find(t => t.meta === 'link:all').visible"
-    )
-    assert hidden == "legendonly"
+    entry = page.locator(".ppsim-net-legend [data-meta='link:all']")
+    assert "ppsim-legend-off" in (entry.get_attribute("class") or "")
     page.get_by_label("Show all links").check()
     page.wait_for_function(
-        f"document.getElementById('{NETWORK_ID}').data"
-        ".find(t => t.meta === 'link:all').visible === true",
+        "!document.querySelector(\".ppsim-net-legend [data-meta='link:all']\")"
+        ".classList.contains('ppsim-legend-off')",
         timeout=15_000,
     )
     drawn = page.evaluate(
         f"""() => document.getElementById('{NETWORK_ID}').ppsimLinks.all[0].length"""
     )
     assert drawn == _count(page.evaluate(LEGEND)["link:all"]) > N_SYSTEMS / 2
-    # Drawn on the canvas under the nodes, not as WebGL traces (one trace per kind, in
-    # the legend only).
+    # Drawn on the canvas under the nodes, not as WebGL traces; the legends are HTML.
     kinds = page.evaluate(
         f"""() => document.getElementById('{NETWORK_ID}').data
-            .filter(t => (t.meta || '').startsWith('link:')).map(t => t.x.length)"""
+            .filter(t => (t.meta || '').startsWith('link:') || t.showlegend !== false).length"""
     )
-    assert kinds == [1] * 5
+    assert kinds == 0
+    # A click on a link's entry hides that kind of link, and shows it again.
+    exposed = page.locator(".ppsim-net-legend [data-meta='link:exposed']")
+    exposed.click()
+    assert "ppsim-legend-off" in (exposed.get_attribute("class") or "")
+    exposed.click()
+    assert "ppsim-legend-off" not in (exposed.get_attribute("class") or "")
+    # ... and on a status's entry, the systems of that status.
+    healthy = f"""() => document.getElementById('{NETWORK_ID}').data
+        .find(t => t.uid === 'status-0').visible"""
+    page.locator(".ppsim-net-legend [data-meta='status-0']").click()
+    page.wait_for_function(f"({healthy})() === false", timeout=15_000)
+    page.locator(".ppsim-net-legend [data-meta='status-0']").click()
+    page.wait_for_function(f"({healthy})() === true", timeout=15_000)
     page.get_by_label("Show all links").uncheck()
 
 
@@ -401,7 +407,8 @@ def test_page_fits_1400_by_900(browser_page: tuple) -> None:
         const net = document.getElementById('{NETWORK_ID}');
         const plots = document.getElementById('{PLOTS_ID}');
         return {{
-            legends: [...net.querySelectorAll('g.legend, g.legend2, g.legend3')].map(box),
+            legends: [...document.querySelectorAll('.ppsim-net-legend .ppsim-legend-group')]
+                .map(box),
             plotLegend: [...plots.querySelectorAll('.ppsim-plot-legend')].map(box),
             xtitle: [...plots.querySelectorAll('.ppsim-plot-xtitle')].map(box),
             titles: [...plots.querySelectorAll('.ppsim-panel-title')].map(box),
