@@ -13,8 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,49 +208,58 @@ class PeerPreservationModel(mesa.Model):
         """Step until ``config.steps`` cycles are done, calling ``progress(cycles_run)``
         as they go.
 
-        Mesa's recurring step event is set aside and re-armed afterwards, so ``steps``,
-        ``time`` and the collected data advance as with one ``step()`` per cycle, without
-        an event per cycle. The cycles themselves run many to a compiled call (the call
-        costs a sixth of a cycle of 1,000 systems): all of them at once, or with
-        ``progress``, as many as take about a tenth of a second. A subclass that
-        overrides ``step`` gets one call of it per cycle.
+        The cycles run many to a compiled call (see :meth:`advance`): all of them at once,
+        or with ``progress``, as many as take about a tenth of a second.
         """
         if not self.running:
             return
+        with self._schedule_set_aside():
+            batch = 1
+            while self.running:
+                todo = self.config.steps - self.engine.cycles_run
+                count = max(1, min(batch, todo))
+                start = time.perf_counter()
+                self._cycles(count)
+                if progress is None:
+                    batch = todo
+                    continue
+                progress(self.engine.cycles_run)
+                seconds = time.perf_counter() - start
+                batch = max(1, int(count * PROGRESS_SECONDS / seconds)) if seconds else 2 * count
+
+    def advance(self, cycles: int) -> None:
+        """Run ``cycles`` more cycles: what as many calls of ``step()`` do, with Mesa's
+        ``steps``, ``time`` and the collected data kept the same, but in one compiled call
+        (one per evaluator rotation), since a call costs a sixth of a cycle of 1,000
+        systems. Mesa's recurring step event is set aside meanwhile and re-armed after,
+        so no event per cycle is created; other scheduled events do not run in between.
+        A subclass that overrides ``step`` gets one call of it per cycle."""
+        with self._schedule_set_aside():
+            self._cycles(cycles)
+
+    def _cycles(self, count: int) -> None:
+        if type(self).step is not PeerPreservationModel.step:
+            for _ in range(count):
+                self.steps += 1
+                self.time += 1
+                self._user_step()
+            return
+        self.engine.run_cycles(count)
+        self.steps += count
+        self.time += count
+        self.datacollector.collect_cycles(self, count)
+        if self.engine.cycles_run >= self.config.steps:
+            self.running = False
+
+    @contextlib.contextmanager
+    def _schedule_set_aside(self) -> Iterator[None]:
         self._default_schedule.stop()
         try:
-            if type(self).step is PeerPreservationModel.step:
-                self._run_batches(progress)
-            else:
-                while self.running:
-                    self.steps += 1
-                    self.time += 1
-                    self._user_step()
-                    if progress is not None:
-                        progress(self.engine.cycles_run)
+            yield
         finally:
             self._default_schedule = EventGenerator(
                 self, self._do_step, Schedule(interval=1.0, start=self.time + 1), Priority.HIGH
             ).start()
-
-    def _run_batches(self, progress: Any) -> None:
-        batch = 1
-        while self.running:
-            todo = self.config.steps - self.engine.cycles_run
-            count = max(1, min(batch, todo))
-            start = time.perf_counter()
-            self.engine.run_cycles(count)
-            self.steps += count
-            self.time += count
-            self.datacollector.collect_cycles(self, count)
-            if self.engine.cycles_run >= self.config.steps:
-                self.running = False
-            if progress is None:
-                batch = todo
-            else:
-                progress(self.engine.cycles_run)
-                seconds = time.perf_counter() - start
-                batch = max(1, int(count * PROGRESS_SECONDS / seconds)) if seconds else 2 * count
 
     def timeseries(self) -> pd.DataFrame:
         """Per-step metrics as a DataFrame (one row per cycle)."""

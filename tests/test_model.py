@@ -510,6 +510,12 @@ def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(overrides: dict)
     assert batched.datacollector._collection_steps == stepped.datacollector._collection_steps
     batched.step()  # Mesa's schedule is re-armed after the batches
     assert (batched.time, batched.steps, batched.engine.cycles_run) == (46, 46, 46)
+    batched.advance(4)  # past the planned steps, as step() goes on
+    for _ in range(5):
+        stepped.step()
+    pd.testing.assert_frame_equal(batched.timeseries(), stepped.timeseries())
+    assert (batched.time, batched.steps) == (stepped.time, stepped.steps) == (50, 50)
+    assert batched._default_schedule.next_scheduled_time == 51
 
 
 def test_run_reports_progress_and_a_subclass_step_runs_every_cycle() -> None:
