@@ -100,7 +100,7 @@ def _window(values: list[float], start: int, count: int) -> list[float]:
 
 def _cycle_times(model: Any, count: int, batched: bool) -> list[float]:
     """Run ``count`` cycles; each one's time (the mean of the batch when ``batched``)."""
-    if batched and count > 1:
+    if batched and count:
         start = time.perf_counter()
         model.advance(count)
         return [(time.perf_counter() - start) / count] * count
