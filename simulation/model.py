@@ -72,7 +72,8 @@ class RowCollector(mesa.DataCollector):
     def collect_cycles(self, model: PeerPreservationModel, count: int) -> None:
         """Note the last ``count`` cycles run as collected (``model.run`` runs many at once)."""
         if hasattr(self, "_collection_steps"):
-            self._collection_steps.extend(model.time - count + 1 + i for i in range(count))
+            first = model.time - count + 1
+            self._collection_steps.extend(map(first.__add__, range(count)))
         self._model = model
         last = model.engine.cycles_run
         self._cycles.extend(range(last - count + 1, last + 1))
