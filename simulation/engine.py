@@ -1,6 +1,7 @@
 """The engine: the whole network's state as arrays, stepped one oversight cycle at a time
-by one call of the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the
-cycle's events, no Python loop over agents or edges).
+by the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the cycle's
+events, no Python loop over agents or edges): one call per cycle for ``step``, or many
+cycles in one call of :func:`simulation.kernels.run_cycles` for ``run_cycles``.
 
 One cycle (docs/model.md, "One step = one oversight cycle"):
 
