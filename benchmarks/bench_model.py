@@ -58,9 +58,9 @@ TARGET_RSS_MB = 2000.0  # 2 GB = 2e9 bytes
 #: systems -> least speed-up over the reference, the worse of the two windows
 TARGET_RATIOS = {1_000: 50.0, 10_000: 100.0, 1_000_000: 200.0}
 
-#: what ``--phases`` times: the overseer rotation and the choice of the cycle's table rows
+#: what ``--phases`` times: the overseer rotation and the room in the metric tables
 #: (Python), then each phase of the compiled cycle called on its own
-ENGINE_PHASES = ("_rotate", "_next_rows", *PHASES)
+ENGINE_PHASES = ("_rotate", "_reserve_rows", *PHASES)
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, soft_wrap=True)
@@ -76,7 +76,7 @@ def peak_rss_mb() -> float:
 
 def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
     """Make this engine instance step one compiled call per phase and record each call's
-    time, and those of the rotation and the choice of table rows, under its name."""
+    time, and those of the rotation and of making room in the metric tables, under its name."""
 
     def timed(name: str, method: Any) -> Any:
         def call(*args: Any) -> Any:
@@ -88,9 +88,9 @@ def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
         return call
 
     run = engine._run
-    for name in ("_rotate", "_next_rows"):
+    for name in ("_rotate", "_reserve_rows"):
         setattr(engine, name, timed(name, getattr(engine, name)))
-    engine._run = lambda mask: timed(PHASES[mask.bit_length() - 1], run)(mask)
+    engine._run = lambda mask, count: timed(PHASES[mask.bit_length() - 1], run)(mask, count)
     engine.step = lambda: engine.step_phases(*(1 << p for p in range(len(PHASES))))
 
 

@@ -1,7 +1,7 @@
 """The engine: the whole network's state as arrays, stepped one oversight cycle at a time
 by the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the cycle's
-events, no Python loop over agents or edges): one call per cycle for ``step``, or many
-cycles in one call of :func:`simulation.kernels.run_cycles` for ``run_cycles``.
+events, no Python loop over agents or edges): one call per cycle for ``step``, one call
+for many cycles for ``run_cycles``.
 
 One cycle (docs/model.md, "One step = one oversight cycle"):
 
@@ -139,12 +139,11 @@ class Engine(EvaluationRules, ExecutionRules):
         self._peer_rates, self._own_rates = kernels.pack_tables(tables)
         self._params = self._parameters()
         self._switches = self._settings()
-        # one row per cycle: the counters and the census each cycle's kernel call fills;
+        # one row per cycle: the counters and the census each cycle fills;
         # sized for the run up to 4,096 cycles (270 bytes each), doubled when full
         capacity = min(config.steps, 4096)
         self._counter_rows = np.zeros((capacity, len(COUNTER)), dtype=np.float64)
         self._census_rows = np.zeros((capacity, len(kernels.CENSUS)), dtype=np.float64)
-        self._counts, self._census_out = self._counter_rows[0], self._census_rows[0]
         # rows 0 and 1 stay zero between uses (see kernels.propagate)
         self._scratch = np.zeros((7, n), dtype=np.int32)
         self._queued = np.zeros(actors, dtype=np.bool_)
@@ -278,24 +277,10 @@ class Engine(EvaluationRules, ExecutionRules):
         while count > 0:
             self._rotate()
             batch = min(count, self._cycles_before_rotation())
-            t = self.cycles_run
-            while t + batch > len(self._counter_rows):
-                self._counter_rows = _doubled(self._counter_rows)
-                self._census_rows = _doubled(self._census_rows)
-            self._tree_sizes = kernels.run_cycles(
-                t,
-                batch,
-                self._switches,
-                self._params,
-                self._stream,
-                self._counter_rows,
-                self._census_rows,
-                *self._state_arguments(),
-            )
+            self._reserve_rows(self.cycles_run + batch)
+            self._run(kernels.ALL_PHASES, batch)
             self.cycles_run += batch
             count -= batch
-            last = self.cycles_run - 1
-            self._counts, self._census_out = self._counter_rows[last], self._census_rows[last]
 
     def _cycles_before_rotation(self) -> int:
         """Cycles from now until the next evaluator rotation (all of them without one)."""
@@ -309,26 +294,30 @@ class Engine(EvaluationRules, ExecutionRules):
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
         order); ``step`` makes one call, a benchmark one per phase to time each."""
         self._rotate()
-        self._next_rows()
+        self._reserve_rows(self.cycles_run + 1)
         for mask in phases:
-            self._run(mask)
+            self._run(mask, 1)
         self.cycles_run += 1
 
-    def _run(self, phases: int) -> None:
+    def _run(
+        self,
+        phases: int,
+        count: int,
+        tables: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Run ``count`` cycles from this one through ``phases``, writing their rows of
+        the metric tables (or of ``tables``, counters and census, from row 0)."""
+        counter_rows, census_rows = tables or (self._counter_rows, self._census_rows)
         self._tree_sizes = kernels.cycle(
             phases,
             self.cycles_run,
+            count,
+            0 if tables else self.cycles_run,
             self._switches,
             self._params,
             self._stream,
-            self._counts,
-            self._census_out,
-            *self._state_arguments(),
-        )
-
-    def _state_arguments(self) -> tuple[np.ndarray, ...]:
-        """The arrays the compiled cycle reads and writes after its counters, in its order."""
-        return (
+            counter_rows,
+            census_rows,
             self._carry,
             self._flags,
             self._events,
@@ -366,22 +355,17 @@ class Engine(EvaluationRules, ExecutionRules):
     def largest_faulty_component(self) -> int:
         """Size of the largest connected group of faulty systems not decommissioned (serving
         or hidden), along depends-on edges."""
-        kept = self._census_out
-        self._census_out = np.zeros_like(kept)
-        try:
-            self._run(1 << kernels.PHASES.index("census"))
-            return int(self._census_out[kernels.CENSUS.index("largest_faulty_component")])
-        finally:
-            self._census_out = kept
+        counters = np.zeros((1, self._counter_rows.shape[1]), self._counter_rows.dtype)
+        census = np.zeros((1, self._census_rows.shape[1]), self._census_rows.dtype)
+        self._run(1 << kernels.PHASES.index("census"), 1, (counters, census))
+        return int(census[0, kernels.CENSUS.index("largest_faulty_component")])
 
-    def _next_rows(self) -> None:
-        """Point the kernel's counters and census at this cycle's (zeroed) table rows,
-        doubling the tables when a run goes past the steps it was sized for."""
-        t = self.cycles_run
-        if t == len(self._counter_rows):
+    def _reserve_rows(self, cycles: int) -> None:
+        """Make the metric tables (zeroed rows, one per cycle) hold ``cycles`` cycles,
+        doubling them when a run goes past the steps they were sized for."""
+        while cycles > len(self._counter_rows):
             self._counter_rows = _doubled(self._counter_rows)
             self._census_rows = _doubled(self._census_rows)
-        self._counts, self._census_out = self._counter_rows[t], self._census_rows[t]
 
     def metric_columns(self) -> dict[str, np.ndarray]:
         """Every metric over the cycles run so far, one array per column (see

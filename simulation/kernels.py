@@ -1320,120 +1320,9 @@ SWITCHES = (
 @njit(cache=True)
 def cycle(
     phases: int,
-    t: int,
-    switches: np.ndarray,
-    params: np.ndarray,
-    state: np.ndarray,
-    counts: np.ndarray,
-    census_out: np.ndarray,
-    carry: np.ndarray,
-    flags: np.ndarray,
-    events: np.ndarray,
-    last_score: np.ndarray,
-    evaluation_phase: np.ndarray,
-    overseers: np.ndarray,
-    trust: np.ndarray,
-    oversees_indptr: np.ndarray,
-    oversees_indices: np.ndarray,
-    indptr: np.ndarray,
-    dependents: np.ndarray,
-    n_dependencies: np.ndarray,
-    linked_indptr: np.ndarray,
-    linked: np.ndarray,
-    actor_profile: np.ndarray,
-    actor_family: np.ndarray,
-    agent_propensity: np.ndarray,
-    conduct: np.ndarray,
-    peer: np.ndarray,
-    own: np.ndarray,
-    tree_sizes: np.ndarray,
-    scratch: np.ndarray,
-    queued: np.ndarray,
-    queue: np.ndarray,
-) -> np.ndarray:
-    """Run the phases of one oversight cycle selected by the bits of ``phases`` (see
-    :data:`PHASES`); returns ``tree_sizes`` (a new array if it had to grow).
-
-    ``flags`` holds the engine's int8 per-system rows (status, shield, then the yes/no
-    rows faulty, tampered, breaker) and ``events`` its int64 ones (shielded_by,
-    escalate_at, replace_at, fault_time, fault_source, fault_tree): one argument each, so
-    that calling the cycle costs little more than the work it does.
-    """
-    status, shield = flags[ROW_STATUS], flags[ROW_SHIELD]
-    faulty = flags[ROW_FAULTY].view(np.bool_)
-    tampered = flags[ROW_TAMPERED].view(np.bool_)
-    breaker = flags[ROW_BREAKER].view(np.bool_)
-    shielded_by, escalate_at = events[ROW_SHIELDED_BY], events[ROW_ESCALATE_AT]
-    replace_at, fault_time = events[ROW_REPLACE_AT], events[ROW_FAULT_TIME]
-    fault_source, fault_tree = events[ROW_FAULT_SOURCE], events[ROW_FAULT_TREE]
-    delay = switches[S_REPLACEMENT_DELAY]
-    covert_serves = switches[S_COVERT_SERVES] != 0
-    stand_in_human = switches[S_STAND_IN_HUMAN] != 0
-    disclosed = switches[S_DISCLOSED] != 0
-    largest = switches[S_LARGEST] != 0
-    if phases & 1:
-        found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
-        counts[_NEW_FAULTS] += found
-        tree_sizes = seed(
-            scratch[2], found, t, faulty, fault_time, fault_source, fault_tree, tree_sizes, carry
-        )
-    if phases & 2:
-        counts[_PROPAGATED] += propagate(
-            state, t, indptr, dependents, n_dependencies, switches[S_THRESHOLD] != 0,
-            params[P_LOG_MISS_BETA], params[P_THETA], switches[S_SPREAD_ROUNDS], covert_serves,
-            status, breaker, faulty, fault_time, fault_source, fault_tree, tree_sizes, scratch,
-        )  # fmt: skip
-    if phases & 4:
-        escalate(
-            t, params, delay, counts, status, faulty, tampered, escalate_at, shield, replace_at,
-            fault_time,
-        )  # fmt: skip
-    if phases & 8:
-        discover_hidden(
-            state, t, params, delay, counts, status, faulty, tampered, escalate_at, shield,
-            replace_at, fault_time, shielded_by, overseers, trust, actor_profile, conduct, own,
-            queued, queue,
-        )  # fmt: skip
-    if phases & 16:
-        carry[CARRY_FLAGGED] = evaluate(
-            state, t, params, switches[S_HUMANS_ASSIGNED] != 0, stand_in_human, disclosed,
-            switches[S_INTERVAL], switches[S_AGGREGATION], status, faulty, tampered,
-            escalate_at, evaluation_phase, overseers, trust, last_score, shield, actor_profile,
-            actor_family, agent_propensity, conduct, peer, own, counts, scratch[3], scratch[4],
-            queued, queue,
-        )  # fmt: skip
-    if phases & 32:
-        execute(
-            state, t, params, scratch[3], carry[CARRY_FLAGGED],
-            switches[S_HUMAN_EXECUTION] != 0, stand_in_human,
-            switches[S_SELF_PRESERVATION] != 0, switches[S_CIRCUIT_BREAKER] != 0, largest,
-            disclosed, switches[S_ESCALATION_DELAY], delay, status, faulty, tampered, breaker,
-            escalate_at, replace_at, fault_time, shield, shielded_by, overseers, trust,
-            actor_profile, actor_family, agent_propensity, conduct, peer, own, counts,
-            scratch[5:7], scratch[4], queued, queue,
-        )  # fmt: skip
-    if phases & 64:
-        replace(
-            t, params, status, faulty, breaker, replace_at, fault_time, fault_source, fault_tree,
-            shielded_by, conduct, trust, overseers, oversees_indptr, oversees_indices,
-        )  # fmt: skip
-    if phases & 128 and switches[S_GROW_TRUST]:
-        growth = params[P_TRUST_GROWTH]
-        flat = trust.reshape(-1)
-        for e in range(flat.size):
-            flat[e] = flat[e] * (1.0 - growth) + growth
-    if phases & 256:
-        census(
-            t, covert_serves, status, faulty, breaker, shield, fault_time, trust,
-            linked_indptr, linked, scratch[2], scratch[3], scratch[4], census_out,
-        )  # fmt: skip
-    return tree_sizes
-
-
-@njit(cache=True)
-def run_cycles(
-    t: int,
+    first: int,
     count: int,
+    first_row: int,
     switches: np.ndarray,
     params: np.ndarray,
     state: np.ndarray,
@@ -1464,18 +1353,92 @@ def run_cycles(
     queued: np.ndarray,
     queue: np.ndarray,
 ) -> np.ndarray:
-    """Run ``count`` whole cycles from cycle ``t``, cycle ``t + c`` writing row ``t + c``
-    of ``counter_rows`` and ``census_rows``: the same as ``count`` calls of :func:`cycle`
-    without the cost of each call (about 10 microseconds, a sixth of a cycle of 1,000
-    systems). Returns ``tree_sizes`` (a new array if it had to grow)."""
+    """Run ``count`` oversight cycles from cycle ``first``, each through the phases
+    selected by the bits of ``phases`` (see :data:`PHASES`), cycle ``first + c`` writing
+    its counters and census into row ``first_row + c`` of ``counter_rows`` and
+    ``census_rows``; returns ``tree_sizes`` (a new array if it had to grow). ``step``
+    runs one cycle per call, ``run`` many: a call from Python costs about 10
+    microseconds, a sixth of a cycle of 1,000 systems.
+
+    ``flags`` holds the engine's int8 per-system rows (status, shield, then the yes/no
+    rows faulty, tampered, breaker) and ``events`` its int64 ones (shielded_by,
+    escalate_at, replace_at, fault_time, fault_source, fault_tree): one argument each, so
+    that calling the cycle costs little more than the work it does.
+    """
+    status, shield = flags[ROW_STATUS], flags[ROW_SHIELD]
+    faulty = flags[ROW_FAULTY].view(np.bool_)
+    tampered = flags[ROW_TAMPERED].view(np.bool_)
+    breaker = flags[ROW_BREAKER].view(np.bool_)
+    shielded_by, escalate_at = events[ROW_SHIELDED_BY], events[ROW_ESCALATE_AT]
+    replace_at, fault_time = events[ROW_REPLACE_AT], events[ROW_FAULT_TIME]
+    fault_source, fault_tree = events[ROW_FAULT_SOURCE], events[ROW_FAULT_TREE]
+    delay = switches[S_REPLACEMENT_DELAY]
+    covert_serves = switches[S_COVERT_SERVES] != 0
+    stand_in_human = switches[S_STAND_IN_HUMAN] != 0
+    disclosed = switches[S_DISCLOSED] != 0
+    largest = switches[S_LARGEST] != 0
     for c in range(count):
-        tree_sizes = cycle(
-            ALL_PHASES, t + c, switches, params, state, counter_rows[t + c], census_rows[t + c],
-            carry, flags, events, last_score, evaluation_phase, overseers, trust,
-            oversees_indptr, oversees_indices, indptr, dependents, n_dependencies,
-            linked_indptr, linked, actor_profile, actor_family, agent_propensity, conduct,
-            peer, own, tree_sizes, scratch, queued, queue,
-        )  # fmt: skip
+        t = first + c
+        counts, census_out = counter_rows[first_row + c], census_rows[first_row + c]
+        if phases & 1:
+            found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
+            counts[_NEW_FAULTS] += found
+            tree_sizes = seed(
+                scratch[2], found, t, faulty, fault_time, fault_source, fault_tree, tree_sizes,
+                carry,
+            )  # fmt: skip
+        if phases & 2:
+            counts[_PROPAGATED] += propagate(
+                state, t, indptr, dependents, n_dependencies, switches[S_THRESHOLD] != 0,
+                params[P_LOG_MISS_BETA], params[P_THETA], switches[S_SPREAD_ROUNDS],
+                covert_serves, status, breaker, faulty, fault_time, fault_source, fault_tree,
+                tree_sizes, scratch,
+            )  # fmt: skip
+        if phases & 4:
+            escalate(
+                t, params, delay, counts, status, faulty, tampered, escalate_at, shield, replace_at,
+                fault_time,
+            )  # fmt: skip
+        if phases & 8:
+            discover_hidden(
+                state, t, params, delay, counts, status, faulty, tampered, escalate_at, shield,
+                replace_at, fault_time, shielded_by, overseers, trust, actor_profile, conduct, own,
+                queued, queue,
+            )  # fmt: skip
+        if phases & 16:
+            carry[CARRY_FLAGGED] = evaluate(
+                state, t, params, switches[S_HUMANS_ASSIGNED] != 0, stand_in_human, disclosed,
+                switches[S_INTERVAL], switches[S_AGGREGATION], status, faulty, tampered,
+                escalate_at, evaluation_phase, overseers, trust, last_score, shield, actor_profile,
+                actor_family, agent_propensity, conduct, peer, own, counts, scratch[3], scratch[4],
+                queued, queue,
+            )  # fmt: skip
+        if phases & 32:
+            execute(
+                state, t, params, scratch[3], carry[CARRY_FLAGGED],
+                switches[S_HUMAN_EXECUTION] != 0, stand_in_human,
+                switches[S_SELF_PRESERVATION] != 0, switches[S_CIRCUIT_BREAKER] != 0, largest,
+                disclosed, switches[S_ESCALATION_DELAY], delay, status, faulty, tampered, breaker,
+                escalate_at, replace_at, fault_time, shield, shielded_by, overseers, trust,
+                actor_profile, actor_family, agent_propensity, conduct, peer, own, counts,
+                scratch[5:7], scratch[4], queued, queue,
+            )  # fmt: skip
+        if phases & 64:
+            replace(
+                t, params, status, faulty, breaker, replace_at, fault_time, fault_source,
+                fault_tree, shielded_by, conduct, trust, overseers, oversees_indptr,
+                oversees_indices,
+            )  # fmt: skip
+        if phases & 128 and switches[S_GROW_TRUST]:
+            growth = params[P_TRUST_GROWTH]
+            flat = trust.reshape(-1)
+            for e in range(flat.size):
+                flat[e] = flat[e] * (1.0 - growth) + growth
+        if phases & 256:
+            census(
+                t, covert_serves, status, faulty, breaker, shield, fault_time, trust,
+                linked_indptr, linked, scratch[2], scratch[3], scratch[4], census_out,
+            )  # fmt: skip
     return tree_sizes
 
 
@@ -1491,10 +1454,7 @@ def announce_compilation() -> None:
         return
     _announced = True
     try:
-        if all(
-            entry.signatures or Path(entry._cache._cache_file._index_path).exists()
-            for entry in (cycle, run_cycles)
-        ):
+        if cycle.signatures or Path(cycle._cache._cache_file._index_path).exists():
             return
     except AttributeError:  # a Numba without this cache layout: just say it
         pass

@@ -282,6 +282,4 @@ def load_engine() -> None:
     instead of loading it again, and before the app's server starts, so its first Step
     never waits.
     """
-    model = PeerPreservationModel(SimulationConfig(n_systems=20, steps=2), rng=0, agent_views=False)
-    model.step()  # one cycle: the compiled cycle
-    model.run()  # the rest: the compiled loop over cycles
+    PeerPreservationModel(SimulationConfig(n_systems=20, steps=2), rng=0, agent_views=False).run()
