@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import numbers
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,8 +236,10 @@ class PeerPreservationModel(mesa.Model):
         systems. Mesa's recurring step event is set aside meanwhile and re-armed after,
         so no event per cycle is created; other scheduled events do not run in between.
         A subclass that overrides ``step`` gets one call of it per cycle."""
+        if isinstance(cycles, bool) or not isinstance(cycles, numbers.Integral) or cycles < 0:
+            raise ValueError(f"cycles: a whole number >= 0, got {cycles!r}")
         with self._schedule_set_aside():
-            self._cycles(cycles)
+            self._cycles(int(cycles))
 
     def _cycles(self, count: int) -> None:
         if type(self).step is not PeerPreservationModel.step:

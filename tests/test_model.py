@@ -516,6 +516,11 @@ def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(overrides: dict)
     pd.testing.assert_frame_equal(batched.timeseries(), stepped.timeseries())
     assert (batched.time, batched.steps) == (stepped.time, stepped.steps) == (50, 50)
     assert batched._default_schedule.next_scheduled_time == 51
+    batched.advance(0)
+    assert batched.engine.cycles_run == 50
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="cycles"):
+            batched.advance(bad)
 
 
 def test_run_reports_progress_and_a_subclass_step_runs_every_cycle() -> None:
