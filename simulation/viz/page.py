@@ -334,7 +334,7 @@ def PlotsPanel(state: AppState) -> None:
     points since, sent each cycle (so a cycle's message stays small in a long run)."""
     cycle, generation, model = state.cycle.value, state.generation.value, state.model
     base = cycle - cycle % PLOT_CHUNK
-    layout = solara.use_memo(lambda: plots_layout(model), [id(model), generation])
+    layout = solara.use_memo(plots_layout, [])
     traces = solara.use_memo(lambda: plots_traces(model, stop=base), [id(model), generation, base])
     tail = solara.use_memo(lambda: plots_tail(model, start=base), [id(model), generation, cycle])
     LinePanels(

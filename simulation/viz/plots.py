@@ -66,7 +66,7 @@ def _line(
 def plots_figure(model: PeerPreservationModel, stop: int | None = None) -> dict[str, Any]:
     """The four panels as ``{"traces": [...], "layout": {...}}``, with the points of the
     cycles before ``stop`` (all cycles run when None)."""
-    return {"traces": plots_traces(model, stop=stop), "layout": plots_layout(model)}
+    return {"traces": plots_traces(model, stop=stop), "layout": plots_layout()}
 
 
 def plots_tail(model: PeerPreservationModel, start: int) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def plots_traces(
     return traces
 
 
-def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
+def plots_layout() -> dict[str, Any]:
     """What the panels are called: their titles (top first), the cycle axis's title and
     the legend's title, with the font to write them in."""
     return {
@@ -154,5 +154,4 @@ def plots_layout(model: PeerPreservationModel) -> dict[str, Any]:
         "x_title": "Oversight cycle",
         "legend_title": "Shielded by:",
         "font": style.FONT,
-        "key": f"plots-{id(model.network)}",
     }
