@@ -60,6 +60,8 @@ def _doubled(table: np.ndarray) -> np.ndarray:
 
 
 _AGE_SUM, _IN_SERVICE = COUNTER["unremediated_age_sum"], COUNTER["in_service"]
+ROTATING = ("rotation", "independent-pool")
+"""Assignments whose evaluators are drawn again every ``rotation_period`` cycles."""
 
 
 class Engine(EvaluationRules, ExecutionRules):
@@ -257,7 +259,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def _rotate(self) -> None:
         cfg = self.config
-        if cfg.assignment not in ("rotation", "independent-pool"):
+        if cfg.assignment not in ROTATING:
             return
         if self.cycles_run == 0 or self.cycles_run % cfg.rotation_period:
             return
@@ -284,7 +286,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def _cycles_before_rotation(self) -> int:
         """Cycles from now until the next evaluator rotation (all of them without one)."""
-        if self.config.assignment not in ("rotation", "independent-pool"):
+        if self.config.assignment not in ROTATING:
             return sys.maxsize
         period = self.config.rotation_period
         return period - self.cycles_run % period

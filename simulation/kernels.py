@@ -1450,11 +1450,11 @@ def announce_compilation() -> None:
     Numba's on-disk cache yet (the first run after an install or a change of the rules
     compiles for a minute or so; later runs and sweep workers load the cache)."""
     global _announced
-    if _announced:
+    if _announced or cycle.signatures:
         return
     _announced = True
     try:
-        if cycle.signatures or Path(cycle._cache._cache_file._index_path).exists():
+        if Path(cycle._cache._cache_file._index_path).exists():
             return
     except AttributeError:  # a Numba without this cache layout: just say it
         pass

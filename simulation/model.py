@@ -201,10 +201,7 @@ class PeerPreservationModel(mesa.Model):
 
     def step(self) -> None:
         """One oversight cycle; stops the model (``running = False``) after ``steps``."""
-        self.engine.step()
-        self.datacollector.collect(self)
-        if self.engine.cycles_run >= self.config.steps:
-            self.running = False
+        self._engine_cycles(1)
 
     def run(self, progress: Any = None) -> None:
         """Step until ``config.steps`` cycles are done, calling ``progress(cycles_run)``
@@ -248,9 +245,13 @@ class PeerPreservationModel(mesa.Model):
                 self.time += 1
                 self._user_step()
             return
-        self.engine.run_cycles(count)
         self.steps += count
         self.time += count
+        self._engine_cycles(count)
+
+    def _engine_cycles(self, count: int) -> None:
+        """``count`` cycles of the engine, collected; the model stops after ``steps``."""
+        self.engine.run_cycles(count)
         self.datacollector.collect_cycles(self, count)
         if self.engine.cycles_run >= self.config.steps:
             self.running = False
@@ -285,4 +286,4 @@ def load_engine() -> None:
     instead of loading it again, and before the app's server starts, so its first Step
     never waits.
     """
-    PeerPreservationModel(SimulationConfig(n_systems=20, steps=2), rng=0, agent_views=False).run()
+    PeerPreservationModel(SimulationConfig(n_systems=20, steps=1), rng=0, agent_views=False).run()

@@ -148,7 +148,6 @@ def load_profile_file(path: Path) -> Profile:
 
 
 @functools.cache
-@functools.cache
 def builtin_profile_dir() -> Path:
     """The folder of shipped profiles: ``models/`` in a checkout, packaged data in a wheel."""
     checkout = Path(__file__).resolve().parent.parent / "models"

@@ -48,22 +48,24 @@ EFFECT_COLUMNS = (
 )
 
 
-def _wide(frame: pd.DataFrame, outcomes: Sequence[str]) -> pd.DataFrame:
+class _Pairs:
     """The successful runs' ``outcomes``, one row per (scenario, replicate) and one column
-    per (outcome, arm)."""
-    return ok_runs(frame).pivot(
-        index=["scenario", "replicate"], columns="arm", values=list(outcomes)
-    )
+    per (outcome, arm), kept as one NumPy array with its columns' positions: reading
+    columns through pandas' two-level columns cost a report 0.1 s."""
 
-
-class _Wide:
-    """The wide table of :func:`_wide` as one NumPy array, with its columns' positions:
-    reading a column through pandas' two-level columns cost a report 0.1 s."""
-
-    def __init__(self, wide: pd.DataFrame) -> None:
+    def __init__(self, frame: pd.DataFrame, outcomes: Sequence[str]) -> None:
+        wide = ok_runs(frame).pivot(
+            index=["scenario", "replicate"], columns="arm", values=list(outcomes)
+        )
         self.index = wide.index
         self.values = wide.to_numpy(dtype=np.float64)
         self.position = {key: i for i, key in enumerate(wide.columns)}
+
+    def arms_present(self, study: Study, outcome: str) -> list[str]:
+        """The policy arms with stored runs of ``outcome``, when the baseline has some
+        (else none)."""
+        arms = {arm for name, arm in self.position if name == outcome}
+        return [arm for arm in study.arm_names[1:] if arm in arms] if BASELINE in arms else []
 
     def pairs(self, outcome: str, arm: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which (scenario, replicate) rows have a value of ``outcome`` for both the
@@ -74,21 +76,14 @@ class _Wide:
         return both, base[both], value[both]
 
 
-def _arms_present(wide: pd.DataFrame, study: Study, outcome: str) -> list[str]:
-    """The policy arms with stored runs, when the baseline has some (else none)."""
-    arms = set(wide.columns.get_level_values("arm")) if outcome in wide else set()
-    return [arm for arm in study.arm_names[1:] if arm in arms] if BASELINE in arms else []
-
-
 def paired_differences(frame: pd.DataFrame, study: Study, outcome: str) -> pd.DataFrame:
     """Per arm and (scenario, replicate): baseline value, arm value and their difference.
 
     Pairs where either run failed or the outcome is undefined are left out.
     """
-    wide = _wide(frame, [outcome])
-    table = _Wide(wide)
+    table = _Pairs(frame, [outcome])
     parts = []
-    for arm in _arms_present(wide, study, outcome):
+    for arm in table.arms_present(study, outcome):
         both, base, value = table.pairs(outcome, arm)
         index = table.index[both]
         parts.append(
@@ -120,11 +115,10 @@ def effects(
     ``relative`` is the effect as a share of the baseline mean over the same pairs.
     """
     outcomes = list(outcomes or study.outcomes)
-    wide = _wide(frame, outcomes)
-    table = _Wide(wide)
+    table = _Pairs(frame, outcomes)
     records = []
     for outcome in outcomes:
-        present = _arms_present(wide, study, outcome)
+        present = table.arms_present(study, outcome)
         for arm in study.arm_names[1:]:
             if arm in present:
                 _, base_values, values = table.pairs(outcome, arm)

@@ -8,9 +8,9 @@
    in percentage points (as in the reports and ``ppsim run``).
 
 The panels share the cycle axis and are stacked, so a change in one lines up with the
-others. The traces are plain dicts in Plotly's terms built from ``engine.history``, drawn
-by ``line_panels.vue``; the page sends them in chunks of cycles and, each cycle, only the
-points since (``plots_tail``).
+others. The traces are plain dicts in Plotly's terms (x, y, name, mode, line, yaxis)
+built from ``engine.history`` and drawn by ``line_panels.vue``; the page sends them in
+chunks of cycles and, each cycle, only the points since (``plots_tail``).
 
 Example:
     >>> from simulation.model import PeerPreservationModel
@@ -45,20 +45,23 @@ def _column(history: list[dict[str, float]], key: str, scale: float = 1.0) -> li
 
 
 def _line(
-    x: list, y: list, name: str, colour: str, axis: int, mode: str, **extra: Any
+    x: list,
+    y: list,
+    name: str,
+    colour: str,
+    panel: int,
+    mode: str,
+    dash: str = "solid",
+    **extra: Any,
 ) -> dict[str, Any]:
-    suffix = "" if axis == 1 else str(axis)
+    """One line of panel ``panel`` (1 = top), as ``line_panels.vue`` draws it."""
     return {
-        "type": "scatter",
         "mode": mode,
-        "marker": {"size": 5, "color": colour},
         "x": x,
         "y": y,
         "name": name,
-        "line": {"color": colour, "width": 2.2, "dash": extra.pop("dash", "solid")},
-        "xaxis": "x",
-        "yaxis": f"y{suffix}",
-        "hovertemplate": f"{name}: %{{y:.3~f}}<extra>cycle %{{x}}</extra>",
+        "line": {"color": colour, "width": 2.2, "dash": dash},
+        "yaxis": "y" if panel == 1 else f"y{panel}",
         **extra,
     }
 
@@ -115,7 +118,6 @@ def plots_traces(
                 mode,
                 dash=dash,
                 meta=key,
-                legendgroup="m",
             )
         )
     traces.append(
@@ -140,7 +142,6 @@ def plots_traces(
             mode,
             showlegend=False,
             meta="eval_distortion",
-            connectgaps=False,
         )
     )
     return traces
