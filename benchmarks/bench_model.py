@@ -91,7 +91,13 @@ def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
     for name in ("_rotate", "_reserve_rows"):
         setattr(engine, name, timed(name, getattr(engine, name)))
     engine._run = lambda mask, count: timed(PHASES[mask.bit_length() - 1], run)(mask, count)
-    engine.step = lambda: engine.step_phases(*(1 << p for p in range(len(PHASES))))
+    one_call_per_phase = [1 << p for p in range(len(PHASES))]
+
+    def run_cycles(count: int) -> None:
+        for _ in range(count):
+            engine.step_phases(*one_call_per_phase)
+
+    engine.run_cycles = run_cycles
 
 
 def _window(values: list[float], start: int, count: int) -> list[float]:
