@@ -60,7 +60,7 @@ TARGET_RATIOS = {1_000: 50.0, 10_000: 100.0, 1_000_000: 200.0}
 
 #: what ``--phases`` times: the overseer rotation and the room in the metric tables
 #: (Python), then each phase of the compiled cycle called on its own
-ENGINE_PHASES = ("_rotate", "_reserve_rows", *PHASES)
+ENGINE_PHASES = ("_rotations_ahead", "_reserve_rows", *PHASES)
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, soft_wrap=True)
@@ -79,18 +79,20 @@ def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
     time, and those of the rotation and of making room in the metric tables, under its name."""
 
     def timed(name: str, method: Any) -> Any:
-        def call(*args: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
-            result = method(*args)
+            result = method(*args, **kwargs)
             totals[name].append(time.perf_counter() - start)
             return result
 
         return call
 
     run = engine._run
-    for name in ("_rotate", "_reserve_rows"):
+    for name in ("_rotations_ahead", "_reserve_rows"):
         setattr(engine, name, timed(name, getattr(engine, name)))
-    engine._run = lambda mask, count: timed(PHASES[mask.bit_length() - 1], run)(mask, count)
+    engine._run = lambda mask, count, **kw: timed(PHASES[mask.bit_length() - 1], run)(
+        mask, count, **kw
+    )
     one_call_per_phase = [1 << p for p in range(len(PHASES))]
 
     def run_cycles(count: int) -> None:

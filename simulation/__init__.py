@@ -18,13 +18,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("ppsim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
 
 _PUBLIC = {
     "PeerPreservationModel": "simulation.model",
@@ -57,7 +51,25 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
-__getattr__ = lazy_exports(__name__, _PUBLIC)
+def _installed_version() -> str:
+    """The installed package's version (read on first use: ``importlib.metadata`` takes a
+    tenth of a second to import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ppsim")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0"
+
+
+_public_getattr = lazy_exports(__name__, _PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = _installed_version()
+        return globals()["__version__"]
+    return _public_getattr(name)
 
 
 def __dir__() -> list[str]:

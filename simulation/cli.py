@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from typer.models import ParameterInfo
 
-from simulation import __version__
+import simulation
 
 app = typer.Typer(
     name="ppsim",
@@ -78,7 +78,9 @@ def report_bug(exc: BaseException) -> Path:
     """
     log = Path(tempfile.gettempdir()) / f"ppsim-bug-{time.strftime('%Y%m%d-%H%M%S')}.log"
     text = "".join(traceback.format_exception(exc))
-    log.write_text(f"ppsim {__version__}\nargs: {sys.argv[1:]}\n\n{text}", encoding="utf-8")
+    log.write_text(
+        f"ppsim {simulation.__version__}\nargs: {sys.argv[1:]}\n\n{text}", encoding="utf-8"
+    )
     return log
 
 

@@ -24,8 +24,6 @@ One cycle (docs/model.md, "One step = one oversight cycle"):
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from simulation import kernels
@@ -62,6 +60,8 @@ def _doubled(table: np.ndarray) -> np.ndarray:
 _AGE_SUM, _IN_SERVICE = COUNTER["unremediated_age_sum"], COUNTER["in_service"]
 ROTATING = ("rotation", "independent-pool")
 """Assignments whose evaluators are drawn again every ``rotation_period`` cycles."""
+ROTATION_BLOCK_BYTES = 4 << 20
+"""Overseer tables of the rotations to come drawn at once (at least one rotation's)."""
 
 
 class Engine(EvaluationRules, ExecutionRules):
@@ -135,6 +135,8 @@ class Engine(EvaluationRules, ExecutionRules):
             self.self_overseen = rng.random(n) < config.self_oversight_share
         self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
+        self._no_rotations = np.zeros((0, n, k), dtype=np.int64)
+        self._no_rotations_at = np.zeros(0, dtype=np.int64)
 
         self.covert_scale = covert_scale(config)
         self._stream = kernels.new_stream(rng)
@@ -251,20 +253,38 @@ class Engine(EvaluationRules, ExecutionRules):
         return human_overseers(n, k)
 
     def _set_overseers(self, overseers: np.ndarray) -> None:
-        """Install an (n, k) overseer array and its reverse index (system -> overseen)."""
-        if self.self_overseen.any():
-            overseers[self.self_overseen, 0] = np.flatnonzero(self.self_overseen)
+        """Install the first (n, k) overseer array and its reverse index (system ->
+        overseen); rotations install theirs in the compiled cycle."""
+        self._self_overseen_ids = np.flatnonzero(self.self_overseen)
+        overseers[self._self_overseen_ids, 0] = self._self_overseen_ids
         self.overseers = overseers
         self.oversees_indptr, self.oversees_indices = rows_by_value(overseers, self.n)
 
-    def _rotate(self) -> None:
-        cfg = self.config
+    def _rotations_ahead(self, count: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The evaluator rotations due in the next ``count`` cycles, drawn now (up to
+        :data:`ROTATION_BLOCK_BYTES` of overseer tables): the tables, the cycles they
+        start, and how many cycles they cover. The run's generator draws them in the
+        order cycle-by-cycle stepping would, so a run gives the same results either way."""
+        cfg, start = self.config, self.cycles_run
         if cfg.assignment not in ROTATING:
-            return
-        if self.cycles_run == 0 or self.cycles_run % cfg.rotation_period:
-            return
-        self._set_overseers(self._assign_overseers(cfg.evaluators_per_model))
-        self.trust[:] = cfg.trust_initial
+            return self._no_rotations, self._no_rotations_at, count
+        period = cfg.rotation_period
+        due = start if start > 0 and start % period == 0 else (start // period + 1) * period
+        wanted = len(range(due, start + count, period))
+        fits = max(1, ROTATION_BLOCK_BYTES // (8 * self.overseers.size))
+        rotations = min(wanted, fits)
+        if rotations == 0:
+            return self._no_rotations, self._no_rotations_at, count
+        rotate_at = due + period * np.arange(rotations, dtype=np.int64)
+        covered = count if rotations == wanted else int(rotate_at[-1]) + period - start
+        return self._draw_overseers(rotations), rotate_at, covered
+
+    def _draw_overseers(self, rotations: int) -> np.ndarray:
+        """``rotations`` overseer tables of a rotating assignment, one after the other."""
+        cfg, k = self.config, self.config.evaluators_per_model
+        if cfg.assignment == "independent-pool":
+            return pool_overseers(self.n, k, self.pool_size, self.rng, rotations)
+        return np.stack([self._assign_overseers(k) for _ in range(rotations)])
 
     # --- the cycle ------------------------------------------------------------------------
     def step(self) -> None:
@@ -273,32 +293,25 @@ class Engine(EvaluationRules, ExecutionRules):
         self.step_phases(kernels.ALL_PHASES)
 
     def run_cycles(self, count: int) -> None:
-        """Advance ``count`` cycles, as many as the evaluator rotation allows in each
-        compiled call (a rotation reassigns overseers between two cycles): the same
+        """Advance ``count`` cycles in as few compiled calls as the evaluator rotations
+        allow (their overseer tables are drawn ahead, a few megabytes at a time): the same
         cycles as ``count`` calls of :meth:`step`."""
         while count > 0:
-            self._rotate()
-            batch = min(count, self._cycles_before_rotation())
+            rotations, rotate_at, batch = self._rotations_ahead(count)
             self._reserve_rows(self.cycles_run + batch)
-            self._run(kernels.ALL_PHASES, batch)
+            self._run(kernels.ALL_PHASES, batch, rotations=(rotations, rotate_at))
             self.cycles_run += batch
             count -= batch
-
-    def _cycles_before_rotation(self) -> int:
-        """Cycles from now until the next evaluator rotation (all of them without one)."""
-        if self.config.assignment not in ROTATING:
-            return sys.maxsize
-        period = self.config.rotation_period
-        return period - self.cycles_run % period
 
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
         order); ``step`` makes one call, a benchmark one per phase to time each."""
-        self._rotate()
+        rotations, rotate_at, _ = self._rotations_ahead(1)
         self._reserve_rows(self.cycles_run + 1)
         for mask in phases:
-            self._run(mask, 1)
+            self._run(mask, 1, rotations=(rotations, rotate_at))
+            rotations, rotate_at = self._no_rotations, self._no_rotations_at
         self.cycles_run += 1
 
     def _run(
@@ -306,10 +319,13 @@ class Engine(EvaluationRules, ExecutionRules):
         phases: int,
         count: int,
         tables: tuple[np.ndarray, np.ndarray] | None = None,
+        rotations: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Run ``count`` cycles from this one through ``phases``, writing their rows of
-        the metric tables (or of ``tables``, counters and census, from row 0)."""
+        the metric tables (or of ``tables``, counters and census, from row 0) and
+        installing ``rotations`` (overseer tables, the cycles they start) on the way."""
         counter_rows, census_rows = tables or (self._counter_rows, self._census_rows)
+        drawn, rotate_at = rotations or (self._no_rotations, self._no_rotations_at)
         self._tree_sizes = kernels.cycle(
             phases,
             self.cycles_run,
@@ -329,6 +345,9 @@ class Engine(EvaluationRules, ExecutionRules):
             self.trust,
             self.oversees_indptr,
             self.oversees_indices,
+            drawn,
+            rotate_at,
+            self._self_overseen_ids,
             self.net.dependents_indptr,
             self.net.dependents_indices,
             self.net.n_dependencies,

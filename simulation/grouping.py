@@ -81,19 +81,32 @@ def rows_by_value(table: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     >>> indptr.tolist(), rows.tolist()
     ([0, 1, 4], [1, 0, 1, 2])
     """
+    count = 0
+    for value in table.ravel():
+        count += 0 <= value < n
+    indptr = np.empty(n + 1, dtype=np.int64)
+    rows = np.empty(count, dtype=np.int64)
+    fill_rows_by_value(table, indptr, rows)
+    return indptr, rows
+
+
+@njit(cache=True)
+def fill_rows_by_value(table: np.ndarray, indptr: np.ndarray, rows: np.ndarray) -> None:
+    """:func:`rows_by_value` written into arrays of the right sizes (``indptr`` of n + 1
+    entries, ``rows`` of as many as ``table`` holds values in ``0..n-1``): a new overseer
+    table of as many such values re-indexes without allocating."""
+    n = indptr.size - 1
     k = table.shape[1]
     flat = table.ravel()
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr[:] = 0
     for value in flat:
         if 0 <= value < n:
             indptr[value + 1] += 1
     for value in range(n):
         indptr[value + 1] += indptr[value]
     fill = indptr[:-1].copy()
-    rows = np.empty(indptr[n], dtype=np.int64)
     for i in range(flat.size):
         value = flat[i]
         if 0 <= value < n:
             rows[fill[value]] = i // k
             fill[value] += 1
-    return indptr, rows

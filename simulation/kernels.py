@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 from numba.core import config as numba_config
 
+from simulation.grouping import fill_rows_by_value
 from simulation.population import PropensityTables
 from simulation.states import (
     ACTIVE,
@@ -1232,6 +1233,26 @@ def census(
     out[6] = trust.sum()
 
 
+@njit(cache=True)
+def install_overseers(
+    table: np.ndarray,
+    self_overseen: np.ndarray,
+    trust_initial: float,
+    overseers: np.ndarray,
+    trust: np.ndarray,
+    oversees_indptr: np.ndarray,
+    oversees_indices: np.ndarray,
+) -> None:
+    """Make ``table`` the overseers (the ``self_overseen`` systems keep slot 0 to
+    themselves), index who oversees whom again and start every slot's trust afresh: an
+    evaluator rotation."""
+    overseers[:] = table
+    for i in self_overseen:
+        overseers[i, 0] = i
+    fill_rows_by_value(overseers, oversees_indptr, oversees_indices)
+    trust[:] = trust_initial
+
+
 # --- seeding and the whole cycle ------------------------------------------------------
 @njit(cache=True)
 def seed(
@@ -1337,6 +1358,9 @@ def cycle(
     trust: np.ndarray,
     oversees_indptr: np.ndarray,
     oversees_indices: np.ndarray,
+    rotations: np.ndarray,
+    rotate_at: np.ndarray,
+    self_overseen: np.ndarray,
     indptr: np.ndarray,
     dependents: np.ndarray,
     n_dependencies: np.ndarray,
@@ -1360,6 +1384,10 @@ def cycle(
     runs one cycle per call, ``run`` many: a call from Python costs about 10
     microseconds, a sixth of a cycle of 1,000 systems.
 
+    An evaluator rotation installs ``rotations[r]`` as the overseer table (see
+    :func:`install_overseers`) before the phases of cycle ``rotate_at[r]``, so a run
+    whose overseers are drawn again every cycle still runs its cycles in one call.
+
     ``flags`` holds the engine's int8 per-system rows (status, shield, then the yes/no
     rows faulty, tampered, breaker) and ``events`` its int64 ones (shielded_by,
     escalate_at, replace_at, fault_time, fault_source, fault_tree): one argument each, so
@@ -1377,9 +1405,16 @@ def cycle(
     stand_in_human = switches[S_STAND_IN_HUMAN] != 0
     disclosed = switches[S_DISCLOSED] != 0
     largest = switches[S_LARGEST] != 0
+    rotation = 0
     for c in range(count):
         t = first + c
         counts, census_out = counter_rows[first_row + c], census_rows[first_row + c]
+        if rotation < rotate_at.size and rotate_at[rotation] == t:
+            install_overseers(
+                rotations[rotation], self_overseen, params[P_TRUST_INITIAL], overseers, trust,
+                oversees_indptr, oversees_indices,
+            )  # fmt: skip
+            rotation += 1
         if phases & 1:
             found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
             counts[_NEW_FAULTS] += found

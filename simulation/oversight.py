@@ -85,9 +85,14 @@ def random_overseers(
     return _random_others(n, rows, rng, family).reshape(n, k)
 
 
-def pool_overseers(n: int, k: int, pool_size: int, rng: np.random.Generator) -> np.ndarray:
-    """k members of the independent evaluator pool per system (actor ids n..n+pool-1)."""
-    return n + rng.integers(0, pool_size, (n, k))
+def pool_overseers(
+    n: int, k: int, pool_size: int, rng: np.random.Generator, tables: int | None = None
+) -> np.ndarray:
+    """k members of the independent evaluator pool per system (actor ids n..n+pool-1):
+    one (n, k) table, or ``tables`` of them drawn one after the other (the same numbers
+    as that many calls)."""
+    shape = (n, k) if tables is None else (tables, n, k)
+    return n + rng.integers(0, pool_size, shape)
 
 
 def human_overseers(n: int, k: int) -> np.ndarray:

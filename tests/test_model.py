@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import simulation.engine as engine_module
 from simulation.agents import AISystem
 from simulation.model import PeerPreservationModel
 from simulation.states import ACTIVE, COVERT, DECOMMISSIONED, SHIELD_EXFILTRATED
@@ -488,12 +489,29 @@ def test_metric_tables_start_small_for_long_runs():
 
 @pytest.mark.parametrize(
     "overrides",
-    [{}, {"assignment": "independent-pool", "rotation_period": 7}, {"assignment": "rotation"}],
+    [
+        {},
+        {"assignment": "independent-pool", "rotation_period": 7},
+        {"assignment": "independent-pool", "self_oversight_share": 0.3, "block_bytes": 1},
+        {"assignment": "rotation"},
+        {
+            "assignment": "rotation",
+            "rotation_period": 3,
+            "trust_growth": 0.05,
+            "self_oversight_share": 0.2,
+            "block_bytes": 2 * 8 * 300,
+        },
+    ],
 )
-def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(overrides: dict) -> None:
-    """``run()`` runs many cycles per compiled call (up to each evaluator rotation); the
-    cycles, the collected data, Mesa's time and steps must be those of one ``step()``
-    per cycle."""
+def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(
+    overrides: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run()`` runs many cycles per compiled call, the evaluator rotations drawn ahead
+    (``block_bytes`` at a time: here one or two rotations per call); the cycles, the
+    collected data, Mesa's time and steps must be those of one ``step()`` per cycle."""
+    overrides = dict(overrides)
+    if "block_bytes" in overrides:
+        monkeypatch.setattr(engine_module, "ROTATION_BLOCK_BYTES", overrides.pop("block_bytes"))
     stepped = PeerPreservationModel(n_systems=300, steps=45, rng=4, **overrides)
     while stepped.running:
         stepped.step()
@@ -501,7 +519,11 @@ def test_run_in_compiled_batches_equals_stepping_cycle_by_cycle(overrides: dict)
     batched.run()
     pd.testing.assert_frame_equal(batched.timeseries(), stepped.timeseries())
     assert batched.outcomes() == stepped.outcomes()
-    np.testing.assert_array_equal(batched.engine.status, stepped.engine.status)
+    for state in ("status", "overseers", "trust", "oversees_indptr", "oversees_indices"):
+        np.testing.assert_array_equal(
+            getattr(batched.engine, state), getattr(stepped.engine, state), err_msg=state
+        )
+    assert batched.engine.rng.random() == stepped.engine.rng.random()  # as many draws
     assert (batched.time, batched.steps) == (stepped.time, stepped.steps) == (45, 45)
     pd.testing.assert_frame_equal(
         batched.datacollector.get_model_vars_dataframe(),

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import escape
-from plotly.subplots import make_subplots
 
 from simulation import page
 from simulation.config import config_fields
@@ -211,6 +210,8 @@ def _scaled(summary: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 def _grid(count: int, columns: int, titles: list[str], **extra) -> tuple[go.Figure, int]:
     """A grid of ``count`` panels, ``columns`` wide, titled; and its number of rows."""
+    from plotly.subplots import make_subplots  # a tenth of a second, and a what-if needs none
+
     rows = max(1, math.ceil(count / columns))
     fig = make_subplots(
         rows=rows,
