@@ -32,29 +32,21 @@ def group_order(rows: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def order_within_rows(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """For ``rows`` sorted ascending, the order that sorts each run of equal rows by
-    ``keys``, stably: the same as ``np.lexsort((keys, rows))``.
+def first_of_each_pair(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    """Positions, ascending, of the first occurrence of each distinct pair
+    ``(first[i], second[i])`` of values ``0..n-1``: what ``np.unique`` of the pairs'
+    keys with ``return_index`` gives, sorted, in one pass per pair instead of a sort.
 
-    >>> order_within_rows(np.array([0, 0, 0, 1, 1]), np.array([0.5, 0.1, 0.5, 0.9, 0.2])).tolist()
-    [1, 0, 2, 4, 3]
+    >>> first_of_each_pair(np.array([0, 1, 0, 0]), np.array([2, 2, 2, 1]), 3).tolist()
+    [0, 1, 3]
     """
-    order = np.arange(rows.size)
-    start = 0
-    while start < rows.size:
-        stop = start + 1
-        while stop < rows.size and rows[stop] == rows[start]:
-            stop += 1
-        for a in range(start + 1, stop):  # insertion sort: rows hold a few entries each
-            item = order[a]
-            key = keys[item]
-            b = a - 1
-            while b >= start and keys[order[b]] > key:
-                order[b + 1] = order[b]
-                b -= 1
-            order[b + 1] = item
-        start = stop
-    return order
+    seen_with = np.full(n, -1, dtype=np.int64)  # the last ``first`` each ``second`` met
+    keep = np.zeros(first.size, dtype=np.bool_)
+    for i in group_order(first, n):  # each value's pairs together, in their order
+        if seen_with[second[i]] != first[i]:
+            seen_with[second[i]] = first[i]
+            keep[i] = True
+    return np.flatnonzero(keep)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

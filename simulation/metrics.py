@@ -190,8 +190,9 @@ def check_names(names: Iterable[str]) -> None:
 
 # --- reductions over a run ---------------------------------------------------------------
 def _sum(values: np.ndarray) -> float:
-    """Sum over the cycles where the metric is defined (as pandas sums, NaN skipped)."""
-    return float(np.nansum(values))
+    """Sum over the cycles where the metric is defined (as pandas sums, NaN skipped):
+    ``np.nansum``'s result without its checks and copies, which cost more than the sum."""
+    return float(np.add.reduce(np.where(np.isnan(values), 0.0, values)))
 
 
 def mean_of(column: str) -> Callable[[RunRecord], float]:

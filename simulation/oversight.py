@@ -8,12 +8,14 @@ human. Slot 0 is also the system's manager, who carries out its shutdown.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from simulation.config import ConfigError
-from simulation.grouping import order_within_rows
 from simulation.topology import Network
 
 HUMAN = -1
+MISSING = -2
+"""A slot not filled yet while overseers are drawn."""
 
 
 def _random_others(
@@ -46,34 +48,69 @@ def neighbour_overseers(
     """
     n = net.n
     indptr, indices = net.collab_csr()
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    cols = indices.astype(np.int64)
-    eligible = np.ones(cols.size, dtype=bool) if family is None else family[cols] != family[rows]
-    rows, cols = rows[eligible], cols[eligible]
-    order = order_within_rows(rows, rng.random(rows.size))  # each row's in random order
-    rows, cols = rows[order], cols[order]
-    starts = np.searchsorted(rows, np.arange(n))
-    rank = np.arange(rows.size) - starts[rows]
-    chosen = np.full((n, k), -2, dtype=np.int64)
-    take = rank < k
-    chosen[rows[take], rank[take]] = cols[take]
     parent = net.parent
-    has_parent = parent >= 0
-    if family is not None:
-        has_parent &= family[np.maximum(parent, 0)] != family
-    if has_parent.any():
-        idx = np.flatnonzero(has_parent)
-        already = (chosen[idx] == parent[idx, None]).any(axis=1)
-        move = idx[~already]
-        chosen[move, 1:] = chosen[move, :-1]
-        chosen[move, 0] = parent[move]
-        swap = idx[already]
-        where = np.argmax(chosen[swap] == parent[swap, None], axis=1)
-        chosen[swap, where] = chosen[swap, 0]
-        chosen[swap, 0] = parent[swap]
-    missing_r, missing_c = np.nonzero(chosen == -2)
+    if family is None:
+        eligible = np.ones(indices.size, dtype=np.bool_)
+    else:
+        eligible = family[indices] != np.repeat(family, np.diff(indptr))
+        parent = np.where(family[np.maximum(parent, 0)] != family, parent, -1)
+    keys = rng.random(int(np.count_nonzero(eligible)))  # each row's in random order
+    chosen = _first_collaborators(indptr, indices, eligible, keys, parent, k)
+    missing_r, missing_c = np.nonzero(chosen == MISSING)
     if missing_r.size:
         chosen[missing_r, missing_c] = _random_others(n, missing_r, rng, family)
+    return chosen
+
+
+@njit(cache=True)
+def _first_collaborators(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    eligible: np.ndarray,
+    keys: np.ndarray,
+    parent: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Each system's first ``k`` eligible collaborators (CSR ``indptr``/``indices``) in
+    the order of their ``keys`` (one per eligible entry, in CSR order; ties keep that
+    order), its ``parent`` (if not -1) moved or put first; ``MISSING`` where too few."""
+    n = indptr.size - 1
+    chosen = np.full((n, k), MISSING, dtype=np.int64)
+    widest = 0
+    for i in range(n):
+        widest = max(widest, indptr[i + 1] - indptr[i])
+    row_cols = np.empty(widest, dtype=np.int64)
+    row_keys = np.empty(widest, dtype=np.float64)
+    drawn = 0
+    for i in range(n):
+        size = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            if not eligible[e]:
+                continue
+            key, col = keys[drawn], indices[e]
+            drawn += 1
+            at = size  # insertion sort: rows hold a few entries each
+            while at > 0 and row_keys[at - 1] > key:
+                row_keys[at], row_cols[at] = row_keys[at - 1], row_cols[at - 1]
+                at -= 1
+            row_keys[at], row_cols[at] = key, col
+            size += 1
+        for s in range(min(size, k)):
+            chosen[i, s] = row_cols[s]
+        boss = parent[i]
+        if boss < 0:
+            continue
+        slot = -1
+        for s in range(k):
+            if chosen[i, s] == boss:
+                slot = s
+                break
+        if slot >= 0:  # already chosen: it swaps places with the first
+            chosen[i, slot] = chosen[i, 0]
+        else:  # the others move one slot down, the last drops out
+            for s in range(k - 1, 0, -1):
+                chosen[i, s] = chosen[i, s - 1]
+        chosen[i, 0] = boss
     return chosen
 
 

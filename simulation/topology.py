@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from simulation.errors import TopologyError
-from simulation.grouping import group_order, sorted_unique
+from simulation.grouping import first_of_each_pair, group_order, sorted_unique
 from simulation.resources import memory_problem
 
 if TYPE_CHECKING:
@@ -99,9 +99,7 @@ def _dedupe_undirected(u: np.ndarray, v: np.ndarray, n: int) -> tuple[np.ndarray
     keep = u != v
     u, v = u[keep], v[keep]
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    key = lo.astype(np.int64) * n + hi
-    _, first = np.unique(key, return_index=True)
-    first.sort()
+    first = first_of_each_pair(lo, hi, n)
     return lo[first].astype(np.int64), hi[first].astype(np.int64)
 
 
