@@ -21,7 +21,7 @@ from simulation.cli import app
 from simulation.experiments import load_runs, load_study, run_study
 from simulation.experiments.design import make_plan
 from simulation.experiments.report import build_report
-from simulation.experiments.runner import StudyInterrupted
+from simulation.experiments.runner import PART_SECONDS, StudyInterrupted
 from simulation.experiments.sensitivity import analyse
 from simulation.experiments.store import LOCK_FILE, TIMING_COLUMNS, load_timeseries
 from simulation.experiments.study import StudyError
@@ -160,6 +160,18 @@ def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(tmp_path: Path) -> Non
     assert result.frame["run_key"].is_unique and len(result.frame) == 12
 
 
+def test_fast_runs_are_written_in_a_few_parts(tmp_path: Path) -> None:
+    """A part per finished run would cost the main process more than the runs; parts
+    come at least PART_SECONDS apart, whatever ``flush_rows`` says, plus the last one."""
+    study = load_study(write(tmp_path, SWEEP.replace("replicates = 3", "replicates = 10")))
+    start = time.monotonic()
+    result = run_study(study, tmp_path / "out", flush_rows=1)
+    elapsed = time.monotonic() - start
+    parts = list((tmp_path / "out" / "runs").glob("part-*.parquet"))
+    assert result.ran == 40 and len(load_runs(tmp_path / "out")) == 40
+    assert 1 <= len(parts) <= 1 + elapsed / PART_SECONDS < 40
+
+
 def _start_sweep(study: Path, out: Path, workers: int) -> subprocess.Popen:
     return subprocess.Popen(
         [str(PPSIM), "sweep", str(study), "--out", str(out), "--workers", str(workers)],
@@ -185,8 +197,10 @@ def _wait_for_parts(out: Path, count: int, process: subprocess.Popen) -> None:
 def test_interrupted_sweep_resumes_with_exactly_one_row_per_run(tmp_path: Path, how: str) -> None:
     """A real sweep in a subprocess is killed (SIGKILL) or interrupted (SIGINT to its process
     group, as Ctrl-C does) after some parts are written; rerunning completes it."""
+    # runs long enough (about 0.15 s each) that two parts, written at least
+    # runner.PART_SECONDS apart, exist well before the sweep ends
     text = SWEEP.replace("replicates = 3", "replicates = 10").replace(
-        "n_systems = 100\nsteps = 20", "n_systems = 3000\nsteps = 300"
+        "n_systems = 100\nsteps = 20", "n_systems = 3000\nsteps = 600"
     )
     study_path = write(tmp_path, text)
     out = tmp_path / "out"

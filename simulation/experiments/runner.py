@@ -48,6 +48,8 @@ MAX_ATTEMPTS = 3
 """How often a run lost by the executor is submitted before it is left for a resume."""
 MAX_RENEWALS = 10
 """How often a broken local pool is replaced in one study before the study gives up."""
+PART_SECONDS = 0.5
+"""Least time between two parts written because enough runs finished."""
 
 
 @dataclass
@@ -189,7 +191,9 @@ class _Lost(Exception):
 
 
 class _Collector:
-    """Buffers finished runs and writes them as parts every few seconds or rows."""
+    """Buffers finished runs and writes them as parts every few seconds or rows, but not
+    within :data:`PART_SECONDS` of the last part: writing one costs the main process about
+    15 ms that its workers could use, so a study of many fast runs writes a few parts."""
 
     def __init__(
         self, store: StudyStore, progress: Progress | None, seconds: float, rows: int
@@ -209,8 +213,9 @@ class _Collector:
                 self.progress.advance(out.failed)
 
     def maybe_flush(self) -> None:
-        due = time.monotonic() - self.last >= self.seconds
-        if self.buffer and (due or len(self.buffer) >= self.rows):
+        since = time.monotonic() - self.last
+        full = len(self.buffer) >= self.rows and since >= PART_SECONDS
+        if self.buffer and (full or since >= self.seconds):
             self.flush()
 
     def flush(self) -> None:
