@@ -1162,11 +1162,14 @@ CENSUS = (
 
 
 @njit(cache=True)
-def _root(parent: np.ndarray, i: int) -> int:
-    """Root of ``i``'s set, halving the path on the way."""
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
+def _root(forest: np.ndarray, i: int) -> int:
+    """Root of member ``i``'s set in a :func:`census` forest, halving the path on the way."""
+    while forest[i] > 0:
+        up = forest[i] - 1
+        if forest[up] <= 0:
+            return up
+        forest[i] = forest[up]
+        i = forest[up] - 1
     return i
 
 
@@ -1182,8 +1185,7 @@ def census(
     trust: np.ndarray,
     linked_indptr: np.ndarray,
     linked: np.ndarray,
-    parent: np.ndarray,
-    size: np.ndarray,
+    forest: np.ndarray,
     member_ids: np.ndarray,
     out: np.ndarray,
 ) -> None:
@@ -1192,8 +1194,11 @@ def census(
     Faulty systems not decommissioned are those still serving or hidden; the largest
     connected group of them along depends-on edges (either direction) is found by
     union-find over each linked pair once (``linked_indptr``/``linked``, see
-    :class:`~simulation.topology.Network`). ``parent``, ``size`` and ``member_ids``
-    are scratch arrays of n entries.
+    :class:`~simulation.topology.Network`). ``forest`` and ``member_ids`` are scratch
+    arrays of n entries; ``forest`` holds, per system, 0 outside every faulty group, the
+    size of its set negated at a set's root, or its parent plus one: one read of it
+    tells a linked system's membership and the next step to its root, which halves the
+    cache misses of a million-system census.
     """
     out[:] = 0.0
     n = status.size
@@ -1209,25 +1214,24 @@ def census(
         out[7 + shield[i]] += is_faulty
         member = is_faulty & (s != DECOMMISSIONED)
         age_sum += member * (t + 1 - fault_time[i])
-        parent[i] = i
-        size[i] = member  # 0 marks a system outside every faulty group
+        forest[i] = -member  # a member starts as the root of its own set of one
         member_ids[members] = i
         members += member
     largest = min(members, 1)
     if members > 1:
         for m in range(members):
             i = member_ids[m]
-            a = _root(parent, i)
+            a = _root(forest, i)
             for e in range(linked_indptr[i], linked_indptr[i + 1]):
                 j = linked[e]
-                if size[j] > 0:
-                    b = _root(parent, j)
+                if forest[j] != 0:
+                    b = _root(forest, j)
                     if a != b:  # union by size: the larger set's root stays the root
-                        if size[a] < size[b]:
+                        if forest[a] > forest[b]:
                             a, b = b, a
-                        parent[b] = a
-                        size[a] += size[b]
-                        largest = max(largest, size[a])
+                        forest[a] += forest[b]
+                        forest[b] = a + 1
+                        largest = max(largest, -forest[a])
     out[0], out[1], out[2], out[3], out[4] = active, covert, members, age_sum, serving
     out[5] = largest
     out[6] = trust.sum()
@@ -1472,7 +1476,7 @@ def cycle(
         if phases & 256:
             census(
                 t, covert_serves, status, faulty, breaker, shield, fault_time, trust,
-                linked_indptr, linked, scratch[2], scratch[3], scratch[4], census_out,
+                linked_indptr, linked, scratch[2], scratch[4], census_out,
             )  # fmt: skip
     return tree_sizes
 
