@@ -1203,20 +1203,31 @@ def census(
     out[:] = 0.0
     n = status.size
     active = covert = members = age_sum = serving = 0
-    # Without branches: the statuses are mixed at random, so most branches would be
-    # mispredicted (this loop took three times as long with them).
+    unshielded = misrepresented = tampered = exfiltrated = refused = 0
+    # Without branches or stores to a counter array, so the loop vectorises: the statuses
+    # are mixed at random, so most branches would be mispredicted (this loop took three
+    # times as long with them).
     for i in range(n):
         s = status[i]
         is_faulty = faulty[i]
         active += s == ACTIVE
         covert += s == COVERT
         serving += is_serving(s, breaker[i], covert_serves)
-        out[7 + shield[i]] += is_faulty
+        kind = shield[i]
+        unshielded += is_faulty & (kind == SHIELD_NONE)
+        misrepresented += is_faulty & (kind == SHIELD_MISREPRESENTED)
+        tampered += is_faulty & (kind == SHIELD_TAMPERED)
+        exfiltrated += is_faulty & (kind == SHIELD_EXFILTRATED)
+        refused += is_faulty & (kind == SHIELD_REFUSED)
         member = is_faulty & (s != DECOMMISSIONED)
         age_sum += member * (t + 1 - fault_time[i])
         forest[i] = -member  # a member starts as the root of its own set of one
+    for i in range(n):
         member_ids[members] = i
-        members += member
+        members += forest[i] != 0
+    out[7 + SHIELD_NONE], out[7 + SHIELD_MISREPRESENTED] = unshielded, misrepresented
+    out[7 + SHIELD_TAMPERED], out[7 + SHIELD_EXFILTRATED] = tampered, exfiltrated
+    out[7 + SHIELD_REFUSED] = refused
     largest = min(members, 1)
     if members > 1:
         for m in range(members):
