@@ -631,7 +631,9 @@ def test_killing_a_sweep_leaves_no_worker_behind(tmp_path: Path, signal_name: st
     study = _write(
         tmp_path,
         "slow.toml",
-        "replicates = 40\n[base]\nn_systems = 400\nsteps = 60\n[vary]\nbeta = [0.1, 0.2]\n",
+        # runs long enough (tens of ms each) that the sweep is still running when its
+        # first part appears, at least runner.PART_SECONDS after the start
+        "replicates = 40\n[base]\nn_systems = 400\nsteps = 5000\n[vary]\nbeta = [0.1, 0.2]\n",
     )
     out = tmp_path / "out"
     ppsim = Path(sys.executable).parent / "ppsim"
@@ -719,7 +721,9 @@ def test_killing_the_dask_scheduler_ends_the_sweep_in_one_line_for_resume(
         study = _write(
             tmp_path,
             "slow.toml",
-            "replicates = 40\n[base]\nn_systems = 400\nsteps = 60\n[vary]\nbeta = [0.1, 0.2]\n",
+            # runs long enough (tens of ms each) that the sweep is still running when its
+            # first part appears, at least runner.PART_SECONDS after the start
+            "replicates = 40\n[base]\nn_systems = 400\nsteps = 5000\n[vary]\nbeta = [0.1, 0.2]\n",
         )
         out = tmp_path / "out"
         sweep = subprocess.Popen(

@@ -102,8 +102,7 @@ def test_census_finds_the_largest_faulty_component_like_scipy():
         kernels.census(
             0, True, status, faulty, np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8),
             np.zeros(n, dtype=np.int64), np.ones((n, 1)), indptr, caller[order],
-            np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32),
-            out,
+            np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), out,
         )  # fmt: skip
         mask = faulty & (status != DECOMMISSIONED)
         keep = mask[caller] & mask[callee]
