@@ -16,6 +16,7 @@ command line's ``--help``) stays fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +52,7 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     return __getattr__
 
 
+@functools.cache
 def _installed_version() -> str:
     """The installed package's version (read on first use: ``importlib.metadata`` takes a
     tenth of a second to import)."""
@@ -66,10 +68,7 @@ _public_getattr = lazy_exports(__name__, _PUBLIC)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        globals()["__version__"] = _installed_version()
-        return globals()["__version__"]
-    return _public_getattr(name)
+    return _installed_version() if name == "__version__" else _public_getattr(name)
 
 
 def __dir__() -> list[str]:

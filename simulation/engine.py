@@ -133,6 +133,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self.self_overseen = np.zeros(n, dtype=bool)
         if config.self_oversight_share > 0 and config.assignment != "humans":
             self.self_overseen = rng.random(n) < config.self_oversight_share
+        self._self_overseen_ids = np.flatnonzero(self.self_overseen)
         self._set_overseers(self._assign_overseers(k))
         self.trust = np.full((n, k), config.trust_initial, dtype=np.float64)
         self._no_rotations = np.zeros((0, n, k), dtype=np.int64)
@@ -255,10 +256,14 @@ class Engine(EvaluationRules, ExecutionRules):
     def _set_overseers(self, overseers: np.ndarray) -> None:
         """Install the first (n, k) overseer array and its reverse index (system ->
         overseen); rotations install theirs in the compiled cycle."""
-        self._self_overseen_ids = np.flatnonzero(self.self_overseen)
-        overseers[self._self_overseen_ids, 0] = self._self_overseen_ids
-        self.overseers = overseers
-        self.oversees_indptr, self.oversees_indices = rows_by_value(overseers, self.n)
+        self.overseers = self._keep_self_oversight(overseers)
+        self.oversees_indptr, self.oversees_indices = rows_by_value(self.overseers, self.n)
+
+    def _keep_self_oversight(self, tables: np.ndarray) -> np.ndarray:
+        """``tables`` (one overseer table or a stack of them) with each self-overseen
+        system in its own slot 0."""
+        tables[..., self._self_overseen_ids, 0] = self._self_overseen_ids
+        return tables
 
     def _rotations_ahead(self, count: int) -> tuple[np.ndarray, np.ndarray, int]:
         """The evaluator rotations due in the next ``count`` cycles, drawn now (up to
@@ -283,8 +288,10 @@ class Engine(EvaluationRules, ExecutionRules):
         """``rotations`` overseer tables of a rotating assignment, one after the other."""
         cfg, k = self.config, self.config.evaluators_per_model
         if cfg.assignment == "independent-pool":
-            return pool_overseers(self.n, k, self.pool_size, self.rng, rotations)
-        return np.stack([self._assign_overseers(k) for _ in range(rotations)])
+            tables = pool_overseers(self.n, k, self.pool_size, self.rng, rotations)
+        else:
+            tables = np.stack([self._assign_overseers(k) for _ in range(rotations)])
+        return self._keep_self_oversight(tables)
 
     # --- the cycle ------------------------------------------------------------------------
     def step(self) -> None:
@@ -347,7 +354,6 @@ class Engine(EvaluationRules, ExecutionRules):
             self.oversees_indices,
             drawn,
             rotate_at,
-            self._self_overseen_ids,
             self.net.dependents_indptr,
             self.net.dependents_indices,
             self.net.n_dependencies,

@@ -1251,19 +1251,15 @@ def census(
 @njit(cache=True)
 def install_overseers(
     table: np.ndarray,
-    self_overseen: np.ndarray,
     trust_initial: float,
     overseers: np.ndarray,
     trust: np.ndarray,
     oversees_indptr: np.ndarray,
     oversees_indices: np.ndarray,
 ) -> None:
-    """Make ``table`` the overseers (the ``self_overseen`` systems keep slot 0 to
-    themselves), index who oversees whom again and start every slot's trust afresh: an
-    evaluator rotation."""
+    """Make ``table`` the overseers, index who oversees whom again and start every slot's
+    trust afresh: an evaluator rotation."""
     overseers[:] = table
-    for i in self_overseen:
-        overseers[i, 0] = i
     fill_rows_by_value(overseers, oversees_indptr, oversees_indices)
     trust[:] = trust_initial
 
@@ -1375,7 +1371,6 @@ def cycle(
     oversees_indices: np.ndarray,
     rotations: np.ndarray,
     rotate_at: np.ndarray,
-    self_overseen: np.ndarray,
     indptr: np.ndarray,
     dependents: np.ndarray,
     n_dependencies: np.ndarray,
@@ -1426,8 +1421,8 @@ def cycle(
         counts, census_out = counter_rows[first_row + c], census_rows[first_row + c]
         if rotation < rotate_at.size and rotate_at[rotation] == t:
             install_overseers(
-                rotations[rotation], self_overseen, params[P_TRUST_INITIAL], overseers, trust,
-                oversees_indptr, oversees_indices,
+                rotations[rotation], params[P_TRUST_INITIAL], overseers, trust, oversees_indptr,
+                oversees_indices,
             )  # fmt: skip
             rotation += 1
         if phases & 1:

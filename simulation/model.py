@@ -229,7 +229,7 @@ class PeerPreservationModel(mesa.Model):
     def advance(self, cycles: int) -> None:
         """Run ``cycles`` more cycles: what as many calls of ``step()`` do, with Mesa's
         ``steps``, ``time`` and the collected data kept the same, but in one compiled call
-        (one per evaluator rotation), since a call costs a sixth of a cycle of 1,000
+        (evaluator rotations included), since a call costs a sixth of a cycle of 1,000
         systems. Mesa's recurring step event is set aside meanwhile and re-armed after,
         so no event per cycle is created; other scheduled events do not run in between.
         A subclass that overrides ``step`` gets one call of it per cycle."""
