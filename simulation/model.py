@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from mesa.time import EventGenerator, Priority, Schedule
 
+from simulation import kernels
 from simulation.agents import AISystem
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
@@ -111,6 +112,7 @@ class PeerPreservationModel(mesa.Model):
         scenario: Any = None,
         **overrides: Any,
     ) -> None:
+        kernels.announce_compilation()  # before the network's compiled builders compile
         # SolaraViz's Reset passes a Mesa ``scenario``; it only carries the seed here
         if rng is None and scenario is not None:
             super().__init__(scenario=scenario)
