@@ -1503,4 +1503,8 @@ def announce_compilation() -> None:
             return
     except AttributeError:  # a Numba without this cache layout: just say it
         pass
-    print("compiling the engine, once", file=sys.stderr, flush=True)
+    print(
+        "compiling the engine, once (under a minute; later runs load it from the cache)",
+        file=sys.stderr,
+        flush=True,
+    )
