@@ -274,7 +274,7 @@ class Engine(EvaluationRules, ExecutionRules):
         if cfg.assignment not in ROTATING:
             return self._no_rotations, self._no_rotations_at, count
         period = cfg.rotation_period
-        due = start if start > 0 and start % period == 0 else (start // period + 1) * period
+        due = max(period, -(-start // period) * period)  # the first multiple >= start, not 0
         wanted = len(range(due, start + count, period))
         fits = max(1, ROTATION_BLOCK_BYTES // (8 * self.overseers.size))
         rotations = min(wanted, fits)
@@ -297,7 +297,7 @@ class Engine(EvaluationRules, ExecutionRules):
     def step(self) -> None:
         """Advance one oversight cycle (its metrics join ``metric_columns`` and
         ``history``)."""
-        self.step_phases(kernels.ALL_PHASES)
+        self.run_cycles(1)
 
     def run_cycles(self, count: int) -> None:
         """Advance ``count`` cycles in as few compiled calls as the evaluator rotations
@@ -313,7 +313,7 @@ class Engine(EvaluationRules, ExecutionRules):
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
         mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
-        order); ``step`` makes one call, a benchmark one per phase to time each."""
+        order): the benchmark's way to time each phase on its own."""
         rotations, rotate_at, _ = self._rotations_ahead(1)
         self._reserve_rows(self.cycles_run + 1)
         for mask in phases:
