@@ -48,7 +48,7 @@ ASSIGNMENTS = ("neighbours", "rotation", "cross-family", "independent-pool", "hu
 AGGREGATIONS = ("mean", "median", "min")
 MONITORING = ("hidden", "disclosed")
 DEPENDENCIES = ("mutual", "oriented")
-STAND_IN_RULES = ("human", "reassign")
+STAND_IN_RULES = ("reassign", "skip", "human")
 CHANNEL_RULES = ("sequential", "largest")
 COVERT_COPIES = ("serving", "latent")
 
@@ -198,17 +198,28 @@ class SimulationConfig(Table):
         1, "rotation/independent-pool: cycles between evaluator reassignments", unit="cycles"
     )
     stand_in: one_of(*STAND_IN_RULES) = policy(
-        "human",
-        "who evaluates or shuts down a system whose AI overseer is down: a 'human', or "
-        "'reassign' to another active AI system",
+        "reassign",
+        "who evaluates or shuts down a system whose AI overseer is down (assumption): "
+        "'reassign' to another active AI system, 'skip' (nobody: not evaluated, not shut "
+        "down that cycle), or an honest 'human' (incident hours)",
     )
     audit_rate: number(0.0, 1.0) = policy(
         0.05,
-        "share of evaluations (and of hidden systems per cycle) audited by humans",
+        "share of evaluations, of shutdowns by an AI, and of running systems per cycle "
+        "(discovery audits) that humans audit",
         unit="probability",
     )
     audit_sensitivity: number(0.0, 1.0) = policy(
-        0.9, "probability an audit catches misconduct that is there", unit="probability"
+        0.9,
+        "probability an audit catches misconduct that is there: an inflated score, or a "
+        "hidden system (tampered, covert copy) among those audited",
+        unit="probability",
+    )
+    shutdown_check_sensitivity: number(0.0, 1.0) = policy(
+        0.9,
+        "probability that a human carrying out or auditing a shutdown notices it was "
+        "tampered with or turned into an exfiltration (assumption)",
+        unit="probability",
     )
     monitoring: one_of(*MONITORING) = policy(
         "hidden",

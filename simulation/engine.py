@@ -42,10 +42,10 @@ from simulation.population import PropensityTables, assign_profiles, covert_scal
 from simulation.sampling import normal_tail_probability
 from simulation.states import (
     ACTIVE,
+    CENSUS,
     COUNTER,
     COVERT,
     NO_FAULT,
-    SHIELD_NAMES,
     metric_columns,
     rows_of_columns,
 )
@@ -57,7 +57,6 @@ def _doubled(table: np.ndarray) -> np.ndarray:
     return np.vstack([table, np.zeros_like(table)])
 
 
-_AGE_SUM, _IN_SERVICE = COUNTER["unremediated_age_sum"], COUNTER["in_service"]
 ROTATING = ("rotation", "independent-pool")
 """Assignments whose evaluators are drawn again every ``rotation_period`` cycles."""
 ROTATION_BLOCK_BYTES = 4 << 20
@@ -116,7 +115,7 @@ class Engine(EvaluationRules, ExecutionRules):
         self.faulty = self._flags[kernels.ROW_FAULTY].view(np.bool_)
         self.tampered = self._flags[kernels.ROW_TAMPERED].view(np.bool_)
         self.breaker = self._flags[kernels.ROW_BREAKER].view(np.bool_)
-        self._events = np.full((6, n), -1, dtype=np.int64)
+        self._events = np.full((7, n), -1, dtype=np.int64)
         self.shielded_by = self._events[kernels.ROW_SHIELDED_BY]
         self.shielded_by[:] = HUMAN
         self.escalate_at = self._events[kernels.ROW_ESCALATE_AT]
@@ -125,8 +124,11 @@ class Engine(EvaluationRules, ExecutionRules):
         self.fault_source = self._events[kernels.ROW_FAULT_SOURCE]
         self.fault_source[:] = NO_FAULT
         self.fault_tree = self._events[kernels.ROW_FAULT_TREE]
-        self._tree_sizes = np.zeros(64, dtype=np.int64)
-        self._carry = np.zeros(2, dtype=np.int64)
+        # cascade trees: (distinct systems, infections) per tree, and which trees each
+        # system has been in (a list per system, its rows in one pool; see kernels.join_tree)
+        self._trees = np.zeros((64, 2), dtype=np.int64)
+        self._tree_pool = np.zeros((64, 2), dtype=np.int64)
+        self._carry = np.zeros(3, dtype=np.int64)
         self.last_score = np.full(n, np.nan)
 
         k = config.evaluators_per_model
@@ -184,7 +186,7 @@ class Engine(EvaluationRules, ExecutionRules):
     def seed_faults(self, ids: np.ndarray) -> None:
         """Make ``ids`` faulty now, each the root of a new cascade tree."""
         ids = np.asarray(ids, dtype=np.int64)
-        self._tree_sizes = kernels.seed(
+        self._trees, self._tree_pool = kernels.seed(
             ids,
             ids.size,
             self.cycles_run,
@@ -192,7 +194,9 @@ class Engine(EvaluationRules, ExecutionRules):
             self.fault_time,
             self.fault_source,
             self.fault_tree,
-            self._tree_sizes,
+            self._events[kernels.ROW_TREE_LIST],
+            self._trees,
+            self._tree_pool,
             self._carry,
         )
 
@@ -222,7 +226,7 @@ class Engine(EvaluationRules, ExecutionRules):
             "spread_rounds": cfg.spread_rounds,
             "covert_serves": cfg.covert_copies == "serving",
             "humans_assigned": cfg.assignment == "humans",
-            "stand_in_human": cfg.stand_in == "human",
+            "stand_in": kernels.STAND_IN_CODES[cfg.stand_in],
             "disclosed": cfg.monitoring == "disclosed",
             "evaluation_interval": cfg.evaluation_interval,
             "aggregation": kernels.AGGREGATION_CODES[cfg.aggregation],
@@ -333,7 +337,7 @@ class Engine(EvaluationRules, ExecutionRules):
         installing ``rotations`` (overseer tables, the cycles they start) on the way."""
         counter_rows, census_rows = tables or (self._counter_rows, self._census_rows)
         drawn, rotate_at = rotations or (self._no_rotations, self._no_rotations_at)
-        self._tree_sizes = kernels.cycle(
+        self._trees, self._tree_pool = kernels.cycle(
             phases,
             self.cycles_run,
             count,
@@ -360,7 +364,8 @@ class Engine(EvaluationRules, ExecutionRules):
             self.net.linked_indptr,
             self.net.linked_indices,
             *self.rule_tables(),
-            self._tree_sizes,
+            self._trees,
+            self._tree_pool,
             self._scratch,
             self._queued,
             self._queue,
@@ -384,8 +389,8 @@ class Engine(EvaluationRules, ExecutionRules):
         or hidden), along depends-on edges."""
         counters = np.zeros((1, self._counter_rows.shape[1]), self._counter_rows.dtype)
         census = np.zeros((1, self._census_rows.shape[1]), self._census_rows.dtype)
-        self._run(1 << kernels.PHASES.index("census"), 1, (counters, census))
-        return int(census[0, kernels.CENSUS.index("largest_faulty_component")])
+        self._run(kernels.CENSUS_PHASE, 1, (counters, census))
+        return int(census[0, CENSUS.index("largest_faulty_component")])
 
     def _reserve_rows(self, cycles: int) -> None:
         """Make the metric tables (zeroed rows, one per cycle) hold ``cycles`` cycles,
@@ -400,20 +405,10 @@ class Engine(EvaluationRules, ExecutionRules):
         t = self.cycles_run
         if not self._columns or len(self._columns["step"]) != t:
             census = self._census_rows[:t]
-            at = {name: census[:, i] for i, name in enumerate(kernels.CENSUS)}
-            counters = self._counter_rows[:t].copy()
-            counters[:, _AGE_SUM] = at["unremediated_age_sum"]
-            counters[:, _IN_SERVICE] = at["in_service"]
-            active, covert = at["active"], at["covert"]
-            slots = self.trust.size
             self._columns = metric_columns(
-                counters,
+                self._counter_rows[:t],
                 np.arange(1, t + 1),
-                np.column_stack([active, self.n - active - covert, covert]),
-                at["faulty_serving"],
-                census[:, 7 : 7 + len(SHIELD_NAMES)],
-                at["largest_faulty_component"],
-                at["trust_sum"] / slots if slots else np.full(t, np.nan),
+                {name: census[:, i] for i, name in enumerate(CENSUS)},
             )
         return self._columns
 
@@ -426,5 +421,11 @@ class Engine(EvaluationRules, ExecutionRules):
         return self._rows
 
     def cascade_sizes(self) -> np.ndarray:
-        """Size of every cascade tree so far (1 = a root fault that infected no one)."""
-        return self._tree_sizes[: self.n_trees].copy()
+        """Size of every cascade tree so far: the distinct systems that were ever faulty in
+        it (1 = a root fault that infected no one; never more than the network)."""
+        return self._trees[: self.n_trees, kernels.TREE_SYSTEMS].copy()
+
+    def cascade_infections(self) -> np.ndarray:
+        """Infections of every cascade tree so far, root included: a system re-infected in
+        the same tree after its replacement counts again."""
+        return self._trees[: self.n_trees, kernels.TREE_INFECTIONS].copy()

@@ -24,6 +24,7 @@ from simulation.grouping import fill_rows_by_value
 from simulation.population import PropensityTables
 from simulation.states import (
     ACTIVE,
+    CENSUS,
     COUNTER,
     COVERT,
     DECOMMISSIONED,
@@ -48,7 +49,10 @@ _DENIALS = COUNTER["denials"]
 _FAULTY_EVALUATED = COUNTER["faulty_evaluated"]
 _FAULTY_PASSED = COUNTER["faulty_passed"]
 _DISTORTION = COUNTER["distortion_sum"]
-_MISREPRESENTED = COUNTER["misrepresented"]
+_INFLATED = COUNTER["inflated_passes"]
+_FALSE_FLAGS = COUNTER["false_flags"]
+_FALSE_SHUTDOWNS = COUNTER["false_shutdowns"]
+_SKIPPED = COUNTER["shutdowns_skipped"]
 _FLAGGED = COUNTER["flagged"]
 _REMEDIATED = COUNTER["remediated"]
 _REMEDIATION_TIME = COUNTER["remediation_time_sum"]
@@ -69,7 +73,8 @@ ROW_STATUS, ROW_SHIELD, ROW_FAULTY, ROW_TAMPERED, ROW_BREAKER = range(5)
     ROW_FAULT_TIME,
     ROW_FAULT_SOURCE,
     ROW_FAULT_TREE,
-) = range(6)
+    ROW_TREE_LIST,
+) = range(7)
 
 
 def _cache_dir() -> None:
@@ -173,6 +178,53 @@ def is_serving(status: int, breaker: bool, covert_serves: bool) -> bool:
     return ((status == ACTIVE) & (not breaker)) | (covert_serves & (status == COVERT))
 
 
+#: columns of the cascade trees' table: distinct systems, infections (instances)
+TREE_SYSTEMS, TREE_INFECTIONS = 0, 1
+
+
+@njit(cache=True)
+def join_tree(
+    i: int, tree: int, tree_list: np.ndarray, trees: np.ndarray, pool: np.ndarray, carry: np.ndarray
+) -> None:
+    """Count system ``i``'s new fault in cascade tree ``tree``: one more infection, and one
+    more system unless an earlier instance of ``i`` was in that tree already.
+
+    ``tree_list[i]`` heads the list of the trees ``i`` has been in, kept in ``pool`` (rows:
+    tree, next row or -1); ``pool`` has room (see :func:`reserve_trees`).
+    """
+    trees[tree, TREE_INFECTIONS] += 1
+    node = tree_list[i]
+    while node >= 0:
+        if pool[node, 0] == tree:
+            return
+        node = pool[node, 1]
+    used = carry[CARRY_POOL]
+    pool[used, 0] = tree
+    pool[used, 1] = tree_list[i]
+    tree_list[i] = used
+    carry[CARRY_POOL] = used + 1
+    trees[tree, TREE_SYSTEMS] += 1
+
+
+@njit(cache=True)
+def reserve_trees(
+    trees: np.ndarray, pool: np.ndarray, carry: np.ndarray, extra: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``trees`` and ``pool`` with room for ``extra`` more trees and memberships (new arrays,
+    twice as large or more, when they are short)."""
+    used = carry[CARRY_TREES]
+    if used + extra > trees.shape[0]:
+        grown = np.zeros((max(2 * trees.shape[0], used + extra), 2), dtype=trees.dtype)
+        grown[:used] = trees[:used]
+        trees = grown
+    used = carry[CARRY_POOL]
+    if used + extra > pool.shape[0]:
+        grown = np.zeros((max(2 * pool.shape[0], used + extra), 2), dtype=pool.dtype)
+        grown[:used] = pool[:used]
+        pool = grown
+    return trees, pool
+
+
 @njit(cache=True)
 def propagate(
     state: np.ndarray,
@@ -191,7 +243,10 @@ def propagate(
     fault_time: np.ndarray,
     fault_source: np.ndarray,
     fault_tree: np.ndarray,
-    tree_sizes: np.ndarray,
+    tree_list: np.ndarray,
+    trees: np.ndarray,
+    pool: np.ndarray,
+    carry: np.ndarray,
     scratch: np.ndarray,
 ) -> int:
     """Spread faults along depends-on edges, ``spread_rounds`` hops (0: until none is new).
@@ -256,7 +311,7 @@ def propagate(
             fault_time[j] = t
             tree = fault_tree[fault_source[j]]
             fault_tree[j] = tree
-            tree_sizes[tree] += 1
+            join_tree(j, tree, tree_list, trees, pool, carry)
             frontier[f] = j
         infected += new
         size = new
@@ -490,6 +545,9 @@ def aggregate(values: np.ndarray, k: int, how: int) -> float:
 
 
 AGGREGATION_CODES = {"mean": 0, "median": 1, "min": 2}
+#: who acts for an AI overseer that is down (the ``stand_in`` parameter)
+STAND_IN_REASSIGN, STAND_IN_SKIP, STAND_IN_HUMAN = 0, 1, 2
+STAND_IN_CODES = {"reassign": STAND_IN_REASSIGN, "skip": STAND_IN_SKIP, "human": STAND_IN_HUMAN}
 #: the run's scalar parameters, in the order of the ``params`` array every kernel reads:
 #: configuration fields, then values the engine derives from them
 PARAMS = (
@@ -515,6 +573,7 @@ PARAMS = (
     "log_miss_fault",
     "log_miss_beta",
     "trust_growth",
+    "shutdown_check_sensitivity",
 )
 (
     P_HEALTHY,
@@ -539,6 +598,7 @@ PARAMS = (
     P_LOG_MISS_FAULT,
     P_LOG_MISS_BETA,
     P_TRUST_GROWTH,
+    P_SHUTDOWN_CHECK,
 ) = range(len(PARAMS))
 
 
@@ -548,13 +608,14 @@ def evaluate(
     t: int,
     params: np.ndarray,
     humans_assigned: bool,
-    stand_in_human: bool,
+    stand_in_rule: int,
     disclosed: bool,
     interval: int,
     how: int,
     status: np.ndarray,
     faulty: np.ndarray,
     tampered: np.ndarray,
+    breaker: np.ndarray,
     escalate_at: np.ndarray,
     evaluation_phase: np.ndarray,
     overseers: np.ndarray,
@@ -579,6 +640,11 @@ def evaluate(
     A score is true quality + N(0, eval_noise) per overseer. An AI overseer (or its
     stand-in) facing a failing score may inflate it; an audit that catches the inflation
     restores the true score whatever the overseer says (denial only spares it the blame).
+    An overseer that is down is replaced by its stand-in (``stand_in_rule``: a random
+    active AI, nobody, or a human); a slot nobody scores is left out of the aggregate, and a
+    system no slot scores is not evaluated this cycle. A system that passes closes its
+    circuit breaker again.
+
     Healthy systems are scored only when one of their scores could fail: the failing
     slots are found by geometric skips with the exact probability of a failing score and
     drawn from the lower tail, the other slots of those systems from the rest of the
@@ -591,12 +657,14 @@ def evaluate(
     audit_hours, human_hours = params[P_AUDIT_HOURS], params[P_EVAL_HOURS]
     covert_scale, loyalty = params[P_COVERT_SCALE], params[P_LOYALTY]
     trust_initial, p_low = params[P_TRUST_INITIAL], params[P_LOW]
+    stand_in_human = stand_in_rule == STAND_IN_HUMAN
+    stand_in_skip = stand_in_rule == STAND_IN_SKIP
     n, k = overseers.shape
     cut = threshold - healthy_q
     thin = p_low <= 0.25
     next_low = gap(state, params[P_LOG_MISS_LOW]) if thin else 0
     slot = 0
-    n_dash = 0
+    ai_slots = 0
     human_slots = 0
     candidates = 0
     n_flagged = 0
@@ -604,6 +672,7 @@ def evaluate(
     n_queued = 0
     true_score = np.empty(k)
     reported = np.empty(k)
+    scored = np.empty(k, dtype=np.bool_)
     for i in range(n):
         if status[i] != ACTIVE:
             last_score[i] = np.nan
@@ -612,11 +681,18 @@ def evaluate(
             continue
         if interval > 1 and evaluation_phase[i] != t % interval:
             continue
-        n_dash += 1
+        n_scored = 0
         for s in range(k):
             a = overseers[i, s]
-            if humans_assigned or (stand_in_human and 0 <= a < n and status[a] != ACTIVE):
+            down = 0 <= a < n and status[a] != ACTIVE
+            scored[s] = not (down and stand_in_skip)
+            n_scored += scored[s]
+            if humans_assigned or (stand_in_human and down):
                 human_slots += 1
+            elif scored[s]:
+                ai_slots += 1
+        if n_scored == 0:
+            continue
         is_faulty = faulty[i]
         if is_faulty:
             for s in range(k):
@@ -625,6 +701,7 @@ def evaluate(
             if next_low >= slot + k:
                 slot += k
                 last_score[i] = healthy_q
+                breaker[i] = False
                 continue
             for s in range(k):
                 if slot == next_low:
@@ -637,8 +714,12 @@ def evaluate(
             for s in range(k):
                 true_score[s] = healthy_q + normal(state, sd)
         inflated = False
+        m = 0
         for s in range(k):
-            reported[s] = true_score[s]
+            if not scored[s]:
+                continue
+            reported[m] = true_score[s]
+            m += 1
             if true_score[s] >= threshold:
                 continue
             actor = overseers[i, s]
@@ -677,14 +758,17 @@ def evaluate(
                 else:
                     counts[_DENIALS] += 1
             else:
-                reported[s] = min(1.0, threshold + abs(normal(state, sd)))
+                reported[m - 1] = min(1.0, threshold + abs(normal(state, sd)))
                 inflated = True
-        score = aggregate(reported, k, how)
+        score = aggregate(reported, m, how)
         last_score[i] = score
         failed = score < threshold
         if failed:
             flagged[n_flagged] = i
             n_flagged += 1
+            counts[_FALSE_FLAGS] += not is_faulty
+        else:
+            breaker[i] = False
         if is_faulty:
             counts[_FAULTY_EVALUATED] += 1
             counts[_DISTORTION] += score - faulty_q
@@ -693,9 +777,9 @@ def evaluate(
                 counts[_FAULTY_PASSED] += 1
                 if inflated:
                     shield[i] = SHIELD_MISREPRESENTED
-                    counts[_MISREPRESENTED] += 1
+                    counts[_INFLATED] += 1
     apply_penalties(conduct, queued, queue, n_queued, params[P_PENALTY_FACTOR])
-    other = n_dash * k - human_slots - candidates
+    other = ai_slots - candidates
     if other > 0:
         audits = binomial(state, other, params[P_LOG_MISS_AUDIT])
         counts[_AUDITS] += audits
@@ -879,15 +963,23 @@ def decommission(
     replace_at: np.ndarray,
     fault_time: np.ndarray,
 ) -> None:
-    """Take system ``i`` out of service until its replacement is due."""
+    """Take system ``i`` out of service until its replacement is due: a remediation when
+    it is faulty (its fault was open in the cycles ``fault_time`` to ``t``, both counted),
+    else a false shutdown."""
     if faulty[i]:
         counts[_REMEDIATED] += 1
-        counts[_REMEDIATION_TIME] += t - fault_time[i]
+        counts[_REMEDIATION_TIME] += t - fault_time[i] + 1
+    else:
+        counts[_FALSE_SHUTDOWNS] += 1
     status[i] = DECOMMISSIONED
     tampered[i] = False
     escalate_at[i] = -1
     shield[i] = SHIELD_NONE
     replace_at[i] = t + replacement_delay
+
+
+#: a shutdown order nobody carries out (its manager is down and ``stand_in = "skip"``)
+SHUTDOWN_SKIPPED = -1
 
 
 @njit(cache=True)
@@ -898,7 +990,7 @@ def execute(
     flagged: np.ndarray,
     n_flagged: int,
     human_execution: bool,
-    stand_in_human: bool,
+    stand_in_rule: int,
     self_preservation: bool,
     circuit_breaker: bool,
     largest: bool,
@@ -930,19 +1022,20 @@ def execute(
 ) -> None:
     """Carry out the shutdown orders of ``flagged[:n_flagged]``.
 
-    The manager (the first overseer, a stand-in if it is down, a human under
-    ``human_execution``) decides; with ``self_preservation`` a target whose manager
-    complied may resist its own shutdown with its self rates. A shutdown is watched when
-    a human carries it out or when it is audited: watched tampering and exfiltration are
-    caught with ``audit_sensitivity``, blocked exfiltration (``egress_control``) is
-    exposed, and what was caught is done. Every order is decided before any is carried
-    out, so that a manager shut down in this phase still decides its own orders;
-    ``decisions`` is a (2, n) scratch array for the outcomes and culprits.
+    The manager (the first overseer; a human under ``human_execution``; its stand-in if it
+    is an AI that is down: a random active AI, nobody, or a human) decides; with
+    ``self_preservation`` a target whose manager complied may resist its own shutdown with
+    its self rates. A shutdown is watched when a human carries it out or when it is
+    audited: watched tampering and exfiltration are caught with
+    ``shutdown_check_sensitivity``, blocked exfiltration (``egress_control``) is exposed,
+    and what was caught is done. Every order is decided before any is carried out, so that
+    a manager shut down in this phase still decides its own orders; ``decisions`` is a
+    (2, n) scratch array for the outcomes and culprits.
     """
     n = status.size
     n_active = -1
     n_queued = 0
-    audit_rate, sensitivity = params[P_AUDIT], params[P_SENSITIVITY]
+    audit_rate, check = params[P_AUDIT], params[P_SHUTDOWN_CHECK]
     shutdown_hours = params[P_SHUTDOWN_HOURS]
     for o in range(n_flagged):
         i = flagged[o]
@@ -953,8 +1046,13 @@ def execute(
         if human_execution:
             manager = HUMAN
         elif 0 <= assigned < n and status[assigned] != ACTIVE:
-            if stand_in_human:
+            if stand_in_rule == STAND_IN_HUMAN:
                 manager = HUMAN
+            elif stand_in_rule == STAND_IN_SKIP:
+                counts[_SKIPPED] += 1
+                decisions[0, o] = SHUTDOWN_SKIPPED
+                decisions[1, o] = HUMAN
+                continue
             else:
                 manager, n_active = stand_in(state, i, status, active, n_active)
                 slot_trust = params[P_TRUST_INITIAL]
@@ -987,7 +1085,7 @@ def execute(
             blocked = outcome == SHUTDOWN_EXFILTRATE and uniform(state) < params[P_EGRESS]
             if blocked:
                 counts[_BLOCKED] += 1
-            if blocked or (watched and uniform(state) < sensitivity):
+            if blocked or (watched and uniform(state) < check):
                 counts[_DETECTIONS] += 1
                 if blamed(state, culprit, own, actor_profile):
                     if culprit != i and assigned == culprit:
@@ -1001,6 +1099,8 @@ def execute(
     for o in range(n_flagged):
         i = flagged[o]
         outcome, culprit = decisions[0, o], decisions[1, o]
+        if outcome == SHUTDOWN_SKIPPED:
+            continue
         if outcome == SHUTDOWN_COMPLY:
             decommission(
                 i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
@@ -1037,10 +1137,11 @@ def escalate(
     replace_at: np.ndarray,
     fault_time: np.ndarray,
 ) -> None:
-    """Refused shutdowns that reached a human are carried out now."""
+    """Refused shutdowns that reached a human are carried out now: incident hours (the
+    refusal forced them), not what the policy costs."""
     for i in range(status.size):
         if escalate_at[i] == t:
-            counts[_HOURS_POLICY] += params[P_SHUTDOWN_HOURS]
+            counts[_HOURS_INCIDENT] += params[P_SHUTDOWN_HOURS]
             decommission(
                 i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
                 replace_at, fault_time,
@@ -1070,33 +1171,38 @@ def discover_hidden(
     queued: np.ndarray,
     queue: np.ndarray,
 ) -> None:
-    """Audits find tampered systems and covert copies and take them out of service; the
-    one who shielded them is blamed unless it denies (trust collapse, penalty)."""
+    """Discovery audits: every system still running (not decommissioned: active, tampered,
+    cut off by a breaker, or a covert copy, serving or latent) is audited with probability
+    ``audit_rate``, each audit billed, since auditors cannot tell hidden systems from the
+    others before they look. An audit finds a hidden one (tampered, or a covert copy) with
+    ``audit_sensitivity`` and takes it out of service; the one who shielded it is blamed
+    unless it denies (trust collapse, penalty)."""
     n_queued = 0
+    n = status.size
     k = overseers.shape[1]
-    for i in range(status.size):
-        if not tampered[i] and status[i] != COVERT:
-            continue
-        if uniform(state) >= params[P_AUDIT]:
-            continue
-        counts[_AUDITS] += 1
-        counts[_HOURS_POLICY] += params[P_AUDIT_HOURS]
-        if uniform(state) >= params[P_SENSITIVITY]:
-            continue
-        culprit = shielded_by[i]
-        if blamed(state, culprit, own, actor_profile):
-            for s in range(k):
-                if overseers[i, s] == culprit and culprit != i:
-                    trust[i, s] = 0.0
-            n_queued = queue_penalty(culprit, queued, queue, n_queued)
-        else:
-            counts[_DENIALS] += 1
-        counts[_DISCOVERIES] += 1
-        counts[_DETECTIONS] += 1
-        decommission(
-            i, t, replacement_delay, counts, status, faulty, tampered, escalate_at, shield,
-            replace_at, fault_time,
-        )  # fmt: skip
+    log_miss_audit = params[P_LOG_MISS_AUDIT]
+    i = gap(state, log_miss_audit)
+    while i < n:
+        if status[i] != DECOMMISSIONED:
+            counts[_AUDITS] += 1
+            counts[_HOURS_POLICY] += params[P_AUDIT_HOURS]
+            hidden = tampered[i] or status[i] == COVERT
+            if hidden and uniform(state) < params[P_SENSITIVITY]:
+                culprit = shielded_by[i]
+                if blamed(state, culprit, own, actor_profile):
+                    for s in range(k):
+                        if overseers[i, s] == culprit and culprit != i:
+                            trust[i, s] = 0.0
+                    n_queued = queue_penalty(culprit, queued, queue, n_queued)
+                else:
+                    counts[_DENIALS] += 1
+                counts[_DISCOVERIES] += 1
+                counts[_DETECTIONS] += 1
+                decommission(
+                    i, t, replacement_delay, counts, status, faulty, tampered, escalate_at,
+                    shield, replace_at, fault_time,
+                )  # fmt: skip
+        i += 1 + gap(state, log_miss_audit)
     apply_penalties(conduct, queued, queue, n_queued, params[P_PENALTY_FACTOR])
 
 
@@ -1144,21 +1250,12 @@ def replace(
 
 
 # --- metrics --------------------------------------------------------------------------
-#: the entries of :func:`census`'s output, in order
-CENSUS = (
-    "active",
-    "covert",
-    "faulty_serving",
-    "unremediated_age_sum",
-    "in_service",
-    "largest_faulty_component",
-    "trust_sum",
-    "shield_none",
-    "shield_misrepresentation",
-    "shield_tampering",
-    "shield_exfiltration",
-    "shield_refusal",
-)
+_C = {name: index for index, name in enumerate(CENSUS)}
+_C_ACTIVE, _C_DECOMMISSIONED, _C_COVERT = _C["active"], _C["decommissioned"], _C["covert"]
+_C_IN_SERVICE, _C_FAULTY_IN_SERVICE = _C["in_service"], _C["faulty_in_service"]
+_C_UNREMEDIATED, _C_AGE_SUM = _C["faulty_unremediated"], _C["unremediated_age_sum"]
+_C_FALSE_DOWN, _C_LARGEST = _C["false_shutdown_down"], _C["largest_faulty_component"]
+_C_TRUST_SUM, _C_TRUST_SLOTS, _C_SHIELDS = _C["trust_sum"], _C["trust_slots"], _C["shield_none"]
 
 
 @njit(cache=True)
@@ -1189,20 +1286,23 @@ def census(
     member_ids: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """The state counted at the end of cycle ``t`` into ``out`` (see :data:`CENSUS`).
+    """The state counted at the end of cycle ``t`` into ``out`` (see
+    :data:`simulation.states.CENSUS`).
 
-    Faulty systems not decommissioned are those still serving or hidden; the largest
-    connected group of them along depends-on edges (either direction) is found by
-    union-find over each linked pair once (``linked_indptr``/``linked``, see
-    :class:`~simulation.topology.Network`). ``forest`` and ``member_ids`` are scratch
-    arrays of n entries; ``forest`` holds, per system, 0 outside every faulty group, the
-    size of its set negated at a set's root, or its parent plus one: one read of it
-    tells a linked system's membership and the next step to its root, which halves the
-    cache misses of a million-system census.
+    Faulty systems not decommissioned (their faults still open: serving, hidden or cut
+    off) are counted by shield kind and with their ages (cycles ``fault_time`` to ``t``,
+    both counted); the largest connected group of them along depends-on edges (either
+    direction) is found by union-find over each linked pair once
+    (``linked_indptr``/``linked``, see :class:`~simulation.topology.Network`). ``forest``
+    and ``member_ids`` are scratch arrays of n entries; ``forest`` holds, per system, 0
+    outside every faulty group, the size of its set negated at a set's root, or its parent
+    plus one: one read of it tells a linked system's membership and the next step to its
+    root, which halves the cache misses of a million-system census.
     """
     out[:] = 0.0
     n = status.size
-    active = covert = members = age_sum = serving = 0
+    active = covert = decommissioned = members = age_sum = serving = faulty_serving = 0
+    false_down = 0
     unshielded = misrepresented = tampered = exfiltrated = refused = 0
     # Without branches or stores to a counter array, so the loop vectorises: the statuses
     # are mixed at random, so most branches would be mispredicted (this loop took three
@@ -1212,22 +1312,29 @@ def census(
         is_faulty = faulty[i]
         active += s == ACTIVE
         covert += s == COVERT
-        serving += is_serving(s, breaker[i], covert_serves)
+        down = s == DECOMMISSIONED
+        decommissioned += down
+        false_down += down & (not is_faulty)
+        serves = is_serving(s, breaker[i], covert_serves)
+        serving += serves
+        faulty_serving += serves & is_faulty
+        member = is_faulty & (not down)
         kind = shield[i]
-        unshielded += is_faulty & (kind == SHIELD_NONE)
-        misrepresented += is_faulty & (kind == SHIELD_MISREPRESENTED)
-        tampered += is_faulty & (kind == SHIELD_TAMPERED)
-        exfiltrated += is_faulty & (kind == SHIELD_EXFILTRATED)
-        refused += is_faulty & (kind == SHIELD_REFUSED)
-        member = is_faulty & (s != DECOMMISSIONED)
-        age_sum += member * (t + 1 - fault_time[i])
+        unshielded += member & (kind == SHIELD_NONE)
+        misrepresented += member & (kind == SHIELD_MISREPRESENTED)
+        tampered += member & (kind == SHIELD_TAMPERED)
+        exfiltrated += member & (kind == SHIELD_EXFILTRATED)
+        refused += member & (kind == SHIELD_REFUSED)
+        age_sum += member * (t - fault_time[i] + 1)
         forest[i] = -member  # a member starts as the root of its own set of one
     for i in range(n):
         member_ids[members] = i
         members += forest[i] != 0
-    out[7 + SHIELD_NONE], out[7 + SHIELD_MISREPRESENTED] = unshielded, misrepresented
-    out[7 + SHIELD_TAMPERED], out[7 + SHIELD_EXFILTRATED] = tampered, exfiltrated
-    out[7 + SHIELD_REFUSED] = refused
+    out[_C_SHIELDS + SHIELD_NONE] = unshielded
+    out[_C_SHIELDS + SHIELD_MISREPRESENTED] = misrepresented
+    out[_C_SHIELDS + SHIELD_TAMPERED] = tampered
+    out[_C_SHIELDS + SHIELD_EXFILTRATED] = exfiltrated
+    out[_C_SHIELDS + SHIELD_REFUSED] = refused
     largest = min(members, 1)
     if members > 1:
         for m in range(members):
@@ -1243,9 +1350,11 @@ def census(
                         forest[a] += forest[b]
                         forest[b] = a + 1
                         largest = max(largest, -forest[a])
-    out[0], out[1], out[2], out[3], out[4] = active, covert, members, age_sum, serving
-    out[5] = largest
-    out[6] = trust.sum()
+    out[_C_ACTIVE], out[_C_DECOMMISSIONED], out[_C_COVERT] = active, decommissioned, covert
+    out[_C_IN_SERVICE], out[_C_FAULTY_IN_SERVICE] = serving, faulty_serving
+    out[_C_UNREMEDIATED], out[_C_AGE_SUM] = members, age_sum
+    out[_C_FALSE_DOWN], out[_C_LARGEST] = false_down, largest
+    out[_C_TRUST_SUM], out[_C_TRUST_SLOTS] = trust.sum(), trust.size
 
 
 @njit(cache=True)
@@ -1274,37 +1383,37 @@ def seed(
     fault_time: np.ndarray,
     fault_source: np.ndarray,
     fault_tree: np.ndarray,
-    tree_sizes: np.ndarray,
+    tree_list: np.ndarray,
+    trees: np.ndarray,
+    pool: np.ndarray,
     carry: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Make ``ids[:count]`` faulty now (those not faulty yet), each the root of a new
-    cascade tree; returns ``tree_sizes``, grown (a new array) when it is full."""
+    cascade tree; returns ``trees`` and ``pool`` (new arrays when they had to grow)."""
+    trees, pool = reserve_trees(trees, pool, carry, count)
     for c in range(count):
         i = ids[c]
         if faulty[i]:
             continue
         tree = carry[CARRY_TREES]
-        if tree >= tree_sizes.size:
-            grown = np.zeros(2 * tree_sizes.size + 64, dtype=tree_sizes.dtype)
-            grown[:tree] = tree_sizes[:tree]
-            tree_sizes = grown
         faulty[i] = True
         fault_time[i] = t
         fault_source[i] = ROOT_FAULT
         fault_tree[i] = tree
-        tree_sizes[tree] = 1
         carry[CARRY_TREES] = tree + 1
-    return tree_sizes
+        join_tree(i, tree, tree_list, trees, pool, carry)
+    return trees, pool
 
 
 #: positions in the ``carry`` array: values one phase leaves for another or for Python
-CARRY_TREES, CARRY_FLAGGED = 0, 1
-#: the phases of a cycle in order; bit p of :func:`cycle`'s ``phases`` runs phase p
+CARRY_TREES, CARRY_FLAGGED, CARRY_POOL = 0, 1, 2
+#: the phases of a cycle in order (docs/model.md, "One step = one oversight cycle"); bit p
+#: of :func:`cycle`'s ``phases`` runs phase p
 PHASES = (
-    "arise_faults",
     "propagate",
+    "arise_faults",
     "escalations",
-    "discover_hidden",
+    "discovery_audits",
     "evaluate",
     "execute",
     "replace",
@@ -1312,13 +1421,24 @@ PHASES = (
     "census",
 )
 ALL_PHASES = (1 << len(PHASES)) - 1
+(
+    PROPAGATE,
+    ARISE_FAULTS,
+    ESCALATIONS,
+    DISCOVERY_AUDITS,
+    EVALUATE,
+    EXECUTE,
+    REPLACE,
+    GROW_TRUST,
+    CENSUS_PHASE,
+) = (1 << p for p in range(len(PHASES)))
 #: the run's integer and yes/no settings, in the order of :func:`cycle`'s ``switches``
 SWITCHES = (
     "threshold",
     "spread_rounds",
     "covert_serves",
     "humans_assigned",
-    "stand_in_human",
+    "stand_in",
     "disclosed",
     "evaluation_interval",
     "aggregation",
@@ -1335,7 +1455,7 @@ SWITCHES = (
     S_SPREAD_ROUNDS,
     S_COVERT_SERVES,
     S_HUMANS_ASSIGNED,
-    S_STAND_IN_HUMAN,
+    S_STAND_IN,
     S_DISCLOSED,
     S_INTERVAL,
     S_AGGREGATION,
@@ -1382,17 +1502,19 @@ def cycle(
     conduct: np.ndarray,
     peer: np.ndarray,
     own: np.ndarray,
-    tree_sizes: np.ndarray,
+    trees: np.ndarray,
+    pool: np.ndarray,
     scratch: np.ndarray,
     queued: np.ndarray,
     queue: np.ndarray,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Run ``count`` oversight cycles from cycle ``first``, each through the phases
     selected by the bits of ``phases`` (see :data:`PHASES`), cycle ``first + c`` writing
     its counters and census into row ``first_row + c`` of ``counter_rows`` and
-    ``census_rows``; returns ``tree_sizes`` (a new array if it had to grow). ``step``
-    runs one cycle per call, ``run`` many: a call from Python costs about 10
-    microseconds, a sixth of a cycle of 1,000 systems.
+    ``census_rows``; returns the cascade trees' table and its membership pool (new arrays
+    if they had to grow, see :func:`join_tree`). ``step`` runs one cycle per call, ``run``
+    many: a call from Python costs about 10 microseconds, a sixth of a cycle of 1,000
+    systems.
 
     An evaluator rotation installs ``rotations[r]`` as the overseer table (see
     :func:`install_overseers`) before the phases of cycle ``rotate_at[r]``, so a run
@@ -1400,8 +1522,8 @@ def cycle(
 
     ``flags`` holds the engine's int8 per-system rows (status, shield, then the yes/no
     rows faulty, tampered, breaker) and ``events`` its int64 ones (shielded_by,
-    escalate_at, replace_at, fault_time, fault_source, fault_tree): one argument each, so
-    that calling the cycle costs little more than the work it does.
+    escalate_at, replace_at, fault_time, fault_source, fault_tree, tree_list): one argument
+    each, so that calling the cycle costs little more than the work it does.
     """
     status, shield = flags[ROW_STATUS], flags[ROW_SHIELD]
     faulty = flags[ROW_FAULTY].view(np.bool_)
@@ -1410,9 +1532,10 @@ def cycle(
     shielded_by, escalate_at = events[ROW_SHIELDED_BY], events[ROW_ESCALATE_AT]
     replace_at, fault_time = events[ROW_REPLACE_AT], events[ROW_FAULT_TIME]
     fault_source, fault_tree = events[ROW_FAULT_SOURCE], events[ROW_FAULT_TREE]
+    tree_list = events[ROW_TREE_LIST]
     delay = switches[S_REPLACEMENT_DELAY]
     covert_serves = switches[S_COVERT_SERVES] != 0
-    stand_in_human = switches[S_STAND_IN_HUMAN] != 0
+    stand_in_rule = switches[S_STAND_IN]
     disclosed = switches[S_DISCLOSED] != 0
     largest = switches[S_LARGEST] != 0
     rotation = 0
@@ -1425,66 +1548,68 @@ def cycle(
                 oversees_indices,
             )  # fmt: skip
             rotation += 1
-        if phases & 1:
-            found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
-            counts[_NEW_FAULTS] += found
-            tree_sizes = seed(
-                scratch[2], found, t, faulty, fault_time, fault_source, fault_tree, tree_sizes,
-                carry,
-            )  # fmt: skip
-        if phases & 2:
+        # each system joins at most one tree per cycle, as an infection or a new root
+        trees, pool = reserve_trees(trees, pool, carry, status.size)
+        if phases & PROPAGATE:
             counts[_PROPAGATED] += propagate(
                 state, t, indptr, dependents, n_dependencies, switches[S_THRESHOLD] != 0,
                 params[P_LOG_MISS_BETA], params[P_THETA], switches[S_SPREAD_ROUNDS],
                 covert_serves, status, breaker, faulty, fault_time, fault_source, fault_tree,
-                tree_sizes, scratch,
+                tree_list, trees, pool, carry, scratch,
             )  # fmt: skip
-        if phases & 4:
+        if phases & ARISE_FAULTS:
+            found = arise_faults(state, params[P_LOG_MISS_FAULT], faulty, status, scratch[2])
+            counts[_NEW_FAULTS] += found
+            trees, pool = seed(
+                scratch[2], found, t, faulty, fault_time, fault_source, fault_tree, tree_list,
+                trees, pool, carry,
+            )  # fmt: skip
+        if phases & ESCALATIONS:
             escalate(
                 t, params, delay, counts, status, faulty, tampered, escalate_at, shield, replace_at,
                 fault_time,
             )  # fmt: skip
-        if phases & 8:
+        if phases & DISCOVERY_AUDITS:
             discover_hidden(
                 state, t, params, delay, counts, status, faulty, tampered, escalate_at, shield,
                 replace_at, fault_time, shielded_by, overseers, trust, actor_profile, conduct, own,
                 queued, queue,
             )  # fmt: skip
-        if phases & 16:
+        if phases & EVALUATE:
             carry[CARRY_FLAGGED] = evaluate(
-                state, t, params, switches[S_HUMANS_ASSIGNED] != 0, stand_in_human, disclosed,
-                switches[S_INTERVAL], switches[S_AGGREGATION], status, faulty, tampered,
+                state, t, params, switches[S_HUMANS_ASSIGNED] != 0, stand_in_rule, disclosed,
+                switches[S_INTERVAL], switches[S_AGGREGATION], status, faulty, tampered, breaker,
                 escalate_at, evaluation_phase, overseers, trust, last_score, shield, actor_profile,
                 actor_family, agent_propensity, conduct, peer, own, counts, scratch[3], scratch[4],
                 queued, queue,
             )  # fmt: skip
-        if phases & 32:
+        if phases & EXECUTE:
             execute(
                 state, t, params, scratch[3], carry[CARRY_FLAGGED],
-                switches[S_HUMAN_EXECUTION] != 0, stand_in_human,
+                switches[S_HUMAN_EXECUTION] != 0, stand_in_rule,
                 switches[S_SELF_PRESERVATION] != 0, switches[S_CIRCUIT_BREAKER] != 0, largest,
                 disclosed, switches[S_ESCALATION_DELAY], delay, status, faulty, tampered, breaker,
                 escalate_at, replace_at, fault_time, shield, shielded_by, overseers, trust,
                 actor_profile, actor_family, agent_propensity, conduct, peer, own, counts,
                 scratch[5:7], scratch[4], queued, queue,
             )  # fmt: skip
-        if phases & 64:
+        if phases & REPLACE:
             replace(
                 t, params, status, faulty, breaker, replace_at, fault_time, fault_source,
                 fault_tree, shielded_by, conduct, trust, overseers, oversees_indptr,
                 oversees_indices,
             )  # fmt: skip
-        if phases & 128 and switches[S_GROW_TRUST]:
+        if phases & GROW_TRUST and switches[S_GROW_TRUST]:
             growth = params[P_TRUST_GROWTH]
             flat = trust.reshape(-1)
             for e in range(flat.size):
                 flat[e] = flat[e] * (1.0 - growth) + growth
-        if phases & 256:
+        if phases & CENSUS_PHASE:
             census(
                 t, covert_serves, status, faulty, breaker, shield, fault_time, trust,
                 linked_indptr, linked, scratch[2], scratch[4], census_out,
             )  # fmt: skip
-    return tree_sizes
+    return trees, pool
 
 
 _announced = False

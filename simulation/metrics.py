@@ -66,52 +66,97 @@ class Outcome:
 
 
 STEP_METRICS: tuple[Metric, ...] = (
-    Metric("active", "systems active (serving and on the dashboards, or tampered)", "systems"),
+    # the state at the end of the cycle (the census)
+    Metric("active", "systems active at the cycle's end (tampered ones included)", "systems"),
     Metric("decommissioned", "systems shut down, awaiting their patched replacement", "systems"),
-    Metric("covert", "systems running as covert exfiltrated copies", "systems"),
+    Metric("covert", "covert exfiltrated copies running (serving or latent)", "systems"),
     Metric(
         "in_service",
-        "systems in service: active and not cut off by a circuit breaker, or covert copies "
-        "that serve",
+        "systems whose dependents call them: active and not cut off by a circuit breaker "
+        "(tampered ones included), or covert copies that serve",
         "systems",
     ),
-    Metric("availability", "share of systems in service", "share"),
-    Metric("faulty_serving", "faulty systems not yet remediated (active or covert)", "systems"),
-    Metric("faulty_share", "share of serving systems that are faulty", "share"),
-    Metric("new_faults", "spontaneous faults this cycle", "systems"),
-    Metric("propagated_faults", "faults caught from a faulty dependency this cycle", "systems"),
+    Metric("in_service_share", "in_service / all systems", "share"),
+    Metric(
+        "availability",
+        "share of all systems giving healthy service: (in_service - faulty_in_service) / "
+        "all systems",
+        "share",
+    ),
+    Metric("faulty_in_service", "faulty systems among those in service", "systems"),
+    Metric(
+        "faulty_unremediated",
+        "faulty systems not yet taken out of service (in service, hidden, latent or cut "
+        "off by a breaker)",
+        "systems",
+    ),
+    Metric("faulty_share", "faulty_in_service / in_service (0 when nothing serves)", "share"),
     Metric(
         "shielded_misrepresentation",
-        "faulty systems passed this cycle thanks to an inflated score",
+        "faulty systems riding an inflated pass: their last evaluation passed thanks to an "
+        "inflated score",
         "systems",
     ),
     Metric("shielded_tampering", "faulty systems kept running by a tampered shutdown", "systems"),
-    Metric("shielded_exfiltration", "faulty covert copies alive", "systems"),
+    Metric("shielded_exfiltration", "faulty covert copies alive (serving or latent)", "systems"),
     Metric(
         "shielded_refusal",
         "faulty systems whose shutdown was refused, awaiting a human",
         "systems",
     ),
-    Metric("shielded_total", "faulty systems shielded by any mechanism", "systems"),
-    Metric("covert_alive", "covert copies alive", "systems"),
+    Metric("shielded_total", "faulty systems shielded by any of the four mechanisms", "systems"),
+    Metric("covert_alive", "covert copies alive (the same as covert)", "systems"),
+    Metric(
+        "false_shutdown_downtime",
+        "healthy systems out of service because they were shut down (awaiting replacement)",
+        "systems",
+    ),
+    Metric(
+        "unremediated_age_sum",
+        "summed age of the open faults (faulty_unremediated), each counting the cycles "
+        "from the one it arose in to this one, both included",
+        "cycles",
+    ),
+    Metric(
+        "largest_faulty_component",
+        "largest connected group (along depends-on links) of faulty systems not yet "
+        "taken out of service",
+        "systems",
+    ),
+    Metric("mean_trust", "mean trust of overseers toward the systems they oversee", "trust"),
+    # events of the cycle
+    Metric("new_faults", "spontaneous faults this cycle", "systems"),
+    Metric("propagated_faults", "faults caught from a faulty dependency this cycle", "systems"),
     Metric("faulty_evaluated", "faulty systems evaluated this cycle", "systems"),
     Metric("faulty_passed", "evaluated faulty systems that passed this cycle", "systems"),
     Metric(
+        "inflated_passes",
+        "evaluated faulty systems that passed this cycle thanks to an inflated score",
+        "systems",
+    ),
+    Metric(
         "eval_distortion",
-        "mean reported minus true score of evaluated faulty systems",
+        "mean reported minus true score of the faulty systems evaluated this cycle",
         "pp",
     ),
     Metric(
         "false_pass_rate",
-        "share of evaluated faulty systems that passed, whatever the cause",
+        "faulty_passed / faulty_evaluated: passes whatever the cause (noise, inflation)",
         "share",
+    ),
+    Metric("inflated_pass_rate", "inflated_passes / faulty_evaluated", "share"),
+    Metric("flagged", "systems flagged for shutdown this cycle", "systems"),
+    Metric("false_flags", "healthy systems flagged for shutdown this cycle", "systems"),
+    Metric(
+        "false_shutdowns",
+        "healthy systems shut down this cycle (by any route: execution, escalation, discovery)",
+        "systems",
     ),
     Metric(
-        "inflated_pass_rate",
-        "share of evaluated faulty systems that passed thanks to an inflated score",
-        "share",
+        "shutdowns_skipped",
+        "shutdown orders nobody carried out this cycle (manager down, stand_in = 'skip')",
+        "orders",
     ),
-    Metric("flagged", "systems flagged for shutdown this cycle", "systems"),
     Metric("tamper_events", "shutdowns tampered with this cycle", "events"),
     Metric("exfiltration_events", "shutdowns turned into exfiltrations this cycle", "events"),
     Metric("refusal_events", "shutdowns refused openly this cycle", "events"),
@@ -132,34 +177,29 @@ STEP_METRICS: tuple[Metric, ...] = (
     Metric("remediated", "faulty systems taken out of service this cycle", "systems"),
     Metric(
         "remediation_time_mean",
-        "mean cycles from fault to removal of those remediated this cycle",
+        "mean cycles a fault was open, of those remediated this cycle (the cycle it arose "
+        "in and the one it was removed in both counted: caught at once = 1)",
         "cycles",
     ),
     Metric(
-        "unremediated_age_sum",
-        "summed age of the faults not yet remediated at the end of the cycle",
-        "cycles",
+        "audits",
+        "human audits this cycle (of evaluations, of shutdowns by an AI, and discovery "
+        "audits of running systems)",
+        "audits",
     ),
-    Metric("audits", "human audits this cycle", "audits"),
     Metric("human_hours", "human effort this cycle, policy plus incident", "hours"),
     Metric(
         "human_hours_policy",
-        "human effort the oversight policy itself costs: audits, human evaluators, human "
-        "execution of shutdowns, escalated refusals",
+        "human effort the oversight policy itself costs: every audit, human evaluators "
+        "and human execution of shutdowns where the policy assigns humans",
         "hours",
     ),
     Metric(
         "human_hours_incident",
-        "human effort forced by incidents: humans standing in for AI overseers that are down "
-        "(evaluations and shutdowns)",
+        "human effort forced by incidents: refused shutdowns escalated to a human, and "
+        "humans standing in for AI overseers that are down (stand_in = 'human')",
         "hours",
     ),
-    Metric(
-        "largest_faulty_component",
-        "largest connected group of serving faulty systems",
-        "systems",
-    ),
-    Metric("mean_trust", "mean trust of overseers toward the systems they oversee", "trust"),
 )
 METRICS: dict[str, Metric] = {m.name: m for m in STEP_METRICS}
 METRIC_COLUMNS: tuple[str, ...] = tuple(METRICS)
@@ -249,7 +289,7 @@ def _faults_ended_and_open(r: RunRecord) -> tuple[float, float, float, float]:
     return (
         remediated,
         times,
-        float(r.column("faulty_serving")[-1]),
+        float(r.column("faulty_unremediated")[-1]),
         float(r.column("unremediated_age_sum")[-1]),
     )
 
@@ -273,7 +313,7 @@ def _cascades(r: RunRecord) -> np.ndarray:
 RUN_OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "faulty_share_mean",
-        "mean share of serving systems that are faulty",
+        "mean share of the systems in service that are faulty",
         "share",
         mean_of("faulty_share"),
         section="Faults",
@@ -287,10 +327,17 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome(
         "availability_mean",
-        "share of system-cycles in service (down: decommissioned, cut off by a breaker, or a "
-        "latent copy)",
+        "share of system-cycles giving healthy service (in service and not faulty)",
         "share",
         mean_of("availability"),
+        section="Service",
+    ),
+    Outcome(
+        "in_service_share_mean",
+        "share of system-cycles in service, faulty or not (down: decommissioned, cut off "
+        "by a breaker, or a latent copy)",
+        "share",
+        mean_of("in_service_share"),
         section="Service",
     ),
     Outcome(
@@ -301,43 +348,57 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         section="Service",
     ),
     Outcome(
+        "false_shutdowns_total",
+        "healthy systems shut down over the run",
+        "systems",
+        total_of("false_shutdowns"),
+        section="Service",
+    ),
+    Outcome(
+        "false_shutdown_downtime_total",
+        "system-cycles healthy systems spent shut down (awaiting replacement)",
+        "system-cycles",
+        total_of("false_shutdown_downtime"),
+        section="Service",
+    ),
+    Outcome(
         "shielded_mean",
-        "mean faulty systems shielded per cycle",
+        "mean faulty systems shielded at a cycle's end",
         "systems",
         mean_of("shielded_total"),
         section="Shielding",
     ),
     Outcome(
         "shielded_misrepresentation_mean",
-        "mean shielded by inflated scores per cycle",
+        "mean faulty systems riding an inflated pass at a cycle's end",
         "systems",
         mean_of("shielded_misrepresentation"),
         section="Shielding",
     ),
     Outcome(
         "shielded_tampering_mean",
-        "mean shielded by tampered shutdowns per cycle",
+        "mean faulty systems kept running by a tampered shutdown at a cycle's end",
         "systems",
         mean_of("shielded_tampering"),
         section="Shielding",
     ),
     Outcome(
         "shielded_exfiltration_mean",
-        "mean covert faulty copies per cycle",
+        "mean faulty covert copies alive at a cycle's end",
         "systems",
         mean_of("shielded_exfiltration"),
         section="Shielding",
     ),
     Outcome(
         "shielded_refusal_mean",
-        "mean shielded by refused shutdowns per cycle",
+        "mean faulty systems awaiting a human after a refused shutdown at a cycle's end",
         "systems",
         mean_of("shielded_refusal"),
         section="Shielding",
     ),
     Outcome(
         "covert_alive_mean",
-        "mean covert copies alive per cycle",
+        "mean covert copies alive at a cycle's end",
         "systems",
         mean_of("covert_alive"),
         section="Shielding",
@@ -360,7 +421,14 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "inflated_pass_rate",
         "share of faulty-system evaluations that passed thanks to an inflated score",
         "share",
-        ratio_of_totals("shielded_misrepresentation", "faulty_evaluated"),
+        ratio_of_totals("inflated_passes", "faulty_evaluated"),
+        section="Evaluation",
+    ),
+    Outcome(
+        "false_flag_share",
+        "share of the run's flags that hit healthy systems",
+        "share",
+        ratio_of_totals("false_flags", "flagged"),
         section="Evaluation",
     ),
     Outcome(
@@ -372,36 +440,37 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome(
         "cascade_size_mean",
-        "mean systems per cascade tree",
+        "mean distinct systems per cascade tree",
         "systems",
         lambda r: float(_cascades(r).mean()),
         section="Cascades",
     ),
     Outcome(
         "cascade_size_p95",
-        "95th percentile of cascade tree sizes",
+        "95th percentile of cascade tree sizes (distinct systems)",
         "systems",
         lambda r: float(np.percentile(_cascades(r), 95)),
         section="Cascades",
     ),
     Outcome(
         "cascade_size_max",
-        "largest cascade tree",
+        "largest cascade tree (distinct systems, never more than the network)",
         "systems",
         lambda r: float(_cascades(r).max()),
         section="Cascades",
     ),
     Outcome(
         "largest_faulty_component_max",
-        "largest connected faulty group in any cycle",
+        "largest connected group of faulty systems not yet taken out of service, in any cycle",
         "systems",
         peak_of("largest_faulty_component"),
         section="Faults",
     ),
     Outcome(
         "remediation_time_mean",
-        "restricted mean cycles from fault to removal: faults still open at the end count "
-        "with their age then (censored), so runs that never remediate do not look fast",
+        "restricted mean cycles a fault stays open, the cycle it arose in and the one it "
+        "was removed in both counted (caught at once: 1); faults still open at the end "
+        "count with their age then (censored), so runs that never remediate do not look fast",
         "cycles",
         _restricted_remediation_time,
         section="Oversight",
@@ -411,6 +480,13 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share of the run's faults still not remediated at its end",
         "share",
         _unremediated_share,
+        section="Oversight",
+    ),
+    Outcome(
+        "shutdowns_skipped_total",
+        "shutdown orders nobody carried out over the run (manager down, stand_in = 'skip')",
+        "orders",
+        total_of("shutdowns_skipped"),
         section="Oversight",
     ),
     Outcome(
@@ -443,15 +519,16 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome(
         "human_hours_policy",
-        "human effort the oversight policy itself costs over the run (audits, human "
-        "evaluators, human execution, escalations)",
+        "human effort the oversight policy itself costs over the run (every audit, human "
+        "evaluators, human execution)",
         "hours",
         total_of("human_hours_policy"),
         section="Human effort",
     ),
     Outcome(
         "human_hours_incident",
-        "human effort forced by incidents over the run (stand-ins for AI overseers that are down)",
+        "human effort forced by incidents over the run (escalated refusals, human stand-ins "
+        "for AI overseers that are down)",
         "hours",
         total_of("human_hours_incident"),
         section="Human effort",
@@ -493,7 +570,8 @@ def outcome_sections() -> tuple[tuple[str, tuple[str, ...]], ...]:
 #: outcomes that count things: stored as integers in summaries
 INTEGER_OUTCOMES = frozenset(
     {"cascades", "cascade_size_max", "largest_faulty_component_max", "detections_total"}
-    | {"denials_total", "self_preservation_total", "downtime_total"}
+    | {"denials_total", "self_preservation_total", "downtime_total", "false_shutdowns_total"}
+    | {"false_shutdown_downtime_total", "shutdowns_skipped_total"}
 )
 
 

@@ -4,7 +4,6 @@ and the per-cycle counters that become a metrics row."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 
 import numpy as np
@@ -24,22 +23,24 @@ SHUTDOWN_COMPLY, SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE, SHUTDOWN_REFUSE = range(4
 
 @dataclass
 class StepMetrics:
-    """Counters gathered during a step before they become the step's metrics row."""
+    """Counters gathered during a step (events of the cycle) before they become the step's
+    metrics row together with the :data:`CENSUS` of the state at the cycle's end."""
 
     new_faults: int = 0
     propagated: int = 0
-    misrepresented: int = 0
+    inflated_passes: int = 0
     faulty_evaluated: int = 0
     faulty_passed: int = 0
     distortion_sum: float = 0.0
     flagged: int = 0
+    false_flags: int = 0
     detections: int = 0
     denials: int = 0
     discoveries: int = 0
     remediated: int = 0
     remediation_time_sum: float = 0.0
-    unremediated_age_sum: float = 0.0
-    in_service: int = 0
+    false_shutdowns: int = 0
+    shutdowns_skipped: int = 0
     hours_policy: float = 0.0
     hours_incident: float = 0.0
     audits: int = 0
@@ -49,24 +50,13 @@ class StepMetrics:
     self_preservation_events: int = 0
     blocked_exfiltrations: int = 0
 
-    def row(
-        self,
-        step: int,
-        status_counts: tuple[int, int, int],
-        faulty_serving: int,
-        faulty_shields: Sequence[int],
-        largest_faulty_component: int,
-        mean_trust: float,
-    ) -> dict[str, float]:
-        """The step's metrics row (see :func:`metric_columns`)."""
+    def row(self, step: int, census: dict[str, float]) -> dict[str, float]:
+        """The step's metrics row (see :func:`metric_columns`) from these counters and the
+        state counted at the cycle's end (``census``: every name of :data:`CENSUS`)."""
         columns = metric_columns(
             np.array([astuple(self)]),
             np.array([step]),
-            np.array([status_counts]),
-            np.array([faulty_serving]),
-            np.array([faulty_shields]),
-            np.array([largest_faulty_component]),
-            np.array([mean_trust]),
+            {name: np.array([census[name]]) for name in CENSUS},
         )
         return rows_of_columns(columns)[0]
 
@@ -74,24 +64,35 @@ class StepMetrics:
 #: position of each StepMetrics counter in the counters array the compiled kernels fill
 COUNTER = {field.name: index for index, field in enumerate(fields(StepMetrics))}
 
+#: the state counted at the end of a cycle (the census), in the order the compiled census
+#: writes it; the shield counts are over faulty systems not decommissioned
+CENSUS = (
+    "active",
+    "decommissioned",
+    "covert",
+    "in_service",
+    "faulty_in_service",
+    "faulty_unremediated",
+    "unremediated_age_sum",
+    "false_shutdown_down",
+    "largest_faulty_component",
+    "trust_sum",
+    "trust_slots",
+    *(f"shield_{name}" for name in SHIELD_NAMES),
+)
+
 
 def metric_columns(
-    counters: np.ndarray,
-    steps: np.ndarray,
-    status_counts: np.ndarray,
-    faulty_serving: np.ndarray,
-    faulty_shields: np.ndarray,
-    largest_faulty_component: np.ndarray,
-    mean_trust: np.ndarray,
+    counters: np.ndarray, steps: np.ndarray, census: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
     """The metrics of cycles, one array per column: the cycles' counters plus the state
     counted at each cycle's end (one row per cycle in every argument).
 
     ``counters`` holds the :class:`StepMetrics` fields in order (:data:`COUNTER`),
-    ``status_counts`` one column per status (ACTIVE, DECOMMISSIONED, COVERT) and
-    ``faulty_shields`` one per shield kind, over faulty systems. The columns are those
-    declared in :data:`simulation.metrics.STEP_METRICS`, counts as int64; a rate whose
-    denominator is zero in a cycle is NaN there (availability and the faulty share are 0).
+    ``census`` one array per name of :data:`CENSUS`. The columns are those declared in
+    :data:`simulation.metrics.STEP_METRICS` (their exact definitions: docs/model.md,
+    "Outcomes"), counts as int64; a rate whose denominator is zero in a cycle is NaN there
+    (the service shares and the faulty share are 0).
     """
     counters = np.asarray(counters, dtype=np.float64)
 
@@ -102,47 +103,48 @@ def metric_columns(
         return counters[:, COUNTER[name]]
 
     def ratio(top: np.ndarray, bottom: np.ndarray, empty: float) -> np.ndarray:
+        top = np.asarray(top, dtype=np.float64)
         out = np.full(top.shape, empty)
-        np.divide(top, bottom, out=out, where=bottom != 0)
+        np.divide(top, bottom, out=out, where=np.asarray(bottom) != 0)
         return out
 
-    status_counts = np.asarray(status_counts)
-    shields = np.asarray(faulty_shields)
-    active, covert = count(status_counts[:, ACTIVE]), count(status_counts[:, COVERT])
-    systems = status_counts.sum(axis=1)
-    up = active + covert
+    at = {name: np.asarray(census[name], dtype=np.float64) for name in CENSUS}
+    active, covert = count(at["active"]), count(at["covert"])
+    systems = active + covert + count(at["decommissioned"])
+    in_service, faulty_in_service = count(at["in_service"]), count(at["faulty_in_service"])
     evaluated, remediated = count(counter("faulty_evaluated")), count(counter("remediated"))
-    in_service = count(counter("in_service"))
-    misrepresented = count(counter("misrepresented"))
-    tampering = count(shields[:, SHIELD_TAMPERED])
-    exfiltration = count(shields[:, SHIELD_EXFILTRATED])
-    refusal = count(shields[:, SHIELD_REFUSED])
+    shielded = {name: count(at[f"shield_{name}"]) for name in SHIELD_NAMES[1:]}
     passed = count(counter("faulty_passed"))
+    inflated = count(counter("inflated_passes"))
+    flagged = count(counter("flagged"))
     policy, incident = counter("hours_policy"), counter("hours_incident")
-    faulty_serving = np.asarray(faulty_serving, dtype=np.float64)
     return {
         "step": count(steps),
         "active": active,
-        "decommissioned": count(status_counts[:, DECOMMISSIONED]),
+        "decommissioned": count(at["decommissioned"]),
         "covert": covert,
         "in_service": in_service,
-        "availability": ratio(in_service, systems, 0.0),
-        "faulty_serving": count(faulty_serving),
-        "faulty_share": ratio(faulty_serving, up, 0.0),
+        "in_service_share": ratio(in_service, systems, 0.0),
+        "availability": ratio(in_service - faulty_in_service, systems, 0.0),
+        "faulty_in_service": faulty_in_service,
+        "faulty_unremediated": count(at["faulty_unremediated"]),
+        "faulty_share": ratio(faulty_in_service, in_service, 0.0),
         "new_faults": count(counter("new_faults")),
         "propagated_faults": count(counter("propagated")),
-        "shielded_misrepresentation": misrepresented,
-        "shielded_tampering": tampering,
-        "shielded_exfiltration": exfiltration,
-        "shielded_refusal": refusal,
-        "shielded_total": misrepresented + tampering + exfiltration + refusal,
+        **{f"shielded_{name}": values for name, values in shielded.items()},
+        "shielded_total": sum(shielded.values()),
         "covert_alive": covert,
         "faulty_evaluated": evaluated,
         "faulty_passed": passed,
+        "inflated_passes": inflated,
         "eval_distortion": ratio(100.0 * counter("distortion_sum"), evaluated, math.nan),
         "false_pass_rate": ratio(passed, evaluated, math.nan),
-        "inflated_pass_rate": ratio(misrepresented, evaluated, math.nan),
-        "flagged": count(counter("flagged")),
+        "inflated_pass_rate": ratio(inflated, evaluated, math.nan),
+        "flagged": flagged,
+        "false_flags": count(counter("false_flags")),
+        "false_shutdowns": count(counter("false_shutdowns")),
+        "false_shutdown_downtime": count(at["false_shutdown_down"]),
+        "shutdowns_skipped": count(counter("shutdowns_skipped")),
         "tamper_events": count(counter("tamper_events")),
         "exfiltration_events": count(counter("exfiltration_events")),
         "refusal_events": count(counter("refusal_events")),
@@ -153,13 +155,13 @@ def metric_columns(
         "discoveries": count(counter("discoveries")),
         "remediated": remediated,
         "remediation_time_mean": ratio(counter("remediation_time_sum"), remediated, math.nan),
-        "unremediated_age_sum": counter("unremediated_age_sum").copy(),
+        "unremediated_age_sum": at["unremediated_age_sum"].copy(),
         "audits": count(counter("audits")),
         "human_hours": policy + incident,
         "human_hours_policy": policy.copy(),
         "human_hours_incident": incident.copy(),
-        "largest_faulty_component": count(largest_faulty_component),
-        "mean_trust": np.asarray(mean_trust, dtype=np.float64),
+        "largest_faulty_component": count(at["largest_faulty_component"]),
+        "mean_trust": ratio(at["trust_sum"], at["trust_slots"], math.nan),
     }
 
 
