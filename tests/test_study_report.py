@@ -1,7 +1,8 @@
 """The study report's figures and tables, built from synthetic results (no simulation
 runs): intervals that respect the outcome's range, the warning for too few replicates,
 descriptions and units on the axes, panels in one grid, what-if rows sorted by effect
-with cost intervals, the one constant naming the cost outcome, and the shared plotly.js."""
+with cost intervals, the policy, incident and total hours with the verdict on the total, and
+the shared plotly.js."""
 
 from __future__ import annotations
 
@@ -141,6 +142,10 @@ def _whatif_frame(study) -> pd.DataFrame:
     frame["human_hours_policy_per_cycle"] = [
         hours[r.arm] + e for r, e in zip(runs, noise, strict=True)
     ]
+    frame["human_hours_incident_per_cycle"] = [3.0 - hours[r.arm] / 2 for r in runs]
+    frame["human_hours_per_cycle"] = (
+        frame["human_hours_policy_per_cycle"] + frame["human_hours_incident_per_cycle"]
+    )
     frame["human_hours_policy"] = frame["human_hours_policy_per_cycle"] * 20
     return frame
 
@@ -155,8 +160,8 @@ def test_whatif_rows_are_sorted_by_effect_and_costs_have_intervals() -> None:
     costs = report._costs_table(whatif.cost_benefit(frame, study))
     assert list(costs["arm"]) == ["b", "a", "c"]
     intervals = [c for c in costs.columns if c.startswith("95 % CI")]
-    assert len(intervals) == 3
-    low, high = (float(x) for x in costs.iloc[0]["95 % CI (added)"].split(" to "))
+    assert len(intervals) == 5  # policy, incident and total hours, faulty, shielded
+    low, high = (float(x) for x in costs.iloc[0]["95 % CI (policy)"].split(" to "))
     assert low < costs.iloc[0][f"added: {outcome_title('human_hours_policy_per_cycle')}"] < high
     assert report._arm_order(study, table) == ["b", "a", "c"]
 
@@ -168,21 +173,55 @@ def test_cost_chart_names_arms_in_the_legend_not_in_piled_labels() -> None:
     assert [t["name"] for t in fig["data"] if t["showlegend"]] == ["a", "b", "c"]
 
 
-def test_cost_column_comes_from_one_constant(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cost_table_shows_policy_incident_and_total_hours() -> None:
     study = parse_study(WHATIF, "policies")
     frame = _whatif_frame(study)
-    monkeypatch.setattr(whatif, "SIDE_COST_OUTCOME", None)
-    per_cycle = whatif.cost_benefit(frame, study).set_index("arm")
-    monkeypatch.setattr(whatif, "COST_OUTCOME", "human_hours_policy")
-    total = whatif.cost_benefit(frame, study).set_index("arm")
-    assert total["hours_added"].to_numpy() == pytest.approx(20 * per_cycle["hours_added"])
-    assert "side_added" not in total
-    monkeypatch.setattr(whatif, "SIDE_COST_OUTCOME", "human_hours_policy_per_cycle")
-    both = whatif.cost_benefit(frame, study).set_index("arm")
-    assert both["side_added"].to_numpy() == pytest.approx(per_cycle["hours_added"].to_numpy())
-    columns = report._costs_table(both.reset_index()).columns
-    assert f"added: {outcome_title('human_hours_policy')}" in columns
-    assert "95 % CI (side)" in columns
+    costs = whatif.cost_benefit(frame, study).set_index("arm")
+    # arm b adds 3 policy hours and saves 1.5 incident hours: 1.5 in all
+    assert costs.loc["b", "policy_added"] == pytest.approx(3.0, abs=0.01)
+    assert costs.loc["b", "incident_added"] == pytest.approx(-1.5)
+    assert costs.loc["b", "total_added"] == pytest.approx(1.5, abs=0.01)
+    columns = report._costs_table(costs.reset_index()).columns
+    for outcome in ("human_hours_policy_per_cycle", "human_hours_incident_per_cycle"):
+        assert f"added: {outcome_title(outcome)}" in columns
+    assert f"added: {outcome_title(whatif.COST_OUTCOME)}" in columns
+    assert {"95 % CI (policy)", "95 % CI (incident)", "95 % CI (total)"} <= set(columns)
+    # stored runs without the incident hours still get the policy and total columns
+    older = whatif.cost_benefit(frame.drop(columns="human_hours_incident_per_cycle"), study)
+    assert "incident_added" not in older and "policy_added" in older
+
+
+def test_verdict_judges_effort_on_the_total_hours() -> None:
+    """A policy that adds a little policy time but makes incidents cost far more costs
+    hours, and the total column is the sum of the two effects."""
+    study = parse_study(WHATIF, "policies")
+    runs = make_plan(study).runs
+    rng = np.random.default_rng(8)
+    policy = {BASELINE: 10.0, "a": 10.1, "b": 10.0, "c": 10.0}
+    incident = {BASELINE: 5.0, "a": 25.0, "b": 5.0, "c": 5.0}
+    frame = _frame(study, {})
+    frame["faulty_share_mean"] = 0.1 + rng.normal(0, 0.002, len(runs))
+    frame["shielded_mean"] = 5.0 + rng.normal(0, 0.1, len(runs))
+    frame["human_hours_policy_per_cycle"] = [
+        policy[r.arm] + e for r, e in zip(runs, rng.normal(0, 0.3, len(runs)), strict=True)
+    ]
+    frame["human_hours_incident_per_cycle"] = [
+        incident[r.arm] + e for r, e in zip(runs, rng.normal(0, 0.3, len(runs)), strict=True)
+    ]
+    frame["human_hours_per_cycle"] = (
+        frame["human_hours_policy_per_cycle"] + frame["human_hours_incident_per_cycle"]
+    )
+    costs = whatif.cost_benefit(frame, study).set_index("arm")
+    a = costs.loc["a"]
+    assert a["policy_low"] < 0 < a["policy_high"]  # on policy hours alone: no clear cost
+    assert a["verdict"].endswith("costs hours")
+    assert a["total_added"] == pytest.approx(a["policy_added"] + a["incident_added"])
+    assert a["total_added"] == pytest.approx(20.1, abs=0.5)
+    shown = report._costs_table(costs.reset_index()).set_index("arm")
+    total = f"added: {outcome_title(whatif.COST_OUTCOME)}"
+    parts = [f"added: {outcome_title(o)}" for _, o, _ in whatif.COST_PARTS[:2]]
+    assert shown.loc["a", total] == pytest.approx(shown.loc["a", parts].sum())
+    assert "costs hours" in shown.loc["a", "verdict"]
 
 
 def test_shipped_whatif_study_reports_cascade_size() -> None:

@@ -179,7 +179,8 @@ def _cell(value) -> str:
 
 def print_whatif(frame: pd.DataFrame, study: Study) -> None:
     """Each outcome per arm (sorted by effect) with its paired effect and interval, in the
-    outcome's unit (shares in %, score differences in pp), then the cost-benefit table."""
+    outcome's unit (shares in %, score differences in pp), then the cost-benefit table:
+    policy, incident and total hours added, the verdict judging effort on the total."""
     from simulation.experiments import whatif
     from simulation.metrics import outcome_scale, outcome_title
 
@@ -210,9 +211,17 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         pd.DataFrame(
             {
                 "arm": costs["arm"],
-                whatif.COST_LABEL: costs["hours_added"],
-                "95% CI": list(map(_interval, costs["hours_low"], costs["hours_high"])),
-                **({whatif.SIDE_COST_LABEL: costs["side_added"]} if "side_added" in costs else {}),
+                **{
+                    f"{label} (95% CI)": list(
+                        map(
+                            _effect_text,
+                            costs[f"{key}_added"],
+                            costs[f"{key}_low"],
+                            costs[f"{key}_high"],
+                        )
+                    )
+                    for key, _, label in whatif.cost_parts(frame)
+                },
                 "faulty share cut (pp)": share * costs["faulty_share_reduction"],
                 "shielded cut": costs["shielded_reduction"],
                 "verdict": costs["verdict"],
@@ -249,6 +258,12 @@ def print_sensitivity(plan: Plan, frame: pd.DataFrame) -> None:
 
 def _interval(low: float, high: float) -> str:
     return "–" if low != low else f"{low:.3g} to {high:.3g}"
+
+
+def _effect_text(effect: float, low: float, high: float) -> str:
+    """An effect with its interval in one cell, ``1.6 (1.4 to 1.8)``: three cost columns
+    with an interval column each would not fit a terminal."""
+    return "–" if effect != effect else f"{effect:.3g} ({_interval(low, high)})"
 
 
 def _percent(ratio: float) -> str:

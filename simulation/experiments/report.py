@@ -9,7 +9,8 @@ differences in percentage points); related panels share one grid.
   heatmaps of the mean over both (averaged over any further parameters).
 - Latin hypercube sweep: each outcome against each parameter, one point per scenario.
 - What-if: each arm's paired effect on each outcome with its 95 % interval, and the human
-  hours each arm adds against the reduction in faulty share and shielded systems.
+  hours each arm adds (the policy's own, the incidents', and their total, which the
+  verdict judges) against the reduction in faulty share and shielded systems.
 - Sensitivity: Sobol S1/ST or Morris mu*/sigma bars with their intervals.
 
 plotly.js is written once beside the report (``plotly.min.js``, shared by the reports of
@@ -461,6 +462,7 @@ def _cost_figure(costs: pd.DataFrame) -> dict[str, Any]:
     domains = _columns(2, 0.1)
     symbols = ("circle", "square", "diamond", "triangle-up", "star", "hexagon", "x", "cross")
     rows = costs.reset_index(drop=True).to_dict("records")
+    key = whatif.COST_KEY
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {"annotations": [], "shapes": []}
     for col, (y, low, high, scale) in enumerate(panels, start=1):
@@ -469,7 +471,7 @@ def _cost_figure(costs: pd.DataFrame) -> dict[str, Any]:
             data.append(
                 {
                     "type": "scatter",
-                    "x": [row["hours_added"]],
+                    "x": [row[f"{whatif.COST_KEY}_added"]],
                     "y": [row[y] * scale],
                     "xaxis": x_axis,
                     "yaxis": y_axis,
@@ -482,8 +484,8 @@ def _cost_figure(costs: pd.DataFrame) -> dict[str, Any]:
                     "error_x": {
                         "type": "data",
                         "symmetric": False,
-                        "array": [row["hours_high"] - row["hours_added"]],
-                        "arrayminus": [row["hours_added"] - row["hours_low"]],
+                        "array": [row[f"{key}_high"] - row[f"{key}_added"]],
+                        "arrayminus": [row[f"{key}_added"] - row[f"{key}_low"]],
                     },
                     "error_y": {
                         "type": "data",
@@ -536,21 +538,15 @@ def _effects_table(study: Study, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _costs_table(costs: pd.DataFrame) -> pd.DataFrame:
-    """Cost and benefit per arm with their 95 % intervals, the cheapest reliability first."""
+    """Cost and benefit per arm with their 95 % intervals, the largest cut in faulty share
+    first: the policy, incident and total hours added (the verdict judges the total)."""
     factor, _ = outcome_scale(whatif.FAULTY)
     rows = costs.sort_values("faulty_share_reduction", ascending=False)
-    table = pd.DataFrame(
-        {
-            "arm": rows["arm"],
-            "n": rows["n"],
-            f"added: {outcome_title(whatif.COST_OUTCOME)}": rows["hours_added"],
-            "95 % CI (added)": _interval_text(rows["hours_low"], rows["hours_high"]),
-        }
-    )
-    if "side_added" in rows:
-        side = outcome_title(whatif.SIDE_COST_OUTCOME or "")
-        table[f"added: {side}"] = rows["side_added"]
-        table["95 % CI (side)"] = _interval_text(rows["side_low"], rows["side_high"])
+    table = pd.DataFrame({"arm": rows["arm"], "n": rows["n"]})
+    for key, outcome, _ in whatif.COST_PARTS:
+        if f"{key}_added" in rows:
+            table[f"added: {outcome_title(outcome)}"] = rows[f"{key}_added"]
+            table[f"95 % CI ({key})"] = _interval_text(rows[f"{key}_low"], rows[f"{key}_high"])
     table["faulty share cut (pp)"] = rows["faulty_share_reduction"] * factor
     table["95 % CI (faulty)"] = _interval_text(rows["faulty_low"], rows["faulty_high"], factor)
     table["shielded cut (systems)"] = rows["shielded_reduction"]
@@ -575,7 +571,8 @@ def _whatif_section(study: Study, frame: pd.DataFrame) -> list[str]:
         page.figure(
             _cost_figure(costs),
             "Right and up is more effort for more reliability; up and left is cheap safety. "
-            "Bars are 95 % intervals; hover a marker for its arm.",
+            "Effort is the total human hours added, the policy's own plus those incidents "
+            "force. Bars are 95 % intervals; hover a marker for its arm.",
         ),
         page.section(
             "Effects (arm - baseline), sorted by effect within each outcome",

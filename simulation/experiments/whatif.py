@@ -6,8 +6,11 @@ replicate): their mean, and a Student-t 95 % interval over the pairs. Pairing re
 variation that scenarios and seeds share, which is most of it, so intervals are much
 narrower than comparing independent runs would give.
 
-The cost-benefit view sets the human effort an arm adds (hours per cycle) against the
-reliability it buys (reduction of the faulty share of service and of shielded systems).
+The cost-benefit view sets the human effort an arm adds (hours per cycle: what the policy
+itself spends, what incidents force, and their total) against the reliability it buys
+(reduction of the faulty share of service and of shielded systems). The verdict judges
+effort on the total: a policy that spends a little more policy time but lets incidents
+cost far more does cost hours.
 
 Example:
     >>> effects(frame, study)  # doctest: +SKIP
@@ -24,15 +27,20 @@ import pandas as pd
 from simulation.experiments.stats import mean_ci, ok_runs
 from simulation.experiments.study import BASELINE, Study
 
-# The human effort a policy costs: the cost column of every what-if table and chart comes
-# from this outcome, the hours the policy itself spends (audits, human evaluators, human
-# execution, escalations). ``SIDE_COST_OUTCOME`` is shown beside it: the hours incidents
-# force (humans standing in for AI overseers that are down); None leaves it out.
-COST_OUTCOME = "human_hours_policy_per_cycle"
-SIDE_COST_OUTCOME: str | None = "human_hours_incident_per_cycle"
-#: short column labels of the two in console tables
-COST_LABEL = "policy h/cycle added"
-SIDE_COST_LABEL = "incident h/cycle (beside)"
+# The human effort a policy costs, as three paired effects in every what-if cost table:
+# (key, outcome, console label). ``policy`` is what the policy itself spends (audits, human
+# evaluators, human execution, escalations), ``incident`` what incidents force (humans
+# standing in for AI overseers that are down), ``total`` their sum. The key prefixes the
+# ``<key>_added``, ``<key>_low`` and ``<key>_high`` columns of :func:`cost_benefit`.
+#: The effort the verdict, the cost chart and the cut per hour use: the total, since a
+#: policy's own hours alone would call an arm cheap whose incidents cost far more.
+COST_OUTCOME = "human_hours_per_cycle"
+COST_KEY = "total"
+COST_PARTS: tuple[tuple[str, str, str], ...] = (
+    ("policy", "human_hours_policy_per_cycle", "policy h/cycle added"),
+    ("incident", "human_hours_incident_per_cycle", "incident h/cycle added"),
+    (COST_KEY, COST_OUTCOME, "total h/cycle added"),
+)
 FAULTY = "faulty_share_mean"
 SHIELDED = "shielded_mean"
 EFFECT_COLUMNS = (
@@ -144,32 +152,40 @@ def effects(
     return pd.DataFrame.from_records(records, columns=list(EFFECT_COLUMNS))
 
 
-def cost_outcomes(frame: pd.DataFrame) -> tuple[str, ...]:
-    """The effort outcomes the cost view uses: ``COST_OUTCOME``, and ``SIDE_COST_OUTCOME``
-    when it is set and the stored runs have it."""
-    side = SIDE_COST_OUTCOME
-    return (COST_OUTCOME,) + ((side,) if side and side in frame.columns else ())
+def cost_parts(frame: pd.DataFrame) -> tuple[tuple[str, str, str], ...]:
+    """The entries of ``COST_PARTS`` the stored runs have (all of them, unless the runs
+    were stored before an outcome existed); the ``COST_KEY`` part always, since the
+    verdict needs it."""
+    return tuple(part for part in COST_PARTS if part[0] == COST_KEY or part[1] in frame.columns)
 
 
 def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
-    """Per arm: human hours per cycle added (``COST_OUTCOME``), and the reductions in faulty
-    share and shielded systems it buys (positive = better), each with its interval, and the
-    reduction of the faulty share per added hour. With a side cost, its effect comes as
-    ``side_added`` (``side_low``, ``side_high``)."""
-    costs = cost_outcomes(frame)
-    table = effects(frame, study, (*costs, FAULTY, SHIELDED), level).set_index(["arm", "outcome"])
+    """Per arm: the human hours per cycle it adds, as ``<key>_added`` with ``<key>_low``
+    and ``<key>_high`` for each part of ``COST_PARTS`` (policy, incident, total), and the
+    reductions in faulty share and shielded systems it buys (positive = better), each with
+    its interval, and the reduction of the faulty share per added hour of the total. The
+    verdict judges effort on the total."""
+    parts = cost_parts(frame)
+    outcomes = (*(outcome for _, outcome, _ in parts), FAULTY, SHIELDED)
+    table = effects(frame, study, outcomes, level).set_index(["arm", "outcome"])
     records = []
     for arm in study.arm_names[1:]:
         hours = table.loc[(arm, COST_OUTCOME)]
         faulty = table.loc[(arm, FAULTY)]
         shielded = table.loc[(arm, SHIELDED)]
         per_hour = -faulty["effect"] / hours["effect"] if hours["effect"] > 0 else float("nan")
-        records.append(
+        record: dict[str, object] = {"arm": arm}
+        for key, outcome, _ in parts:
+            part = table.loc[(arm, outcome)]
+            record.update(
+                {
+                    f"{key}_added": part["effect"],
+                    f"{key}_low": part["ci_low"],
+                    f"{key}_high": part["ci_high"],
+                }
+            )
+        record.update(
             {
-                "arm": arm,
-                "hours_added": hours["effect"],
-                "hours_low": hours["ci_low"],
-                "hours_high": hours["ci_high"],
                 "faulty_share_reduction": -faulty["effect"],
                 "faulty_low": -faulty["ci_high"],
                 "faulty_high": -faulty["ci_low"],
@@ -181,18 +197,15 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours),
             }
         )
-        if len(costs) > 1:
-            side = table.loc[(arm, costs[1])]
-            records[-1].update(
-                side_added=side["effect"], side_low=side["ci_low"], side_high=side["ci_high"]
-            )
+        records.append(record)
     return pd.DataFrame.from_records(records)
 
 
 def verdict(faulty_low: float, faulty_high: float, hours: pd.Series) -> str:
     """Plain words for an arm, from whether its intervals exclude zero.
 
-    Reliability is judged on the faulty share of service, effort on human hours per cycle.
+    Reliability is judged on the faulty share of service, effort on the total human hours
+    per cycle (``hours``: the effect row of ``COST_OUTCOME``), policy plus incident.
     """
     if faulty_high < 0:
         reliability = "more reliable"
