@@ -240,7 +240,13 @@ class SimulationConfig(Table):
         unit="share",
     )
     penalty_training: number(0.0, 1.0) = policy(
-        0.0, "relative cut in a model's propensities after each detected misconduct", unit="share"
+        0.0,
+        "relative cut in the culprit system's own covert propensities (misrepresentation, "
+        "tampering, exfiltration; toward peers and itself) after each misconduct it is "
+        "blamed for (caught and not denied; blames within one phase of a cycle cut once); "
+        "other systems of the same model are unaffected, and its patched replacement "
+        "starts afresh from the profile's rates",
+        unit="share",
     )
     circuit_breaker: FLAG = policy(
         False, "dependents stop calling a flagged system (covert copies evade it)"
