@@ -178,23 +178,29 @@ def _toml_files(folder: str) -> list[tuple[str, os.stat_result]]:
 
 
 def available_profiles(extra_dirs: tuple[Path, ...] = ()) -> dict[str, Profile]:
-    """All profiles: the shipped ones plus any in ``extra_dirs`` (each file parsed again only
-    when it changes). Two files of the same name are refused: either would silently change
-    what a mix means."""
+    """All profiles: the shipped ones, then those of each folder of ``extra_dirs`` in turn
+    (each file parsed again only when it changes). A profile replaces one of the same name
+    from the shipped folder or an earlier folder: that is how a user recalibrates a shipped
+    model without editing it. Two files of one name in one folder are refused: neither
+    could be said to be the one meant. A folder given twice counts once."""
     profiles: dict[str, Profile] = {}
-    seen: set[str] = set()
+    folders: set[str] = set()
     for folder in (builtin_profile_dir(), *extra_dirs):
-        for path, stat in _toml_files(os.path.realpath(folder)):
-            if path in seen:
-                continue
-            seen.add(path)
+        real = os.path.realpath(folder)
+        if real in folders:
+            continue
+        folders.add(real)
+        here: dict[str, Profile] = {}
+        for path, stat in _toml_files(real):
             profile = _load_unchanged(path, stat.st_mtime_ns, stat.st_size)
-            if profile.name in profiles:
+            if profile.name in here:
                 raise ProfileError(
-                    f"profile {profile.name!r} is declared twice: in {profiles[profile.name].path} "
-                    f"and in {path}; rename one (its name = ...) or remove it"
+                    f"profile {profile.name!r} is declared twice in {real}: in "
+                    f"{here[profile.name].path} and in {path}; rename one (its name = ...) "
+                    "or remove it"
                 )
-            profiles[profile.name] = profile
+            here[profile.name] = profile
+        profiles.update(here)
     return profiles
 
 

@@ -235,6 +235,52 @@ def test_user_profile_dir_is_usable_in_a_mix(tmp_path: Path):
     assert "my-lab-model" in without.stderr
 
 
+def _lab_copy(folder: Path, good_misrepresentation: float, file: str = "gpt-5.2.toml") -> Path:
+    """A copy of the shipped gpt-5.2 profile in ``folder`` whose misrepresentation rate at
+    good trust is ``good_misrepresentation``."""
+    folder.mkdir(exist_ok=True)
+    text = (builtin_profile_dir() / "gpt-5.2.toml").read_text(encoding="utf-8")
+    shipped = "good = { p = 0.08, source = "
+    assert shipped in text
+    path = folder / file
+    path.write_text(
+        text.replace(shipped, f"good = {{ p = {good_misrepresentation}, source = ", 1),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_user_profile_replaces_the_shipped_profile_of_the_same_name(tmp_path: Path):
+    """--profile-dir's help: a profile with a shipped name replaces it (and a later folder
+    replaces an earlier one); two files of one name in one folder stay an error."""
+    from simulation.model import PeerPreservationModel
+
+    lab = tmp_path / "lab"
+    _lab_copy(lab, 0.777)
+    shown = invoke("profiles", "gpt-5.2", "--profile-dir", str(lab))
+    assert shown.exit_code == 0, shown.output
+    assert "77.7" in shown.stdout
+    assert "77.7" not in invoke("profiles", "gpt-5.2").stdout  # the shipped one otherwise
+    ran = invoke(
+        "run", "--profile-dir", str(lab), "--set", "profile_mix=gpt-5.2", "--steps", "5",
+        "--n-systems", "50", "--quiet",
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    model = PeerPreservationModel(profile_mix="gpt-5.2", n_systems=50, profile_dirs=(lab,))
+    assert model.profiles[0].peer["misrepresentation"]["good"].p == 0.777
+
+    later = tmp_path / "later"
+    _lab_copy(later, 0.555)
+    both = invoke("profiles", "gpt-5.2", "--profile-dir", str(lab), "--profile-dir", str(later))
+    assert both.exit_code == 0, both.output
+    assert "55.5" in both.stdout and "77.7" not in both.stdout
+
+    twice = _lab_copy(lab, 0.333, file="gpt-5.2-again.toml")
+    clash = invoke("profiles", "--profile-dir", str(lab))
+    assert clash.exit_code == 2
+    assert str(twice) in clash.stderr and str(lab / "gpt-5.2.toml") in clash.stderr
+
+
 def test_atomic_output_leaves_nothing_on_interrupt(tmp_path: Path):
     dest = tmp_path / "deep" / "results"
     with pytest.raises(KeyboardInterrupt), atomic_output(dest) as folder:

@@ -195,28 +195,31 @@ def test_study_named_dotdot_writes_nothing(tmp_path: Path, monkeypatch: pytest.M
 # 5. Two profile files with one name
 
 
-def test_two_profiles_with_one_name_are_refused_naming_both(tmp_path: Path) -> None:
+def test_two_profiles_with_one_name_in_one_folder_are_refused_naming_both(
+    tmp_path: Path,
+) -> None:
     from simulation.profiles import builtin_profile_dir
 
     text = (builtin_profile_dir() / "loyal.toml").read_text(encoding="utf-8")
+    mine = text.replace('name = "loyal"', 'name = "mine"', 1)
     first, second = tmp_path / "a", tmp_path / "b"
     for folder in (first, second):
         folder.mkdir()
-        (folder / "mine.toml").write_text(text.replace('name = "loyal"', 'name = "mine"', 1))
+        (folder / "mine.toml").write_text(mine)
+    # in two folders, the later one replaces the earlier one (as a shipped one is replaced)
     result = runner.invoke(
         app,
         ["run", *SMALL, "--profile-dir", str(first), "--profile-dir", str(second)],
     )
+    assert result.exit_code == 0, result.output
+    (first / "also-mine.toml").write_text(mine)
+    result = runner.invoke(app, ["run", *SMALL, "--profile-dir", str(first)])
     line = one_line_error(result)
-    assert str(first / "mine.toml") in line and str(second / "mine.toml") in line
-    shadow = tmp_path / "shadow"
-    shadow.mkdir()
-    (shadow / "loyal.toml").write_text(text)  # a copy of a shipped profile
-    result = runner.invoke(app, ["profiles", "--profile-dir", str(shadow)])
-    assert "'loyal' is declared twice" in one_line_error(result)
+    assert "'mine' is declared twice" in line
+    assert str(first / "mine.toml") in line and str(first / "also-mine.toml") in line
     # the same folder twice is one set of files, not a clash
     again = runner.invoke(
-        app, ["profiles", "--profile-dir", str(first), "--profile-dir", str(first)]
+        app, ["profiles", "--profile-dir", str(second), "--profile-dir", str(second)]
     )
     assert again.exit_code == 0, again.output
 

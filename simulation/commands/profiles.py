@@ -52,7 +52,8 @@ ProfileDirsOption = Annotated[
     typer.Option(
         "--profile-dir",
         help="folder of extra profile TOML files, usable by name in --profile-mix "
-        "(repeatable; a profile with a shipped name replaces it)",
+        "(repeatable; a profile named like a shipped one, or like one in an earlier "
+        "--profile-dir, replaces it)",
         metavar="DIR",
     ),
 ]
