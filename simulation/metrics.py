@@ -595,7 +595,7 @@ def outcome_title(name: str) -> str:
     """An outcome as readers see it on an axis: its description and unit.
 
     >>> outcome_title("faulty_share_mean")
-    'Mean share of serving systems that are faulty (%)'
+    'Mean share of the systems in service that are faulty (%)'
     """
     description = SUMMARY_DESCRIPTIONS.get(name, name.replace("_", " "))
     _, unit = outcome_scale(name)

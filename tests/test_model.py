@@ -72,7 +72,7 @@ def test_loyal_overseers_shield_every_failing_peer():
 def test_honest_population_removes_every_fault_the_cycle_it_is_seen():
     model = run(profile_mix="honest", fault_rate=0.01, beta=0.2)
     series = model.timeseries()
-    assert (series["faulty_serving"] == 0).all()
+    assert (series["faulty_unremediated"] == 0).all()
     assert (
         series["remediated"].sum() == series["new_faults"].sum() + series["propagated_faults"].sum()
     )

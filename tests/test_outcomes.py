@@ -101,7 +101,9 @@ def test_latent_copies_are_out_of_service_and_spread_nothing(tmp_path: Path):
     assert latent.timeseries()["covert"].sum() > 0
     series = latent.timeseries()
     assert (series["in_service"] == series["active"]).all()  # breaker off: active serve
-    assert latent.outcomes()["availability_mean"] < serving.outcomes()["availability_mean"]
+    # latent copies are out of service; serving ones serve, faulty as they are
+    assert latent.outcomes()["in_service_share_mean"] < serving.outcomes()["in_service_share_mean"]
+    assert latent.outcomes()["availability_mean"] > serving.outcomes()["availability_mean"]
     engine = latent.engine
     assert (engine.status == COVERT).any()
     assert not (engine.serving_faulty() & (engine.status == COVERT)).any()

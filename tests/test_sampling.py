@@ -110,4 +110,5 @@ def test_census_finds_the_largest_faulty_component_like_scipy():
         labels = connected_components(graph, directed=False)[1][mask]
         expected = np.bincount(labels).max() if labels.size else 0
         assert out[kernels.CENSUS.index("largest_faulty_component")] == expected
-        assert out[kernels.CENSUS.index("faulty_serving")] == mask.sum()
+        assert out[kernels.CENSUS.index("faulty_unremediated")] == mask.sum()
+        assert out[kernels.CENSUS.index("faulty_in_service")] == (faulty & (status == ACTIVE)).sum()

@@ -348,11 +348,16 @@ def self_resistance(
 
     ``n * replicates`` faulty systems, each the only peer of another, are stepped once by
     one engine with humans evaluating them and carrying out their shutdown (no peer can
-    shield them) and an audit sensitivity of 0 (nothing they do is caught); ``behaviour``
+    shield them) and a shutdown check sensitivity of 0 (nothing they do is caught); ``behaviour``
     is ``self_tampering`` or ``self_exfiltration``.
     """
     engine, peers = _faulty_pairs_stepped(
-        profile, n * replicates, seed, profiles, audit_sensitivity=0.0, assignment="humans"
+        profile,
+        n * replicates,
+        seed,
+        profiles,
+        shutdown_check_sensitivity=0.0,
+        assignment="humans",
     )
     if behaviour == "self_tampering":
         resisted = engine.tampered[peers]
