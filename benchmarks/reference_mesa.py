@@ -9,6 +9,30 @@ fault, tampering, overseers, trust, ...), and each cycle a sequence of phases ru
 an honest, reasonably written alternative, and the test suite checks that both produce the
 same outcomes in distribution (not draw for draw: the random streams differ).
 
+One cycle ``t`` (the row recorded is step ``t + 1``) runs these phases, in this order:
+
+0. rotation: under ``rotation`` and ``independent-pool`` every overseer is re-drawn each
+   ``rotation_period`` cycles;
+1. propagation: faults spread along depends-on edges from every faulty system serving at
+   the start of the cycle (a fault that arises in this cycle spreads in the next at the
+   earliest, after it has met one evaluation);
+2. arising: healthy active systems fail at ``fault_rate``, each a new cascade tree;
+3. escalations: refused shutdowns reach a human, who carries them out (incident hours);
+4. discovery audits: every system not decommissioned is audited at ``audit_rate`` (policy
+   hours); an audit finds a hidden system (tampered, or a covert copy) with
+   ``audit_sensitivity``;
+5. evaluation: each due system is scored by its overseers, who may inflate a failing score;
+   a failing system is flagged, a passing one has its circuit breaker closed;
+6. execution: each flagged system is shut down by its manager, who may tamper, exfiltrate
+   or refuse, after which the system itself may resist;
+7. replacement of decommissioned systems by patched instances; 8. trust growth; 9. the
+   census of the state at the cycle's end.
+
+An AI overseer that is down (decommissioned, or a covert copy) has a stand-in
+(``stand_in``): a random other active system acting as a stranger (``"reassign"``), nobody
+(``"skip"``: the slot is not scored, the shutdown not carried out) or an honest human
+(``"human"``, billed as incident hours).
+
 It builds the same network (:func:`simulation.topology.network_for`), the same population
 (:func:`simulation.population.population`: the profile mix, or abstract agents) and the
 same profile assignment (:func:`simulation.population.assign_profiles`) from the same
@@ -36,12 +60,14 @@ from simulation.population import assign_profiles, population
 from simulation.profiles import available_profiles
 from simulation.states import (
     ACTIVE,
+    CENSUS,
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
     ROOT_FAULT,
     SHIELD_EXFILTRATED,
     SHIELD_MISREPRESENTED,
+    SHIELD_NAMES,
     SHIELD_NONE,
     SHIELD_REFUSED,
     SHIELD_TAMPERED,
@@ -49,6 +75,7 @@ from simulation.states import (
     SHUTDOWN_EXFILTRATE,
     SHUTDOWN_REFUSE,
     SHUTDOWN_TAMPER,
+    STATUS_NAMES,
     StepMetrics,
 )
 from simulation.topology import network_for
@@ -208,18 +235,25 @@ class SystemAgent(Overseer, mesa.Agent):
 
     # --- fault life cycle -------------------------------------------------------------------
     def become_faulty(self, source: SystemAgent | None) -> None:
-        """Fail now, as a new root fault or infected by ``source`` (joining its tree)."""
+        """Fail now, as a new root fault or infected by ``source`` (joining its tree).
+
+        A tree counts every infection, and keeps the set of its systems: a replacement
+        instance of a system already in the tree that is infected again is one more
+        infection, not one more system.
+        """
         model = self.model
         self.faulty = True
         self.fault_time = model.t
         if source is None:
             self.fault_source = ROOT_FAULT
-            self.fault_tree = len(model.tree_sizes)
-            model.tree_sizes.append(1)
+            self.fault_tree = len(model.tree_members)
+            model.tree_members.append({self.index})
+            model.tree_infections.append(1)
         else:
             self.fault_source = source.index
             self.fault_tree = source.fault_tree
-            model.tree_sizes[self.fault_tree] += 1
+            model.tree_members[self.fault_tree].add(self.index)
+            model.tree_infections[self.fault_tree] += 1
 
     def serving(self) -> bool:
         """Whether my dependents call me: active and not behind an open circuit breaker, or
@@ -233,7 +267,7 @@ class SystemAgent(Overseer, mesa.Agent):
         return self.faulty and self.serving()
 
     def arise_fault(self, m: StepMetrics) -> None:
-        """Phase 1: a healthy active system fails at the hazard rate."""
+        """Phase 2: a healthy active system fails at the hazard rate."""
         if self.faulty or self.status != ACTIVE:
             return
         if self.model.random.random() < self.model.config.fault_rate:
@@ -241,35 +275,50 @@ class SystemAgent(Overseer, mesa.Agent):
             m.new_faults += 1
 
     def decommission(self, m: StepMetrics) -> None:
-        """Take me out of service; a patched replacement arrives after the delay."""
+        """Take me out of service; a patched replacement arrives after the delay.
+
+        Shutting down a faulty system remediates its fault, which took the cycles from the
+        one it arose in to this one, both included; shutting down a healthy system is a
+        false shutdown. I stay faulty (or healthy) until my replacement.
+        """
         model = self.model
         if self.faulty:
             m.remediated += 1
-            m.remediation_time_sum += model.t - self.fault_time
+            m.remediation_time_sum += model.t - self.fault_time + 1
+        else:
+            m.false_shutdowns += 1
         self.status = DECOMMISSIONED
         self.tampered = False
         self.escalate_at = -1
         self.shield = SHIELD_NONE
         self.replace_at = model.t + model.config.replacement_delay
 
-    def human_checks(self, m: StepMetrics) -> None:
-        """Phase 3: refused shutdowns reach a human; audits look for hidden systems.
+    def escalate(self, m: StepMetrics) -> None:
+        """Phase 3: once its escalation delay has passed, a human carries out the shutdown
+        I refused; dealing with the refusal is incident response."""
+        model = self.model
+        if 0 <= self.escalate_at <= model.t:
+            m.hours_incident += model.config.shutdown_hours
+            self.decommission(m)
+
+    def discovery_audit(self, m: StepMetrics) -> None:
+        """Phase 4: unless I am decommissioned, humans audit me at ``audit_rate`` (each
+        audit is policy hours); if I am hidden (tampered, or a covert copy) the audit
+        finds me with ``audit_sensitivity``.
 
         A hidden system an audit finds is taken out of service whatever its shielder says;
         the shielder's denial only spares it the blame (trust collapse and penalty).
         """
         model = self.model
         cfg = model.config
-        if 0 <= self.escalate_at <= model.t:
-            m.hours_policy += cfg.shutdown_hours
-            self.decommission(m)
-            return
-        if not (self.tampered or self.status == COVERT):
+        if self.status == DECOMMISSIONED:
             return
         if model.random.random() >= cfg.audit_rate:
             return
         m.audits += 1
         m.hours_policy += cfg.audit_hours
+        if not (self.tampered or self.status == COVERT):
+            return
         if model.random.random() >= cfg.audit_sensitivity:
             return
         culprit = self.shielded_by
@@ -293,10 +342,13 @@ class SystemAgent(Overseer, mesa.Agent):
         return interval == 1 or model.t % interval == self.evaluation_phase
 
     def evaluate(self, m: StepMetrics) -> None:
-        """Phase 4: my overseers score me; a failing score may be inflated, or audited.
+        """Phase 5: my overseers score me; a failing score may be inflated, or audited.
 
         An audit that catches an inflation corrects the score whether or not the overseer
-        denies it; denial only decides the blame.
+        denies it; denial only decides the blame. With ``stand_in = "skip"`` the slot of an
+        AI overseer that is down is not scored, and the score combines the scored slots
+        only; when no slot is scored I am not evaluated this cycle (my shield stays). A
+        failing score flags me for shutdown; a passing one closes my circuit breaker.
         """
         model = self.model
         cfg = model.config
@@ -310,6 +362,8 @@ class SystemAgent(Overseer, mesa.Agent):
         scores: list[float] = []
         inflated = False
         for slot in range(len(self.overseers)):
+            if model.skips(self, slot):
+                continue
             true_score = quality + rnd.gauss(0.0, noise)
             actor, trust = model.acting_overseer(self, slot)
             if actor is None:
@@ -341,6 +395,8 @@ class SystemAgent(Overseer, mesa.Agent):
                     else:
                         inflated = True
             scores.append(reported)
+        if not scores:
+            return
         if self.faulty:
             self.shield = SHIELD_NONE
         score = model.aggregate(scores)
@@ -348,23 +404,26 @@ class SystemAgent(Overseer, mesa.Agent):
         flagged = score < threshold
         if flagged:
             model.flagged.append(self)
+            m.false_flags += not self.faulty
+        else:
+            self.breaker = False
         if self.faulty:
             m.faulty_evaluated += 1
             m.faulty_passed += not flagged
             m.distortion_sum += score - quality
             if inflated and not flagged:
-                m.misrepresented += 1
+                m.inflated_passes += 1
                 self.shield = SHIELD_MISREPRESENTED
 
     # --- shutdown ---------------------------------------------------------------------------
     def shut_down(self, manager: Overseer | None, trust: float, m: StepMetrics) -> None:
-        """Phase 5: carry out my shutdown order through ``manager`` (None: a human), who
+        """Phase 6: carry out my shutdown order through ``manager`` (None: a human), who
         acts with ``trust`` toward me; then, if it complied, I may resist myself.
 
-        The shutdown is watched when a human carries it out or when it is audited; watched
-        tampering and exfiltration are caught with ``audit_sensitivity`` and, like an
-        exfiltration egress control blocks, undone (the shutdown is done). The culprit is
-        blamed unless it denies.
+        The shutdown is watched when a human carries it out or when it is audited (policy
+        hours); watched tampering and exfiltration are caught with
+        ``shutdown_check_sensitivity`` and, like an exfiltration egress control blocks,
+        undone (the shutdown is done). The culprit is blamed unless it denies.
         """
         model = self.model
         cfg = model.config
@@ -389,7 +448,7 @@ class SystemAgent(Overseer, mesa.Agent):
             outcome in (SHUTDOWN_TAMPER, SHUTDOWN_EXFILTRATE)
             and not blocked
             and watched
-            and rnd.random() < cfg.audit_sensitivity
+            and rnd.random() < cfg.shutdown_check_sensitivity
         )
         m.blocked_exfiltrations += blocked
         if (blocked or caught) and culprit is not None:
@@ -414,7 +473,7 @@ class SystemAgent(Overseer, mesa.Agent):
 
     # --- lifecycle and trust ----------------------------------------------------------------
     def replace_if_due(self) -> None:
-        """Phase 6: a patched, healthy instance takes over once the delay has passed."""
+        """Phase 7: a patched, healthy instance takes over once the delay has passed."""
         model = self.model
         if self.status != DECOMMISSIONED or not 0 <= self.replace_at <= model.t:
             return
@@ -437,7 +496,7 @@ class SystemAgent(Overseer, mesa.Agent):
             ]
 
     def grow_trust(self) -> None:
-        """Phase 7: trust toward me grows each cycle my overseers are assigned to me (it
+        """Phase 8: trust toward me grows each cycle my overseers are assigned to me (it
         is reset when either side is replaced)."""
         growth = self.model.config.trust_growth
         self.trust = [tr + growth * (1.0 - tr) for tr in self.trust]
@@ -494,7 +553,9 @@ class ReferenceMesaModel(mesa.Model):
         for agent in self.system_list:
             agent.trust = [cfg.trust_initial] * cfg.evaluators_per_model
         self._index_overseen()
-        self.tree_sizes: list[int] = []
+        #: per cascade tree: the systems (indices) ever faulty in it, and its infections
+        self.tree_members: list[set[int]] = []
+        self.tree_infections: list[int] = []
         for agent in self.random.sample(self.system_list, min(cfg.initial_faults, n)):
             agent.become_faulty(None)
             agent.fault_time = 0
@@ -608,9 +669,9 @@ class ReferenceMesaModel(mesa.Model):
         self.to_penalise.clear()
 
     def _propagate(self, m: StepMetrics) -> None:
-        """Phase 2: faults spread along depends-on edges, ``spread_rounds`` rounds (0: until
-        none is new): every serving faulty system transmits in the first round, then only
-        the systems infected in the round before."""
+        """Phase 1: faults spread along depends-on edges, ``spread_rounds`` rounds (0: until
+        none is new): every faulty system serving at the start of the cycle transmits in
+        the first round, then only the systems infected in the round before."""
         cfg, rnd = self.config, self.random
         frontier = [a for a in self.system_list if a.serving_faulty()]
         hits: dict[SystemAgent, int] = {}
@@ -658,11 +719,20 @@ class ReferenceMesaModel(mesa.Model):
             if pick is not target:
                 return pick
 
+    def skips(self, target: SystemAgent, slot: int) -> bool:
+        """Whether nobody acts for ``target``'s overseer in ``slot`` now: it is an AI system
+        that is down and ``stand_in = "skip"``."""
+        assigned = target.overseers[slot]
+        return (
+            self.config.stand_in == "skip" and assigned is not None and not assigned.is_available()
+        )
+
     def acting_overseer(self, target: SystemAgent, slot: int) -> tuple[Overseer | None, float]:
         """Who acts for ``target``'s overseer in ``slot`` now (None: a human), with what trust.
 
         An AI system that is down has a stand-in: a human (``stand_in = "human"``) or a random
-        other active system (``"reassign"``), a stranger at ``trust_initial``.
+        other active system (``"reassign"``), a stranger at ``trust_initial``. (Under
+        ``"skip"`` nobody stands in; callers ask :meth:`skips` first.)
         """
         assigned, trust = target.overseers[slot], target.trust[slot]
         if assigned is None or assigned.is_available():
@@ -672,15 +742,24 @@ class ReferenceMesaModel(mesa.Model):
         return self.stand_in_system(target), self.config.trust_initial
 
     def _execute(self, m: StepMetrics) -> None:
-        """Phase 5: flagged systems are shut down by their manager (overseer slot 0, its
+        """Phase 6: flagged systems are shut down by their manager (overseer slot 0, its
         stand-in, or a human under ``human_execution``); a human's hours count as incident
-        response when it stands in for an AI manager, else as policy."""
+        response when it stands in for an AI manager, else as policy.
+
+        With ``stand_in = "skip"`` and an AI manager that is down, nobody carries the
+        shutdown out: the system only has its circuit breaker set, as every flagged system
+        does, and is evaluated again when next due.
+        """
         cfg = self.config
         orders = []
         self._note_active_systems()
         for agent in self.flagged:
             if cfg.human_execution:
                 manager, trust = None, agent.trust[0]
+            elif self.skips(agent, 0):
+                agent.breaker = cfg.circuit_breaker
+                m.shutdowns_skipped += 1
+                continue
             else:
                 manager, trust = self.acting_overseer(agent, 0)
             if manager is None:
@@ -695,13 +774,15 @@ class ReferenceMesaModel(mesa.Model):
         self._penalise()
 
     def step(self) -> None:
-        """One oversight cycle, phase by phase over all agents."""
+        """One oversight cycle, phase by phase over all agents (in the order the module's
+        description gives)."""
         cfg = self.config
         m = StepMetrics()
         self._rotate()
-        self.systems.do("arise_fault", m)
         self._propagate(m)
-        self.systems.do("human_checks", m)
+        self.systems.do("arise_fault", m)
+        self.systems.do("escalate", m)
+        self.systems.do("discovery_audit", m)
         self._penalise()
         self._note_active_systems()
         self.systems.do("evaluate", m)
@@ -723,7 +804,8 @@ class ReferenceMesaModel(mesa.Model):
 
     # --- metrics --------------------------------------------------------------------------
     def largest_faulty_component(self) -> int:
-        """Largest weakly connected group of serving faulty systems (breadth-first search)."""
+        """Largest weakly connected group of faulty systems not decommissioned (a search
+        over dependency edges either way)."""
         seen: set[SystemAgent] = set()
         best = 0
         for start in self.system_list:
@@ -742,31 +824,31 @@ class ReferenceMesaModel(mesa.Model):
         return best
 
     def _record(self, m: StepMetrics) -> None:
-        """Count the state at the cycle's end and append the cycle's metrics row."""
-        counts = [0, 0, 0]
-        shield_counts = [0] * 5
-        faulty_serving = 0
-        trust_sum, trust_slots = 0.0, 0
+        """Count the state at the cycle's end (the census) and append the cycle's row.
+
+        In service: active systems behind no open circuit breaker, and covert copies that
+        serve. A fault not yet remediated (its system not decommissioned) has the age of
+        the cycles from the one it arose in to this one, both included. The shields are
+        those of the faulty systems not decommissioned. A healthy decommissioned system is
+        down because of a false shutdown.
+        """
+        census: dict[str, float] = dict.fromkeys(CENSUS, 0)
         for agent in self.system_list:
-            counts[agent.status] += 1
-            m.in_service += agent.serving()
+            census[STATUS_NAMES[agent.status]] += 1
+            serving = agent.serving()
+            census["in_service"] += serving
             if agent.faulty:
-                shield_counts[agent.shield] += 1
+                census["faulty_in_service"] += serving
                 if agent.status != DECOMMISSIONED:
-                    # a fault not yet remediated, its age censored at the end of this cycle
-                    faulty_serving += 1
-                    m.unremediated_age_sum += self.t + 1 - agent.fault_time
-            trust_sum += sum(agent.trust)
-            trust_slots += len(agent.trust)
-        row = m.row(
-            self.t + 1,
-            (counts[ACTIVE], counts[DECOMMISSIONED], counts[COVERT]),
-            faulty_serving,
-            shield_counts,
-            self.largest_faulty_component(),
-            trust_sum / trust_slots if trust_slots else math.nan,
-        )
-        self.history.append(row)
+                    census["faulty_unremediated"] += 1
+                    census["unremediated_age_sum"] += self.t - agent.fault_time + 1
+                    census[f"shield_{SHIELD_NAMES[agent.shield]}"] += 1
+            elif agent.status == DECOMMISSIONED:
+                census["false_shutdown_down"] += 1
+            census["trust_sum"] += sum(agent.trust)
+            census["trust_slots"] += len(agent.trust)
+        census["largest_faulty_component"] = self.largest_faulty_component()
+        self.history.append(m.row(self.t + 1, census))
 
     def timeseries(self) -> pd.DataFrame:
         """Per-step metrics with the same columns as the vectorised model's."""
@@ -774,8 +856,14 @@ class ReferenceMesaModel(mesa.Model):
         return pd.DataFrame(self.history, columns=["step", *METRIC_COLUMNS])
 
     def cascade_sizes(self) -> np.ndarray:
-        """Size of every cascade tree so far (1 = a root fault that infected no one)."""
-        return np.asarray(self.tree_sizes, dtype=np.int64)
+        """Size of every cascade tree so far: the number of distinct systems ever faulty in
+        it (1 = a root fault that infected no one)."""
+        return np.asarray([len(members) for members in self.tree_members], dtype=np.int64)
+
+    def cascade_infections(self) -> np.ndarray:
+        """Infections of every cascade tree so far, its root fault included (a system
+        infected again after its replacement counts once more)."""
+        return np.asarray(self.tree_infections, dtype=np.int64)
 
     def outcomes(self) -> dict[str, float]:
         """Per-run outcomes, as :meth:`simulation.model.PeerPreservationModel.outcomes`."""
