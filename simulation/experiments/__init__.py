@@ -10,7 +10,9 @@ from the model it runs and from the executor that runs it:
 - :mod:`~simulation.experiments.runner` runs them on any ``concurrent.futures.Executor``;
 - :mod:`~simulation.experiments.store` keeps one Parquet row per run, append-only;
 - :mod:`~simulation.experiments.whatif`, :mod:`~simulation.experiments.sensitivity` and
-  :mod:`~simulation.experiments.report` analyse and plot the stored results.
+  :mod:`~simulation.experiments.report` analyse and plot the stored results;
+  :mod:`~simulation.experiments.mechanisms` says which what-if levers cannot act under a
+  study's assumptions.
 
 The names below are imported on first use, so ``ppsim --help`` stays quick.
 

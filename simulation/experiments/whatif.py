@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -159,15 +159,28 @@ def cost_parts(frame: pd.DataFrame) -> tuple[tuple[str, str, str], ...]:
     return tuple(part for part in COST_PARTS if part[0] == COST_KEY or part[1] in frame.columns)
 
 
-def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.DataFrame:
+def cost_benefit(
+    frame: pd.DataFrame,
+    study: Study,
+    level: float = 0.95,
+    inert: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Per arm: the human hours per cycle it adds, as ``<key>_added`` with ``<key>_low``
     and ``<key>_high`` for each part of ``COST_PARTS`` (policy, incident, total), and the
     reductions in faulty share and shielded systems it buys (positive = better), each with
     its interval, and the reduction of the faulty share per added hour of the total. The
-    verdict judges effort on the total."""
+    verdict judges effort on the total.
+
+    ``inert`` maps an arm whose levers cannot act under the study's assumptions to the
+    reasons (computed by :func:`simulation.experiments.mechanisms.inert_arms` when None);
+    such an arm's verdict says "no mechanism" with them."""
     parts = cost_parts(frame)
     outcomes = (*(outcome for _, outcome, _ in parts), FAULTY, SHIELDED)
     table = effects(frame, study, outcomes, level).set_index(["arm", "outcome"])
+    if inert is None:
+        from simulation.experiments.mechanisms import inert_arms
+
+        inert = inert_arms(study)
     records = []
     for arm in study.arm_names[1:]:
         hours = table.loc[(arm, COST_OUTCOME)]
@@ -194,18 +207,27 @@ def cost_benefit(frame: pd.DataFrame, study: Study, level: float = 0.95) -> pd.D
                 "shielded_high": -shielded["ci_low"],
                 "reduction_per_hour": per_hour,
                 "n": int(faulty["n"]),
-                "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours),
+                "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours, inert.get(arm)),
             }
         )
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-def verdict(faulty_low: float, faulty_high: float, hours: pd.Series) -> str:
+def verdict(
+    faulty_low: float,
+    faulty_high: float,
+    hours: pd.Series,
+    no_mechanism: Sequence[str] | None = None,
+) -> str:
     """Plain words for an arm, from whether its intervals exclude zero.
 
     Reliability is judged on the faulty share of service, effort on the total human hours
-    per cycle (``hours``: the effect row of ``COST_OUTCOME``), policy plus incident.
+    per cycle (``hours``: the effect row of ``COST_OUTCOME``), policy plus incident. An
+    arm whose levers cannot act (``no_mechanism``: the reasons) says "no mechanism" with
+    them instead of "no clear change": its effect is nil by construction, not a question
+    more runs would settle. Should its interval still exclude zero (cross-family oversight
+    reshuffles evaluators of different rates), the reliability words stay, with the note.
     """
     if faulty_high < 0:
         reliability = "more reliable"
@@ -213,6 +235,9 @@ def verdict(faulty_low: float, faulty_high: float, hours: pd.Series) -> str:
         reliability = "less reliable"
     else:
         reliability = "no clear change"
+    if no_mechanism:
+        note = "no mechanism: " + "; ".join(no_mechanism)
+        reliability = note if reliability == "no clear change" else f"{reliability} ({note})"
     if hours["ci_low"] > 0:
         effort = "costs hours"
     elif hours["ci_high"] < 0:
