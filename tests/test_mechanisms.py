@@ -197,8 +197,9 @@ def test_whatif_table_says_no_mechanism_for_cross_family_without_loyalty(
 ) -> None:
     without_loyalty = _printed(_study(), monkeypatch)
     line = next(row for row in without_loyalty.splitlines() if "│ cross-family" in row)
-    assert "no mechanism: family_loyalty = 1" in line
+    assert "no mechanism [1], same hours" in line
     assert "no clear change" not in line
+    assert "[1] cross-family: no mechanism: family_loyalty = 1" in without_loyalty
     audits = next(row for row in without_loyalty.splitlines() if "│ audits" in row)
     assert "no mechanism" not in audits
     with_loyalty = _printed(_study(family_loyalty=2.0), monkeypatch)
@@ -213,3 +214,22 @@ def test_report_table_says_no_mechanism(monkeypatch: pytest.MonkeyPatch) -> None
     study = _study()
     page = report.render(study, _no_effect_frame(study))
     assert "no mechanism: family_loyalty = 1" in page
+
+
+def test_console_verdicts_move_reasons_to_numbered_notes() -> None:
+    from simulation.experiments.console import _footnoted
+
+    verdicts = pd.Series(
+        [
+            "no mechanism: a (with parentheses), costs hours",
+            "more reliable (no mechanism: b (too)), same hours",
+            "more reliable, saves hours",
+        ]
+    )
+    short, notes = _footnoted(pd.Series(["x", "y", "z"]), verdicts)
+    assert short == [
+        "no mechanism [1], costs hours",
+        "more reliable (no mechanism [2]), same hours",
+        "more reliable, saves hours",
+    ]
+    assert notes == [("x", "a (with parentheses)"), ("y", "b (too)")]

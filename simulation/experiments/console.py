@@ -207,6 +207,7 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         )
     costs = whatif.cost_benefit(frame, study).sort_values("faulty_share_reduction", ascending=False)
     share, _ = outcome_scale(whatif.FAULTY)
+    verdicts, notes = _footnoted(costs["arm"], costs["verdict"])
     print_table(
         pd.DataFrame(
             {
@@ -224,12 +225,32 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
                 },
                 "faulty share cut (pp)": share * costs["faulty_share_reduction"],
                 "shielded cut": costs["shielded_reduction"],
-                "verdict": costs["verdict"],
+                "verdict": verdicts,
             }
         ),
         "Human effort each policy costs against the reliability it buys",
         limit=500,
     )
+    for number, (arm, reasons) in enumerate(notes, start=1):
+        out_console.print(f"[{number}] {arm}: no mechanism: {reasons}", highlight=False)
+
+
+def _footnoted(arms: pd.Series, verdicts: pd.Series) -> tuple[list[str], list[tuple[str, str]]]:
+    """The verdicts with each "no mechanism" reason moved to a numbered note (the reasons
+    are sentences, too long for a table cell), and the notes as (arm, reasons)."""
+    short, notes = [], []
+    for arm, text in zip(arms, verdicts, strict=True):
+        if text.startswith("no mechanism: "):
+            reasons, _, effort = text.removeprefix("no mechanism: ").rpartition(", ")
+            notes.append((arm, reasons))
+            text = f"no mechanism [{len(notes)}], {effort}"
+        elif " (no mechanism: " in text:
+            head, _, rest = text.partition(" (no mechanism: ")
+            reasons, _, effort = rest.rpartition("), ")
+            notes.append((arm, reasons))
+            text = f"{head} (no mechanism [{len(notes)}]), {effort}"
+        short.append(text)
+    return short, notes
 
 
 def print_sensitivity(plan: Plan, frame: pd.DataFrame) -> None:
