@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
+
 
 @njit(cache=True)
 def group_order(rows: np.ndarray, n: int) -> np.ndarray:

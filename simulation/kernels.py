@@ -12,14 +12,13 @@ a whole cycle of 1,000 systems; an array argument costs well under one.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 from numba import njit
-from numba.core import config as numba_config
 
+from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
 from simulation.grouping import fill_rows_by_value
 from simulation.population import PropensityTables
 from simulation.states import (
@@ -77,23 +76,13 @@ ROW_STATUS, ROW_SHIELD, ROW_FAULTY, ROW_TAMPERED, ROW_BREAKER = range(5)
 ) = range(7)
 
 
-def _cache_dir() -> None:
-    """Point Numba's cache at a user cache folder when this package's folder is read-only
-    (an installed package), unless NUMBA_CACHE_DIR is already set."""
-    if "NUMBA_CACHE_DIR" in os.environ or os.access(Path(__file__).parent, os.W_OK):
-        return
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    os.environ["NUMBA_CACHE_DIR"] = str(Path(base) / "ppsim" / "numba")
-    numba_config.reload_config()
-
-
-_cache_dir()
-
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+NEVER = 1 << 62
+"""A gap no run reaches: the trial after it would be past any array's end."""
 
 
 def new_stream(rng: np.random.Generator) -> np.ndarray:
@@ -135,12 +124,15 @@ def gap(state: np.ndarray, log_miss: float) -> int:
 
     Skipping ahead by geometric gaps visits exactly the trials that succeed, with the
     distribution of one coin flip per trial, at a cost proportional to the successes.
+    A gap of :data:`NEVER` or more (p = 0, or a p so small, 1e-300 say, that the quotient
+    would not fit an integer) is :data:`NEVER`: no trial of any run succeeds.
     """
     if log_miss == 0.0:
-        return 1 << 62
+        return NEVER
     if log_miss == -np.inf:
         return 0
-    return int(math.log(1.0 - uniform(state)) / log_miss)
+    skip = math.log(1.0 - uniform(state)) / log_miss
+    return int(skip) if skip < NEVER else NEVER
 
 
 def log_miss(p: float) -> float:

@@ -1,11 +1,15 @@
 """The compiled engine's on-disk cache, as a user meets it: an install whose package folder
 cannot be written keeps the cache in the user's cache folder, the first run there says
-that it compiles, and the next run loads the cache silently and gives the same result."""
+that it compiles, and the next run loads the cache silently and gives the same result; an
+edit to any source file the compiled code reads compiles afresh, so a stale cache can never
+run."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import simulation
+from simulation import compile_cache
 
 # Runs a small model as if the package folder were read-only (as for a user of a
 # system-wide install): os.access answers "not writable" for that folder alone.
@@ -52,10 +57,95 @@ def _run_read_only(cache_home: Path) -> tuple[dict, str]:
 def test_a_read_only_install_compiles_once_into_the_user_cache(tmp_path: Path) -> None:
     first, first_err = _run_read_only(tmp_path)
     user_cache = tmp_path / "ppsim" / "numba"
-    assert Path(first["cache"]) == user_cache
+    assert Path(first["cache"]).parent == user_cache
+    assert Path(first["cache"]).name == "engine-" + compile_cache.source_digest()
     assert "compiling the engine, once" in first_err
     assert list(user_cache.rglob("kernels.cycle-*.nbi")), "no cached cycle in the user cache"
 
     second, second_err = _run_read_only(tmp_path)
     assert "compiling" not in second_err
     assert second == first
+
+
+def _compiled_modules() -> list[Path]:
+    package = Path(simulation.__file__).parent
+    return [p for p in package.rglob("*.py") if "@njit" in p.read_text()]
+
+
+def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
+    """A module whose names a compiled function uses (functions or frozen constants) is one
+    of ENGINE_SOURCES, as is every module that defines compiled functions."""
+    package = Path(simulation.__file__).parent
+    keyed = set(compile_cache.ENGINE_SOURCES)
+    for path in _compiled_modules():
+        assert path.relative_to(package).as_posix() in keyed, path
+        tree = ast.parse(path.read_text())
+        imported = {
+            alias.asname or alias.name: node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("simulation")
+            for alias in node.names
+        }
+        compiled = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and any("njit" in ast.unparse(d) for d in node.decorator_list)
+        ]
+        used = {n.id for fn in compiled for n in ast.walk(fn) if isinstance(n, ast.Name)}
+        for name in used & set(imported):
+            source = imported[name].removeprefix("simulation.").replace(".", "/") + ".py"
+            assert source in keyed, f"{path.name} compiles {name} from {source}"
+
+
+SWAP_RUN = """
+import json
+from simulation.model import PeerPreservationModel
+
+model = PeerPreservationModel(
+    n_systems=100, steps=3, assignment="humans", audit_rate=0.0, fault_rate=0.0, rng=1
+)
+model.run()
+series = model.timeseries()
+print(json.dumps([series["human_hours_policy"].sum(), series["human_hours_incident"].sum()]))
+"""
+
+
+@pytest.mark.slow
+def test_an_edit_to_a_file_the_kernels_read_compiles_afresh(tmp_path: Path) -> None:
+    """Swapping two counters of StepMetrics (states.py) moves the positions the compiled
+    cycle writes to: with a stale cache the policy hours would land in the incident column."""
+    checkout = Path(simulation.__file__).parent.parent
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(checkout / "simulation", tmp_path / "simulation", ignore=ignore)
+    shutil.copytree(checkout / "models", tmp_path / "models", ignore=ignore)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("NUMBA_CACHE_DIR")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")
+    env["PYTHONPATH"] = str(tmp_path)
+
+    def run() -> tuple[list[float], str]:
+        done = subprocess.run(
+            [sys.executable, "-c", SWAP_RUN],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+    hours, notice = run()
+    assert hours == [3 * 100 * 0.5, 0.0]
+    assert "compiling the engine" in notice
+    states = tmp_path / "simulation" / "states.py"
+    text = states.read_text()
+    policy, incident = "    hours_policy: float = 0.0\n", "    hours_incident: float = 0.0\n"
+    assert policy + incident in text
+    states.write_text(text.replace(policy + incident, incident + policy))
+    hours, notice = run()
+    assert "compiling the engine" in notice
+    assert hours == [3 * 100 * 0.5, 0.0]
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
+        "engine-" + compile_cache.source_digest(tmp_path / "simulation")
+    ]
