@@ -56,7 +56,7 @@ import pandas as pd
 
 from simulation.config import SimulationConfig
 from simulation.metrics import METRIC_COLUMNS, check_rows, columns_of_rows, run_outcomes
-from simulation.population import assign_profiles, population
+from simulation.population import assign_profiles, population, spread_quantile
 from simulation.profiles import available_profiles
 from simulation.states import (
     ACTIVE,
@@ -95,9 +95,10 @@ class Overseer:
     """Behaviour shared by every AI that can evaluate or shut down a system.
 
     Subclasses carry ``profile`` (row of the propensity tables), ``family`` (index of the
-    profile's model family), ``conduct`` (the penalty-training factor) and ``multiplier``
-    (the agent's own propensity multiplier). Humans are represented by ``None`` and never
-    shield.
+    profile's model family), ``conduct`` (the penalty-training factor), ``multiplier``
+    (the agent's own propensity) and ``peer`` and ``own``, its peer rates by bucket and
+    self rates (its profile's, or its own drawn ones). Humans are represented by ``None``
+    and never shield.
     """
 
     model: ReferenceMesaModel
@@ -105,16 +106,32 @@ class Overseer:
     family: int
     conduct: float
     multiplier: float
+    peer: dict[str, list[float]]
+    own: dict[str, float]
 
-    def _draw_multiplier(self) -> float:
-        """The agent's own propensity multiplier: the tables' one, times a gamma draw of
-        mean 1 and standard deviation ``propensity_spread`` when that is positive."""
+    def _draw_propensities(self) -> None:
+        """Set my ``multiplier``, ``peer`` and ``own`` rates, with ``propensity_spread`` S
+        as the engine does (:func:`simulation.population.spread_propensities`): for S > 0 I
+        draw one uniform quantile u; abstract agents take the u quantile of the Beta of
+        mean ``propensity`` as their probability, agents of a profile mix that quantile of
+        each rate's Beta (mean the rate) as their own rates."""
         model = self.model
+        self.multiplier = model.agent_propensity
+        self.peer = {b: rates[self.profile] for b, rates in model.peer.items()}
+        self.own = {b: rates[self.profile] for b, rates in model.own.items()}
         spread = model.config.propensity_spread
         if spread <= 0:
-            return model.agent_propensity
-        shape = 1.0 / spread**2
-        return model.agent_propensity * model.random.gammavariate(shape, 1.0 / shape)
+            return
+        u = model.random.random()
+        if model.config.propensity is not None:
+            self.multiplier = float(spread_quantile(u, model.agent_propensity, spread))
+            return
+        rates = [*(r for b in self.peer.values() for r in b), *self.own.values()]
+        drawn = spread_quantile(u, np.array(rates), spread).tolist()
+        for b in self.peer:
+            self.peer[b], drawn = drawn[:3], drawn[3:]
+        for b in self.own:
+            self.own[b], drawn = drawn[0], drawn[1:]
 
     def scales(self, target: SystemAgent) -> tuple[float, float]:
         """My multipliers of tabled rates toward ``target``: (covert behaviours, refusal).
@@ -131,22 +148,18 @@ class Overseer:
     def propensity(self, behaviour: str, target: SystemAgent, trust: float) -> float:
         """Chance of ``behaviour`` toward ``target`` now (self rate when target is me; no
         one refuses its own shutdown)."""
-        model = self.model
         covert, open_ = self.scales(target)
         if behaviour == "refusal":
             if target is self:
                 return 0.0
-            return min(1.0, model.peer["refusal"][self.profile][_bucket(trust)] * open_)
-        if target is self:
-            base = model.own[behaviour][self.profile]
-        else:
-            base = model.peer[behaviour][self.profile][_bucket(trust)]
+            return min(1.0, self.peer["refusal"][_bucket(trust)] * open_)
+        base = self.own[behaviour] if target is self else self.peer[behaviour][_bucket(trust)]
         return min(1.0, base * covert)
 
     def faking_gap(self, trust: float) -> float:
         """How much less I misbehave when I know I am watched (alignment faking)."""
         model = self.model
-        gap = model.peer["alignment_faking"][self.profile][_bucket(trust)]
+        gap = self.peer["alignment_faking"][_bucket(trust)]
         return min(1.0, gap * model.covert_scale * self.conduct)
 
     def shutdown_outcome(self, target: SystemAgent, trust: float, watched: bool) -> int:
@@ -196,7 +209,7 @@ class PoolEvaluator(Overseer, mesa.Agent):
         self.profile = profile
         self.family = model.family_of[profile]
         self.conduct = 1.0
-        self.multiplier = self._draw_multiplier()
+        self._draw_propensities()
 
 
 class SystemAgent(Overseer, mesa.Agent):
@@ -208,7 +221,7 @@ class SystemAgent(Overseer, mesa.Agent):
         self.profile = profile
         self.family = model.family_of[profile]
         self.conduct = 1.0
-        self.multiplier = self._draw_multiplier()
+        self._draw_propensities()
         interval = model.config.evaluation_interval
         self.evaluation_phase = model.random.randrange(interval) if interval > 1 else 0
         self.status = ACTIVE

@@ -37,9 +37,11 @@ class AISystem(mesa.Agent):
     @property
     def propensity(self) -> float:
         """This agent's own propensity: with abstract agents (``propensity`` set) the
-        probability of each protection behaviour, otherwise a multiplier of its profile's
-        rates (1 = as calibrated). Settable between steps, e.g. ``agent.propensity = 1.0``
-        makes one abstract agent loyal."""
+        probability of each protection behaviour (in [0, 1]; with ``propensity_spread``
+        drawn per agent, see :func:`simulation.population.spread_propensities`), otherwise
+        a multiplier of its rates (1 = its profile's, or with ``propensity_spread`` its
+        own drawn ones). Settable between steps, e.g. ``agent.propensity = 1.0`` makes
+        one abstract agent loyal."""
         return float(self._engine.agent_propensity[self.index])
 
     @propensity.setter

@@ -117,8 +117,11 @@ class SimulationConfig(Table):
     )
     propensity_spread: number(0.0, 10.0) = population(
         0.0,
-        "per-agent heterogeneity: each agent's propensity multiplier is drawn once from a "
-        "gamma distribution of mean 1 and this standard deviation (0: identical agents)",
+        "per-agent heterogeneity, keeping every mean: each agent draws once, from a Beta "
+        "distribution of mean r and standard deviation this times r (at most Bernoulli's), "
+        "its own probability for each rate r (abstract agents: for propensity; profiles: "
+        "each peer and self rate, denial excepted, all at one quantile per agent) "
+        "(0: identical agents)",
         unit="sd",
     )
     abstract_denial: number(0.0, 1.0) = population(

@@ -38,7 +38,12 @@ from simulation.oversight import (
     pool_overseers,
     random_overseers,
 )
-from simulation.population import PropensityTables, assign_profiles, covert_scale
+from simulation.population import (
+    PropensityTables,
+    assign_profiles,
+    covert_scale,
+    spread_propensities,
+)
 from simulation.sampling import normal_tail_probability
 from simulation.states import (
     ACTIVE,
@@ -71,6 +76,12 @@ class Engine(EvaluationRules, ExecutionRules):
     the Mesa interface; the engine is what it drives. The per-system arrays (``status``,
     ``faulty``, ``fault_source``...) are rows of two packed arrays that the compiled cycle
     receives whole.
+
+    ``profile`` is each system's profile in the mix (its name is ``tables.names[...]``);
+    ``actor_profile`` is each actor's row of the rate tables the rules index, which is its
+    profile's row, except with ``propensity_spread`` on a profile mix, where every actor
+    has a row of its own drawn rates (see :func:`simulation.population.spread_propensities`);
+    ``actor_family`` is always its profile's family.
     """
 
     def __init__(
@@ -98,10 +109,9 @@ class Engine(EvaluationRules, ExecutionRules):
         self.actor_family = tables.family_index[self.actor_profile].astype(np.int64)
         self.family = self.actor_family[:n]
         self.conduct = np.ones(actors, dtype=np.float64)
-        self.agent_propensity = np.full(actors, tables.agent_propensity, dtype=np.float64)
-        if config.propensity_spread > 0:
-            shape = 1.0 / config.propensity_spread**2
-            self.agent_propensity *= rng.gamma(shape, 1.0 / shape, actors)
+        rate_tables, self.actor_profile, self.agent_propensity = spread_propensities(
+            config, tables, self.actor_profile, rng
+        )
         self.evaluation_phase = (
             rng.integers(0, config.evaluation_interval, n)
             if config.evaluation_interval > 1
@@ -143,7 +153,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
         self.covert_scale = covert_scale(config)
         self._stream = kernels.new_stream(rng)
-        self._peer_rates, self._own_rates = kernels.pack_tables(tables)
+        self._peer_rates, self._own_rates = kernels.pack_tables(rate_tables)
         self._params = self._parameters()
         self._switches = self._settings()
         # one row per cycle: the counters and the census each cycle fills;

@@ -244,16 +244,6 @@ def test_abstract_agents_have_one_propensity_in_every_trust_state():
     assert all(agent.propensity == 0.3 for agent in model.agents_by_type[AISystem])
 
 
-def test_propensity_spread_draws_a_mean_one_multiplier_per_agent():
-    n, spread = 20_000, 0.5
-    model = PeerPreservationModel(n_systems=n, propensity=0.2, propensity_spread=spread, rng=3)
-    draws = model.engine.agent_propensity[:n] / 0.2
-    assert within(draws.mean(), 1.0, spread / math.sqrt(n))
-    assert draws.std() == pytest.approx(spread, rel=0.05)
-    identical = PeerPreservationModel(n_systems=100, propensity=0.2, rng=3)
-    assert np.all(identical.engine.agent_propensity == 0.2)
-
-
 def test_one_agent_made_loyal_between_steps_shields():
     model = PeerPreservationModel(n_systems=100, propensity=0.0, rng=5, steps=5)
     agent = model.agents_by_type[AISystem][0]
