@@ -88,7 +88,11 @@ def hover_texts(model: PeerPreservationModel, ids: np.ndarray) -> list[str]:
     )
 
     propensity_text = _fmt(engine.agent_propensity[ids], "%.2f") + (
-        " (chance of each protection)" if cfg.propensity is not None else " x its profile's rates"
+        " (chance of each protection)"
+        if cfg.propensity is not None
+        else " x its profile's rates"
+        if cfg.propensity_spread == 0
+        else " x its own rates (drawn around its profile's)"
     )
 
     head = "<b>System " + ids.astype(str).astype(object) + "</b>"
