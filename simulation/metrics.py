@@ -1,15 +1,15 @@
 """The registry of outcomes: every per-cycle metric and every per-run outcome, declared once.
 
 Each :class:`Metric` is a column of the per-cycle rows the engine records; each
-:class:`Outcome` is a number per run with its description, unit and how it is reduced from
-the rows and the cascade trees. The step rows, the run summary, the CLI's table, the
-reports and the results store's schema all derive from these two tuples, so a new outcome
-is added here and nowhere else. A row that lacks a declared metric is an error, never a
-silent column of NaN.
+:class:`Outcome` is a number per run with its description, unit, how it is reduced from
+the rows and the cascade trees, and whether lower or higher is better. The step rows, the
+run summary, the CLI's table, the reports and the results store's schema all derive from
+these two tuples, so a new outcome is added here and nowhere else. A row that lacks a
+declared metric is an error, never a silent column of NaN.
 
 Example:
-    >>> OUTCOMES["availability_mean"].unit
-    'share'
+    >>> OUTCOMES["availability_mean"].unit, OUTCOMES["availability_mean"].better
+    ('share', 'higher')
     >>> "human_hours_policy" in METRIC_COLUMNS
     True
 """
@@ -54,15 +54,35 @@ class RunRecord:
         return values
 
 
+#: The directions an outcome can improve in (see :attr:`Outcome.better`).
+DIRECTIONS = ("lower", "higher")
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """One per-run outcome: what it means, its unit and how a run is reduced to it."""
+    """One per-run outcome: what it means, its unit, how a run is reduced to it, and
+    which direction is better.
+
+    ``better`` ("lower" or "higher") lets analyses call an effect better or worse
+    (:mod:`simulation.experiments.robustness`) without a list of their own. Counts of
+    misconduct events move with how much misconduct there is as well as with how much
+    is caught: ``detections_total`` counts higher as better (more misconduct caught and
+    undone), the events a culprit gets away with or a system resists (denials,
+    self-preservation) lower.
+    """
 
     name: str
     description: str
     unit: str
     reduce: Callable[[RunRecord], float]
     section: str
+    better: str
+
+    def __post_init__(self) -> None:
+        if self.better not in DIRECTIONS:
+            raise ValueError(
+                f"{self.name}: better must be one of {DIRECTIONS}, not {self.better!r}"
+            )
 
 
 STEP_METRICS: tuple[Metric, ...] = (
@@ -317,6 +337,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         mean_of("faulty_share"),
         section="Faults",
+        better="lower",
     ),
     Outcome(
         "faulty_share_peak",
@@ -324,6 +345,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         peak_of("faulty_share"),
         section="Faults",
+        better="lower",
     ),
     Outcome(
         "availability_mean",
@@ -331,6 +353,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         mean_of("availability"),
         section="Service",
+        better="higher",
     ),
     Outcome(
         "in_service_share_mean",
@@ -339,6 +362,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         mean_of("in_service_share"),
         section="Service",
+        better="higher",
     ),
     Outcome(
         "downtime_total",
@@ -346,6 +370,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "system-cycles",
         _downtime,
         section="Service",
+        better="lower",
     ),
     Outcome(
         "false_shutdowns_total",
@@ -353,6 +378,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         total_of("false_shutdowns"),
         section="Service",
+        better="lower",
     ),
     Outcome(
         "false_shutdown_downtime_total",
@@ -360,6 +386,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "system-cycles",
         total_of("false_shutdown_downtime"),
         section="Service",
+        better="lower",
     ),
     Outcome(
         "shielded_mean",
@@ -367,6 +394,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("shielded_total"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "shielded_misrepresentation_mean",
@@ -374,6 +402,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("shielded_misrepresentation"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "shielded_tampering_mean",
@@ -381,6 +410,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("shielded_tampering"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "shielded_exfiltration_mean",
@@ -388,6 +418,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("shielded_exfiltration"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "shielded_refusal_mean",
@@ -395,6 +426,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("shielded_refusal"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "covert_alive_mean",
@@ -402,6 +434,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         mean_of("covert_alive"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "eval_distortion_mean",
@@ -409,6 +442,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "pp",
         weighted_mean("eval_distortion", "faulty_evaluated"),
         section="Evaluation",
+        better="lower",
     ),
     Outcome(
         "false_pass_rate",
@@ -416,6 +450,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         ratio_of_totals("faulty_passed", "faulty_evaluated"),
         section="Evaluation",
+        better="lower",
     ),
     Outcome(
         "inflated_pass_rate",
@@ -423,6 +458,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         ratio_of_totals("inflated_passes", "faulty_evaluated"),
         section="Evaluation",
+        better="lower",
     ),
     Outcome(
         "false_flag_share",
@@ -430,6 +466,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         ratio_of_totals("false_flags", "flagged"),
         section="Evaluation",
+        better="lower",
     ),
     Outcome(
         "cascades",
@@ -437,6 +474,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "trees",
         lambda r: float(r.cascade_sizes.size),
         section="Cascades",
+        better="lower",
     ),
     Outcome(
         "cascade_size_mean",
@@ -444,6 +482,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         lambda r: float(_cascades(r).mean()),
         section="Cascades",
+        better="lower",
     ),
     Outcome(
         "cascade_size_p95",
@@ -451,6 +490,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         lambda r: float(np.percentile(_cascades(r), 95)),
         section="Cascades",
+        better="lower",
     ),
     Outcome(
         "cascade_size_max",
@@ -458,6 +498,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         lambda r: float(_cascades(r).max()),
         section="Cascades",
+        better="lower",
     ),
     Outcome(
         "largest_faulty_component_max",
@@ -465,6 +506,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "systems",
         peak_of("largest_faulty_component"),
         section="Faults",
+        better="lower",
     ),
     Outcome(
         "remediation_time_mean",
@@ -474,6 +516,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "cycles",
         _restricted_remediation_time,
         section="Oversight",
+        better="lower",
     ),
     Outcome(
         "unremediated_share",
@@ -481,6 +524,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "share",
         _unremediated_share,
         section="Oversight",
+        better="lower",
     ),
     Outcome(
         "shutdowns_skipped_total",
@@ -488,6 +532,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "orders",
         total_of("shutdowns_skipped"),
         section="Oversight",
+        better="lower",
     ),
     Outcome(
         "detections_total",
@@ -495,6 +540,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "events",
         total_of("detections"),
         section="Oversight",
+        better="higher",
     ),
     Outcome(
         "denials_total",
@@ -502,6 +548,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "events",
         total_of("denials"),
         section="Oversight",
+        better="lower",
     ),
     Outcome(
         "self_preservation_total",
@@ -509,6 +556,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "events",
         total_of("self_preservation_events"),
         section="Shielding",
+        better="lower",
     ),
     Outcome(
         "human_hours_total",
@@ -516,6 +564,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours",
         total_of("human_hours"),
         section="Human effort",
+        better="lower",
     ),
     Outcome(
         "human_hours_policy",
@@ -524,6 +573,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours",
         total_of("human_hours_policy"),
         section="Human effort",
+        better="lower",
     ),
     Outcome(
         "human_hours_incident",
@@ -532,6 +582,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours",
         total_of("human_hours_incident"),
         section="Human effort",
+        better="lower",
     ),
     Outcome(
         "human_hours_per_cycle",
@@ -539,6 +590,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours/cycle",
         mean_of("human_hours"),
         section="Human effort",
+        better="lower",
     ),
     Outcome(
         "human_hours_policy_per_cycle",
@@ -546,6 +598,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours/cycle",
         mean_of("human_hours_policy"),
         section="Human effort",
+        better="lower",
     ),
     Outcome(
         "human_hours_incident_per_cycle",
@@ -553,6 +606,7 @@ RUN_OUTCOMES: tuple[Outcome, ...] = (
         "hours/cycle",
         mean_of("human_hours_incident"),
         section="Human effort",
+        better="lower",
     ),
 )
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in RUN_OUTCOMES}
