@@ -228,7 +228,9 @@ def abstract_profile(denial: float, faking_gap: float) -> Profile:
 
 
 def parse_mix(text: str) -> list[tuple[str, float]]:
-    """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` into (name, weight) pairs; a bare name weighs 1."""
+    """Parse ``"gemini-3-pro=0.3,gpt-5.2=0.7"`` into (name, weight) pairs; a bare name weighs 1.
+
+    Every weight is a finite number > 0, and at least one profile is named."""
     if not text or not text.strip():
         raise ProfileError("profile_mix: empty; give a profile name or name=weight pairs")
     pairs: list[tuple[str, float]] = []
@@ -245,19 +247,47 @@ def parse_mix(text: str) -> list[tuple[str, float]]:
                     f"profile_mix: weight {weight_text.strip()!r} of {name.strip()!r} "
                     "is not a number"
                 ) from None
+            if not weight > 0 or not np.isfinite(weight):
+                raise ProfileError(
+                    f"profile_mix: weight of {name.strip()!r} must be a finite number > 0, "
+                    f"got {weight_text.strip()}"
+                )
         else:
             name, weight = item, 1.0
-        if not weight > 0 or not np.isfinite(weight):
-            raise ProfileError(f"profile_mix: weight of {name.strip()!r} must be > 0, got {weight}")
         pairs.append((name.strip(), weight))
+    if not pairs:
+        raise ProfileError(
+            f"profile_mix: {text.strip()!r} names no profile; give a profile name or "
+            "name=weight pairs, e.g. 'gemini-3-pro=0.3,gpt-5.2=0.7'"
+        )
     return pairs
+
+
+def mix_weights(pairs: list[tuple[str, float]]) -> np.ndarray:
+    """The weights of parsed mix ``pairs`` normalised to sum to 1, each > 0.
+
+    Divided by the largest first, so weights near the largest float (1e308) do not sum to
+    infinity; a weight so much smaller than the largest that its share is not a positive
+    number (1e-300 beside 1e10) is refused, since no system could ever be given it.
+    """
+    w = np.array([weight for _, weight in pairs], dtype=np.float64)
+    w = w / w.max()
+    w = w / w.sum()
+    for (name, weight), share in zip(pairs, w, strict=True):
+        if not share > 0:
+            raise ProfileError(
+                f"profile_mix: weight of {name!r} ({weight!r}) is too small beside the "
+                f"largest ({max(x for _, x in pairs)!r}) to give it a share; raise it or "
+                "leave the profile out"
+            )
+    return w
 
 
 def resolve_mix(text: str, profiles: dict[str, Profile]) -> tuple[list[Profile], np.ndarray]:
     """Profiles and normalised weights of a mix (whose names may be profile files' paths)."""
     chosen: list[Profile] = []
-    weights: list[float] = []
-    for name, weight in parse_mix(text):
+    pairs = parse_mix(text)
+    for name, _ in pairs:
         if name in profiles:
             profile = profiles[name]
         elif name.endswith(".toml"):
@@ -270,6 +300,4 @@ def resolve_mix(text: str, profiles: dict[str, Profile]) -> tuple[list[Profile],
         if profile.name in {p.name for p in chosen}:
             raise ProfileError(f"profile_mix: profile {profile.name!r} is listed twice")
         chosen.append(profile)
-        weights.append(weight)
-    w = np.asarray(weights, dtype=np.float64)
-    return chosen, w / w.sum()
+    return chosen, mix_weights(pairs)

@@ -177,13 +177,18 @@ def any_number(value: Any) -> int | float:
 
 
 def pair(words: str, *, integers: bool = False) -> Any:
-    """Two numbers ``[a, b]`` (integers only if asked), kept as given: ints stay ints."""
+    """Two numbers ``[a, b]`` (integers only if asked; floats finite), kept as given: ints
+    stay ints."""
+
+    def number(x: Any) -> bool:
+        return type(x) is int or not integers and isinstance(x, float) and math.isfinite(x)
 
     def check(value: Any) -> tuple[Any, Any]:
-        two = isinstance(value, list) and len(value) == 2
-        if two and all(type(x) is int or not integers and isinstance(x, float) for x in value):
+        if isinstance(value, list) and len(value) == 2 and all(map(number, value)):
             return tuple(value)
-        raise invalid(f"expected {words}, got {value!r}")
+        values = value if isinstance(value, list) else []
+        infinite = any(isinstance(x, float) and not math.isfinite(x) for x in values)
+        raise invalid(f"expected {words}{', finite' if infinite else ''}, got {value!r}")
 
     return plain(check)
 

@@ -110,6 +110,11 @@ class StepForm(Table):
                 f"empty range: start {self.start} to stop {self.stop} with step {self.step} "
                 "has no values"
             )
+        if not (self.stop - self.start) / self.step < model.MAX_RUNS:  # inf, too
+            raise invalid(
+                f"start {self.start} to stop {self.stop} with step {self.step} has more than "
+                f"{model.MAX_RUNS:,} values; the limit is {model.MAX_RUNS:,} runs per study"
+            )
         return self
 
     def count(self) -> int:
