@@ -38,13 +38,14 @@ def register(app: typer.Typer) -> None:
 
         Every arm runs on the same scenarios and seeds, so each effect is a
         paired difference (arm - baseline) with a 95 % confidence interval.
-        Prints each outcome per arm, and the human effort each policy costs
-        against the reliability it buys.
+        Prints each outcome per arm, the human effort each policy costs
+        against the reliability it buys, and how robust each effect is across
+        the scenarios (also written to DIR/robustness.csv).
 
         Example: ppsim whatif experiments/oversight-whatif.toml --workers 2
         """
         from simulation.cli_options import user_errors
-        from simulation.experiments import console
+        from simulation.experiments import console, robustness
         from simulation.experiments.study_file import load_study
 
         with user_errors():
@@ -53,3 +54,6 @@ def register(app: typer.Typer) -> None:
         console.check_kind(study, "whatif")
         result = console.execute(study, out, workers, scheduler, report)
         console.print_whatif(result.frame, study)
+        table = robustness.robustness(result.frame, study)
+        path = robustness.write_robustness(result.out_dir, table)
+        console.print_robustness(table, study, path)

@@ -12,7 +12,8 @@ from the model it runs and from the executor that runs it:
 - :mod:`~simulation.experiments.whatif`, :mod:`~simulation.experiments.sensitivity` and
   :mod:`~simulation.experiments.report` analyse and plot the stored results;
   :mod:`~simulation.experiments.mechanisms` says which what-if levers cannot act under a
-  study's assumptions.
+  study's assumptions, :mod:`~simulation.experiments.robustness` how each what-if effect
+  holds scenario by scenario and which assumption it hangs on.
 
 The names below are imported on first use, so ``ppsim --help`` stays quick.
 

@@ -289,3 +289,83 @@ def _effect_text(effect: float, low: float, high: float) -> str:
 
 def _percent(ratio: float) -> str:
     return "–" if ratio != ratio else f"{100 * ratio:+.1f} %"
+
+
+def print_robustness(table: pd.DataFrame, study: Study, path: Path | None = None) -> None:
+    """The robustness of each arm's effect across the scenarios: the full reading of the
+    study's first outcome (shares of scenarios better and worse beyond their interval,
+    median and worst effect, largest regret, verdict, and what a ``depends`` verdict
+    hangs on as a numbered note), then per outcome the arms of each verdict, so a
+    terminal shows the whole study without a row per arm and outcome."""
+    from simulation.experiments.robustness import VERDICTS, effect_text
+
+    if table.empty:
+        return
+    first = study.outcomes[0]
+    part = table[table["outcome"] == first]
+    notes: list[tuple[str, str]] = []
+    verdicts = []
+    for arm, found, because in zip(part["arm"], part["verdict"], part["depends_on"], strict=True):
+        if because:
+            notes.append((arm, because))
+            found = f"{found} [{len(notes)}]"
+        verdicts.append(found)
+    count = int(part["scenarios"].max()) if len(part) else 0
+    print_table(
+        pd.DataFrame(
+            {
+                "arm": part["arm"],
+                "better": [_share(v) for v in part["share_better"]],
+                "worse": [_share(v) for v in part["share_worse"]],
+                "median effect": [effect_text(first, v) for v in part["median_effect"]],
+                "worst effect": [effect_text(first, v) for v in part["worst_effect"]],
+                "max regret": [effect_text(first, v, signed=False) for v in part["max_regret"]],
+                "verdict": verdicts,
+            }
+        ),
+        f"Robustness of {first} across {count} scenarios (better, worse: share of scenarios "
+        "where the paired effect lies beyond its 95% interval)",
+        limit=500,
+    )
+    for number, (arm, because) in enumerate(notes, start=1):
+        out_console.print(f"[{number}] {arm}: {because}", highlight=False)
+    if study.replicates < 2:
+        out_console.print(
+            "One replicate per scenario: each scenario is judged by the sign of its "
+            "difference alone (no interval).",
+            highlight=False,
+        )
+    elif study.replicates == 2:
+        out_console.print(
+            "Two replicates per scenario: each scenario's 95% interval reaches 12.7 standard "
+            "errors either side of its effect, so few scenarios clear it; 3 or more replicates "
+            "read the scenarios far better.",
+            highlight=False,
+        )
+    print_table(
+        pd.DataFrame(
+            {
+                "outcome": list(study.outcomes),
+                **{
+                    found: [
+                        ", ".join(
+                            table.loc[(table["outcome"] == o) & (table["verdict"] == found), "arm"]
+                        )
+                        or "–"
+                        for o in study.outcomes
+                    ]
+                    for found in VERDICTS
+                },
+            }
+        ),
+        "Verdicts on every outcome: the arms in each",
+        limit=500,
+    )
+    if path is not None:
+        out_console.print(
+            f"Every outcome, with what each verdict depends on: {path}", highlight=False
+        )
+
+
+def _share(value: float) -> str:
+    return "–" if value != value else f"{100 * value:.0f} %"
