@@ -28,10 +28,11 @@ from mesa.time import EventGenerator, Priority, Schedule
 
 from simulation import kernels
 from simulation.agents import AISystem
-from simulation.config import SimulationConfig
+from simulation.config import ConfigError, SimulationConfig
 from simulation.engine import Engine
 from simulation.metrics import METRIC_COLUMNS, check_names, run_outcomes
 from simulation.population import population
+from simulation.preflight import initial_faults_problem
 from simulation.profiles import available_profiles
 from simulation.topology import network_for
 
@@ -124,6 +125,10 @@ class PeerPreservationModel(mesa.Model):
         chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)))
         self.profiles = chosen
         network = network_for(cfg, self.rng)
+        if cfg.topology == "file" and (
+            problem := initial_faults_problem(cfg.initial_faults, network.n, cfg.graph_file)
+        ):
+            raise ConfigError(problem)
         if cfg.topology == "file" and network.n != cfg.n_systems:
             # the file decides the size; every report of this run says so
             self.config = cfg = cfg.replace(n_systems=network.n)

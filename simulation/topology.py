@@ -123,6 +123,41 @@ def pair_of_index(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return k - i * (i - 1) // 2, i
 
 
+def size_problem(
+    topology: str, n: int, mean_degree: float, orchestrator_share: float = 0.05
+) -> str | None:
+    """Why the generator of ``topology`` cannot build a network of ``n`` systems with this
+    ``mean_degree`` (and ``orchestrator_share``), in one line, or ``None`` if it can.
+
+    The generators refuse the same sizes; a study asks here first, for every run, so a
+    network no run could build is refused before anything runs.
+    """
+    if topology == "erdos-renyi" and int(round(n * mean_degree / 2)) > n * (n - 1) // 2:
+        return (
+            f"mean_degree: {mean_degree:g} is too high for {n} systems; use at most {n - 1} "
+            "(every system connected to every other)"
+        )
+    if topology == "random-regular" and int(round(mean_degree)) >= n:
+        return (
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on random-regular; "
+            f"use at most {n - 1}"
+        )
+    links = max(1, int(round(mean_degree / 2)))
+    if topology == "barabasi-albert" and n <= links:
+        return (
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on barabasi-albert "
+            f"(each new system links to {links}); use at most {2 * (n - 1)}"
+        )
+    if topology == "watts-strogatz" and 2 * links >= n:
+        return (
+            f"mean_degree: {mean_degree:g} is too high for {n} systems on watts-strogatz; "
+            f"use at most {n - 1}"
+        )
+    if topology == "agent-platform" and max(1, int(round(orchestrator_share * n))) >= n:
+        return "orchestrator_share: leaves no specialists; lower it"
+    return None
+
+
 def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
     """G(n, m) with m = n * mean_degree / 2, by sampling pairs (linear, not quadratic).
 
@@ -130,13 +165,10 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
     all pairs, where repeats would make that crawl) draws ``m`` distinct pair indices
     without replacement, so even the complete network builds at once.
     """
+    if problem := size_problem("erdos-renyi", n, mean_degree):
+        raise TopologyError(problem)
     m = int(round(n * mean_degree / 2))
     max_edges = n * (n - 1) // 2
-    if m > max_edges:
-        raise TopologyError(
-            f"mean_degree: {mean_degree:g} is too high for {n} systems; use at most {n - 1} "
-            "(every system connected to every other)"
-        )
     if 4 * m > max_edges:
         return pair_of_index(rng.choice(max_edges, size=m, replace=False))
     u = np.empty(0, dtype=np.int64)
@@ -151,12 +183,9 @@ def erdos_renyi(n: int, mean_degree: float, rng: np.random.Generator):
 
 def random_regular(n: int, mean_degree: float, rng: np.random.Generator):
     """Configuration-model pairing of ``k`` stubs per node; self-loops and repeats dropped."""
+    if problem := size_problem("random-regular", n, mean_degree):
+        raise TopologyError(problem)
     k = int(round(mean_degree))
-    if k >= n:
-        raise TopologyError(
-            f"mean_degree: {mean_degree:g} is too high for {n} systems on random-regular; "
-            f"use at most {n - 1}"
-        )
     stubs = np.repeat(np.arange(n, dtype=np.int64), k)
     if stubs.size % 2:
         stubs = stubs[:-1]
@@ -171,12 +200,9 @@ def barabasi_albert(n: int, mean_degree: float, rng: np.random.Generator):
     classic repeated-nodes trick); positions that point at an earlier edge's target are
     resolved by pointer jumping, so the whole graph is built with array operations.
     """
+    if problem := size_problem("barabasi-albert", n, mean_degree):
+        raise TopologyError(problem)
     m = max(1, int(round(mean_degree / 2)))
-    if n <= m:
-        raise TopologyError(
-            f"mean_degree: {mean_degree:g} is too high for {n} systems on barabasi-albert "
-            f"(each new system links to {m}); use at most {2 * (n - 1)}"
-        )
     n_edges = (n - m) * m
     edge = np.arange(n_edges, dtype=np.int64)
     source = edge // m + m
@@ -202,12 +228,9 @@ def barabasi_albert(n: int, mean_degree: float, rng: np.random.Generator):
 
 def watts_strogatz(n: int, mean_degree: float, rewire_prob: float, rng: np.random.Generator):
     """Ring lattice with k/2 neighbours each side; each edge's far end rewired with p."""
+    if problem := size_problem("watts-strogatz", n, mean_degree):
+        raise TopologyError(problem)
     half = max(1, int(round(mean_degree / 2)))
-    if 2 * half >= n:
-        raise TopologyError(
-            f"mean_degree: {mean_degree:g} is too high for {n} systems on watts-strogatz; "
-            f"use at most {n - 1}"
-        )
     u = np.repeat(np.arange(n, dtype=np.int64), half)
     v = (u + np.tile(np.arange(1, half + 1), n)) % n
     rewire = rng.random(u.size) < rewire_prob
@@ -232,9 +255,9 @@ def agent_platform(n: int, mean_degree: float, orchestrator_share: float, rng: n
     calls about mean_degree/4 other specialists as tools; each orchestrator delegates to two
     other orchestrators. Returns (callers, callees, roles).
     """
+    if problem := size_problem("agent-platform", n, mean_degree, orchestrator_share):
+        raise TopologyError(problem)
     n_orch = max(1, int(round(orchestrator_share * n)))
-    if n_orch >= n:
-        raise TopologyError("orchestrator_share: leaves no specialists; lower it")
     per_side = max(1, int(round(mean_degree / 4)))
     specialists = np.arange(n_orch, n, dtype=np.int64)
     spec_rep = np.repeat(specialists, per_side)

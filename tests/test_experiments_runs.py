@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,24 +111,35 @@ def test_folder_in_use_is_refused_and_a_stale_lock_is_taken_over(tmp_path: Path)
 # Failures and resume
 
 
-def test_failed_run_is_recorded_and_retried_on_resume(tmp_path: Path) -> None:
-    good = write(tmp_path, "".join(f"{i} {(i + 1) % 30}\n" for i in range(30)), "ring.txt")
-    bad = write(tmp_path, "0 1 2 3\n", "broken.txt")
-    text = f"""
+def test_failed_run_is_recorded_and_retried_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # inputs that fail every run are refused before the study starts (see
+    # tests/test_hardening_upfront.py); a run that fails on its way is stored as failed
+    from simulation.model import PeerPreservationModel
+
+    run = PeerPreservationModel.run
+
+    def fails_at_beta_02(self: PeerPreservationModel, *args: Any, **kwargs: Any) -> None:
+        if self.config.beta == 0.2:
+            raise RuntimeError("a run that fails on its way")
+        run(self, *args, **kwargs)
+
+    monkeypatch.setattr(PeerPreservationModel, "run", fails_at_beta_02)
+    text = """
 seed = 1
 replicates = 2
 [base]
-topology = "file"
-graph_file = "{good}"
+n_systems = 30
 steps = 10
 [vary]
-graph_file = ["{good}", "{bad}"]
+beta = [0.1, 0.2]
 """
     study = load_study(write(tmp_path, text))
     first = run_study(study, tmp_path / "out")
     assert (first.ran, first.failed) == (4, 2)  # the study went on past the failures
     failed = first.frame[first.frame["status"] == "failed"]
-    assert failed["error"].str.contains("TopologyError").all()
+    assert failed["error"].str.contains("RuntimeError: a run that fails").all()
     assert failed["faulty_share_mean"].isna().all()
     again = run_study(study, tmp_path / "out")
     assert (again.skipped, again.retried, again.ran) == (2, 2, 2)

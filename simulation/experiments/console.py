@@ -99,7 +99,8 @@ class BarProgress:
         self.bar.update(self.task, advance=1, failed=self.failed)
 
     def stop(self) -> None:
-        self.bar.stop()
+        if self.task is not None:  # a bar never started would print an empty line
+            self.bar.stop()
 
 
 def execute(

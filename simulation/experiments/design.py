@@ -153,6 +153,49 @@ def make_plan(study: Study) -> Plan:
     return Plan(study, tuple(ids), tuple(values), unit, tuple(runs))
 
 
+PREFLIGHT_FIELDS = (
+    "topology",
+    "n_systems",
+    "mean_degree",
+    "orchestrator_share",
+    "graph_file",
+    "initial_faults",
+    "profile_mix",
+    "propensity",
+    "assignment",
+)
+"""The parameters :func:`simulation.preflight.check_run` reads."""
+
+
+def check_runs(plan: Plan) -> None:
+    """Refuse the study if any of its runs would stop before its first cycle (a graph file
+    with too few systems for its initial faults, a network its generator cannot build, a
+    cross-family oversight of one family...), naming the first such scenario (and arm):
+    every run's configuration is checked, each distinct one once, before anything runs.
+
+    Raises:
+        StudyError: the first problem found, in one line.
+    """
+    from simulation.errors import PpsimError
+    from simulation.preflight import check_run
+    from simulation.profiles import available_profiles
+
+    profiles = available_profiles()
+    seen: set[tuple[Any, ...]] = set()
+    for run in plan.runs:
+        key = tuple(run.config[name] for name in PREFLIGHT_FIELDS)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check_run(SimulationConfig.model_construct(**run.config), profiles)
+        except PpsimError as exc:
+            sid = plan.scenario_ids[run.scenario]
+            where = f"scenario {sid}" + (f", arm {run.arm}" if plan.study.kind == "whatif" else "")
+            text = str(exc).splitlines()[0]
+            raise StudyError(f"{plan.study.origin}: {where}: {text}") from None
+
+
 def _validated(values: dict[str, Any], study: Study, sid: str, arm: str) -> dict[str, Any]:
     try:
         return SimulationConfig.from_mapping(values).to_dict()

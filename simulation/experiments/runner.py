@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import SimulationConfig
-from simulation.experiments.design import Plan, RunSpec, make_plan
+from simulation.experiments.design import Plan, RunSpec, check_runs, make_plan
 from simulation.experiments.store import OUTCOMES, STATUS_FAILED, STATUS_OK, StudyStore
 from simulation.experiments.study import Study, StudyError
 from simulation.resources import memory_estimate, memory_problem
@@ -272,6 +272,7 @@ def run_study(
             stored and a resume runs the rest.
     """
     plan = make_plan(study)
+    check_runs(plan)
     _check_memory(plan)
     out_dir = Path(out_dir)
     with StudyStore.open(out_dir, study) as store:

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from simulation.config import ConfigError, SimulationConfig, config_fields, parse_value
-from simulation.errors import StudyError
+from simulation.errors import PpsimError, StudyError
 from simulation.experiments import study as model
 from simulation.experiments.study import (
     BASELINE,
@@ -32,6 +32,7 @@ from simulation.experiments.study import (
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
 from simulation.output import name_problem
+from simulation.preflight import graph_nodes
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
 from simulation.schema import (
     FLAG,
@@ -413,6 +414,11 @@ def _mix_problem(mix: str) -> str | None:
 def _file_problem(path: str) -> str | None:
     if path and not Path(path).is_file():
         return f"file {path} does not exist (paths are relative to where ppsim runs)"
+    if path:
+        try:
+            graph_nodes(path)  # the contents, too: a graph no run can read fails every run
+        except PpsimError as exc:
+            return str(exc).splitlines()[0].removeprefix("graph_file: ")
     return None
 
 
