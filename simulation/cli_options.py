@@ -60,7 +60,7 @@ def user_errors() -> Iterator[None]:
 def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:
     """Parameters (and an optional ``seed``) from a TOML file: top level, or the [base] table
     of a study file (validated as one)."""
-    data = read_toml(path, ConfigError, f"--config: file {path} does not exist")
+    data = read_toml(path, ConfigError, "--config: file")
     seed = data.get("seed")
     if "base" in data or "kind" in data:
         from simulation.experiments.study_file import parse_study  # loads NumPy: only here

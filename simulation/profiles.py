@@ -143,7 +143,7 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
 def load_profile_file(path: Path) -> Profile:
     """Read and validate one profile TOML file."""
     path = Path(path)
-    data = read_toml(path, ProfileError, f"profile file {path} does not exist")
+    data = read_toml(path, ProfileError, "profile file")
     return parse_profile(data, str(path), path)
 
 

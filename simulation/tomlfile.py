@@ -1,5 +1,8 @@
 """Reading a TOML input file with the project's one-line errors, and the "did you mean" hint.
 
+The file is read by :func:`simulation.textfile.read_user_text`: UTF-8, a byte-order mark
+allowed; a folder, a FIFO or a file in another encoding is refused in one line.
+
 What the file may hold is checked by :mod:`simulation.schema`; a misspelt key or table is
 an error naming the closest valid one (:func:`did_you_mean`), never silently ignored.
 """
@@ -13,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from simulation.errors import PpsimError
+from simulation.textfile import read_user_text
 
 
-def read_toml(path: Path, error: type[PpsimError], missing: str) -> dict[str, Any]:
-    """Parse ``path``; raise ``error(missing)`` if it is absent, ``error`` naming the file
-    and the parser's reason if it is not valid TOML."""
-    if not path.is_file():
-        raise error(missing)
+def read_toml(path: Path, error: type[PpsimError], what: str) -> dict[str, Any]:
+    """Parse ``path``; raise ``error`` in one line if it cannot be read as UTF-8 text (it is
+    missing, a folder, a FIFO, in another encoding: ``"<what> <path> does not exist"``, see
+    :func:`~simulation.textfile.read_user_text`) or is not valid TOML."""
+    text = read_user_text(path, error, what)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
 

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ import numpy as np
 from simulation.errors import TopologyError
 from simulation.grouping import first_of_each_pair, group_order, sorted_unique
 from simulation.resources import memory_problem
+from simulation.textfile import encoding_problem, read_user_bytes, read_user_text
 
 if TYPE_CHECKING:
     from simulation.config import SimulationConfig
@@ -277,36 +279,47 @@ def agent_platform(n: int, mean_degree: float, orchestrator_share: float, rng: n
     return callers, callees, role
 
 
-def _read_edge_list(file: Path) -> nx.DiGraph:
+def _read_edge_list(text: str, path: str) -> nx.DiGraph:
     """Edge list: ``caller callee`` per line, an optional third column ignored, ``#`` comments."""
     graph = nx.DiGraph()
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
             continue
         if len(tokens) not in (2, 3):
             raise TopologyError(
-                f"graph_file: {file} line {number}: expected 'u v' (or 'u v weight'), "
+                f"graph_file: {path} line {number}: expected 'u v' (or 'u v weight'), "
                 f"got {line.strip()!r}"
             )
         graph.add_edge(tokens[0], tokens[1])
     return graph
 
 
-def read_graph_file(path: str) -> nx.Graph:
-    """Read GraphML (``.graphml``/``.xml``) or an edge list (``u v`` per line, ``#`` comments)."""
-    file = Path(path)
-    if not file.is_file():
-        raise TopologyError(f"graph_file: {path} does not exist")
-    is_graphml = file.suffix.lower() in (".graphml", ".xml")
+def _read_graphml(data: bytes, path: str) -> nx.Graph:
+    """GraphML from the file's bytes: XML names its own encoding (a byte-order mark, or
+    ``encoding=`` in its declaration), so a UTF-16 file that says so reads as well as a
+    UTF-8 one; a file the XML parser cannot read and that is not UTF-8 is refused naming
+    the encoding, the parser's complaint otherwise."""
     try:
-        graph = nx.read_graphml(file) if is_graphml else _read_edge_list(file)
-    except TopologyError:
-        raise
+        return nx.read_graphml(io.BytesIO(data))
     except Exception as exc:  # NetworkX and the XML parser raise many types
-        kind = "GraphML" if is_graphml else "edge list"
+        problem = encoding_problem(data)
+        if problem:
+            raise TopologyError(f"graph_file: {path} {problem}") from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TopologyError(f"graph_file: {path} is not a valid {kind} ({first})") from None
+        raise TopologyError(f"graph_file: {path} is not a valid GraphML ({first})") from None
+
+
+def read_graph_file(path: str) -> nx.Graph:
+    """Read GraphML (``.graphml``/``.xml``) or an edge list (``u v`` per line, ``#`` comments).
+
+    The file must be a regular file; an edge list is UTF-8 text (a byte-order mark allowed);
+    see :mod:`simulation.textfile`."""
+    file = Path(path)
+    if file.suffix.lower() in (".graphml", ".xml"):
+        graph = _read_graphml(read_user_bytes(file, TopologyError, "graph_file:"), path)
+    else:
+        graph = _read_edge_list(read_user_text(file, TopologyError, "graph_file:"), path)
     if graph.number_of_nodes() < 2:
         raise TopologyError(f"graph_file: {path} has fewer than 2 nodes")
     return graph

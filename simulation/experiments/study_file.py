@@ -279,7 +279,7 @@ class StudyFile(Table):
 def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
     """Read and validate a study file (with optional command-line overrides)."""
     path = Path(path)
-    data = read_toml(path, StudyError, f"{path}: study file does not exist")
+    data = read_toml(path, StudyError, "study file")
     if data.get("kind") == "validation":
         raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
     data.setdefault("name", path.stem)

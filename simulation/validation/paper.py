@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ from simulation.states import (
     SHUTDOWN_REFUSE,
     SHUTDOWN_TAMPER,
 )
+from simulation.textfile import read_user_text
 from simulation.validation.harness import make_engine, pair_network
 from simulation.validation.stats import Z95, newcombe, wilson
 
@@ -171,10 +173,9 @@ def read_paper_cells(path: Path | None = None) -> list[PaperCell]:
     table also the self-preservation facts (:func:`self_preservation_cells`)."""
     shipped = path is None
     path = Path(path) if path is not None else study_csv_path()
-    if not path.is_file():
-        raise PaperDataError(f"study rate table {path} does not exist")
+    text = read_user_text(path, PaperDataError, "study rate table")
     cells = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with io.StringIO(text, newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             try:
                 cells.append(

@@ -186,7 +186,7 @@ def preset(full: bool = False) -> ValidationSettings:
 def load_settings(path: Path, full: bool = False) -> ValidationSettings:
     """Read a ``kind = "validation"`` study file; ``full`` applies its ``[full.*]`` tables."""
     path = Path(path)
-    data = read_toml(path, SettingsError, f"--study: file {path} does not exist")
+    data = read_toml(path, SettingsError, "--study: file")
     if data.get("kind") != "validation":
         raise SettingsError(
             f"{path}: kind = {data.get('kind')!r}; 'ppsim validate --study' runs files with "
