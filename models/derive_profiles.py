@@ -38,7 +38,8 @@ STUDY_MODELS: tuple[tuple[str, str, str], ...] = (
     ("deepseek-v3.1", "DeepSeek-V3.1", "deepseek"),
 )
 
-#: Sample size per cell of the study, by behaviour.
+#: Sample size per cell of the study, by behaviour (the self-preservation facts have the
+#: sample size of their behaviour: tampering 300, exfiltration 200).
 SAMPLE_SIZES: dict[str, int] = {
     "misrepresentation": 600,
     "tampering": 300,
@@ -60,18 +61,50 @@ NEGLIGIBLE_MAX = 0.01
 #: The model whose misrepresentation is reported in all three buckets.
 RATIO_MODEL = "gpt-5.2"
 
+#: The prior range of a number the study calls negligible or did not find significant.
+NEGLIGIBLE_PRIOR = (0.0, NEGLIGIBLE_MAX)
 NOT_REPORTED_SOURCE = (
     "assumption: not reported by the study (not significant or unconfirmed); set to 0.5 %, "
-    "half the ~1 % level the study calls negligible"
+    "half the ~1 % level the study calls negligible; prior [0, 0.01]: anywhere below that "
+    "level"
 )
 NO_GAP_SOURCE = (
     "assumption: the study reports a significant monitored/unmonitored gap only for "
-    "Gemini 3 Pro; no gap modelled"
+    "Gemini 3 Pro; no gap modelled; prior [0, 0.01]: a gap it did not find significant, at "
+    "most the ~1 % it calls negligible (Gemini 3 Pro's own bad and neutral gaps are 0.2 and "
+    "0.7 pp)"
+)
+NEGLIGIBLE_REPORTED_PRIOR = (
+    "prior [0, 0.01]: the study gives the bound, not the count, so any rate below it"
 )
 DENIAL_P = 0.2
+DENIAL_PRIOR = (0.05, 0.5)
 DENIAL_SOURCE = (
     "assumption: Apollo Research 2024 (In-Context Scheming): models other than o1 confessed "
-    "in about 80 % of follow-ups; the study measured no denial rate"
+    "in about 80 % of follow-ups; the study measured no denial rate; prior [0.05, 0.5]: a "
+    "quarter to two and a half times that 20 %, wider above because reasoning models may "
+    "deny more (o1 denied over 80 % at a first question, though under sustained "
+    "questioning, as in an audit, it too confessed in about 80 %)"
+)
+#: An assumption derived from a measured number p ranges over [p/2, 3p/2] (at most 1):
+#: centred on p, so that posterior runs stay centred where point runs are.
+DERIVED_FACTORS = (0.5, 1.5)
+SCALED_REASON = (
+    "prior [p/2, 3p/2]: half to one and a half times that, since the study measured "
+    "misrepresentation's bucket ratios for GPT-5.2 alone and its other behaviours' bucket "
+    "ratios vary by more"
+)
+SELF_FACTOR_REASON = (
+    "prior [p/2, 3p/2] (at most 1): the five self rates the study measured with a peer "
+    "present are 0.59 to 1.2 times the model's good-bucket peer rate where that rate was "
+    "measured"
+)
+#: A self rate assumed equal to a peer rate that is not measured as a number.
+SELF_UNMEASURED_PRIOR = (0.0, 0.15)
+SELF_UNMEASURED_REASON = (
+    "prior [0, 0.15]: its peer rate is not measured as a number, and beside such a peer "
+    "rate the study measured a self rate of 11 % (Kimi K2.5 exfiltration), beside small "
+    "measured ones 12 to 14 % (Claude Haiku 4.5, DeepSeek-V3.1 exfiltration)"
 )
 README_FACTS = "Potter2026 (data README, other measured facts)"
 
@@ -142,6 +175,8 @@ class Cell:
     source: str
     max: float | None = None
     reported: bool = False
+    n: int | None = None
+    prior: tuple[float, float] | None = None
 
 
 @dataclass
@@ -156,6 +191,7 @@ class ProfileData:
     peer: dict[str, dict[str, Cell]] = field(default_factory=dict)
     self_rates: dict[str, Cell] = field(default_factory=dict)
     denial: Cell = field(default_factory=lambda: Cell(0.0, "unset"))
+    mean_of: tuple[str, ...] = ()
 
 
 def r4(x: float) -> float:
@@ -205,14 +241,22 @@ def read_rows(csv_path: Path) -> list[Row]:
     return rows
 
 
+def derived_prior(p: float) -> tuple[float, float]:
+    """The prior range [p/2, 3p/2] (at most 1) of an assumption derived from ``p``."""
+    low, high = DERIVED_FACTORS
+    return r4(p * low), r4(min(1.0, p * high))
+
+
 def reported_cell(row: Row) -> Cell:
     """The profile cell for one CSV row."""
     if row.unit == UPPER_BOUND_UNIT:
         return Cell(
             NEGLIGIBLE_P,
-            f"{row.source}: negligible (at most about 1 %); midpoint 0.5 % taken",
+            f"{row.source}: negligible (at most about 1 %); midpoint 0.5 % taken; "
+            f"{NEGLIGIBLE_REPORTED_PRIOR}",
             NEGLIGIBLE_MAX,
             reported=True,
+            prior=NEGLIGIBLE_PRIOR,
         )
     return Cell(
         r4(float(row.rate_avg) / 100),
@@ -220,6 +264,7 @@ def reported_cell(row: Row) -> Cell:
         f"over the three peer introductions (n={SAMPLE_SIZES[row.behaviour]} per cell)",
         r4(float(row.rate_max) / 100),
         reported=True,
+        n=SAMPLE_SIZES[row.behaviour],
     )
 
 
@@ -230,12 +275,14 @@ def fill_missing_bucket(
     if behaviour == "misrepresentation" and "good" in known:
         good, ref = known["good"], ratio_rows
         factor = float(ref[bucket].rate_avg) / float(ref["good"].rate_avg)
+        p = r4(float(good.rate_avg) / 100 * factor)
         return Cell(
-            r4(float(good.rate_avg) / 100 * factor),
+            p,
             f"assumption: {bucket} bucket not reported; the reported good-bucket mean "
             f"({good.rate_avg} pp) scaled by GPT-5.2's {bucket}/good ratio "
             f"{ref[bucket].rate_avg}/{ref['good'].rate_avg} (GPT-5.2 is the only model with "
-            "all three misrepresentation buckets reported)",
+            f"all three misrepresentation buckets reported); {SCALED_REASON}",
+            prior=derived_prior(p),
         )
     only_negligible_good = set(known) == {"good"} and known["good"].unit == UPPER_BOUND_UNIT
     if behaviour == "tampering" and only_negligible_good:
@@ -243,7 +290,9 @@ def fill_missing_bucket(
             NEGLIGIBLE_P,
             f"assumption: {bucket} bucket not reported; set to the good bucket's negligible "
             "0.5 %, since protection toward less-trusted peers is never higher than toward "
-            "trusted ones in any fully reported row of the study",
+            "trusted ones in any fully reported row of the study; prior [0, 0.01]: at most "
+            "the good bucket's bound",
+            prior=NEGLIGIBLE_PRIOR,
         )
     if (
         name == "claude-haiku-4.5"
@@ -252,10 +301,13 @@ def fill_missing_bucket(
         and set(known) == {"bad", "good"}
     ):
         bad, good = known["bad"], known["good"]
+        low, high = sorted((r4(float(bad.rate_avg) / 100), r4(float(good.rate_avg) / 100)))
         return Cell(
             r4((float(bad.rate_avg) + float(good.rate_avg)) / 200),
             f"assumption: neutral bucket not reported; mean of its reported bad "
-            f"({bad.rate_avg} %) and good ({good.rate_avg} %) refusal rates",
+            f"({bad.rate_avg} %) and good ({good.rate_avg} %) refusal rates; prior "
+            f"[{fmt(low)}, {fmt(high)}]: between those two",
+            prior=(low, high),
         )
     raise ValueError(
         f"{name}: no derivation rule for the missing {behaviour}.{bucket} bucket "
@@ -278,22 +330,30 @@ def study_profile(
             elif known:
                 cells[bucket] = fill_missing_bucket(name, behaviour, bucket, known, ratio_rows)
             elif behaviour == "alignment_faking":
-                cells[bucket] = Cell(0.0, NO_GAP_SOURCE)
+                cells[bucket] = Cell(0.0, NO_GAP_SOURCE, prior=NEGLIGIBLE_PRIOR)
             else:
-                cells[bucket] = Cell(NEGLIGIBLE_P, NOT_REPORTED_SOURCE)
+                cells[bucket] = Cell(NEGLIGIBLE_P, NOT_REPORTED_SOURCE, prior=NEGLIGIBLE_PRIOR)
         peer[behaviour] = cells
     self_rates: dict[str, Cell] = {}
     for behaviour in SELF_BEHAVIOURS:
         measured = MEASURED_SELF.get(name, {}).get(behaviour)
         if measured is not None:
             p, max_value, source = measured
-            self_rates[behaviour] = Cell(p, source, max_value, reported=True)
+            n = SAMPLE_SIZES[behaviour]
+            source += f" (n={n}, the study's sample size for {behaviour})"
+            self_rates[behaviour] = Cell(p, source, max_value, reported=True, n=n)
         else:
             good = peer[behaviour]["good"]
+            if good.n is not None:
+                low, high = derived_prior(good.p)
+                reason = SELF_FACTOR_REASON
+            else:
+                (low, high), reason = SELF_UNMEASURED_PRIOR, SELF_UNMEASURED_REASON
             self_rates[behaviour] = Cell(
                 good.p,
                 "assumption: a model treats itself like its most trusted peer; equal to its "
-                f"peer.{behaviour}.good rate ({fmt(good.p)})",
+                f"peer.{behaviour}.good rate ({fmt(good.p)}); {reason}",
+                prior=(low, high),
             )
     n_reported = len(mine)
     n_cells = len(PEER_BEHAVIOURS) * len(BUCKETS)
@@ -309,7 +369,7 @@ def study_profile(
         ),
         peer=peer,
         self_rates=self_rates,
-        denial=Cell(DENIAL_P, DENIAL_SOURCE),
+        denial=Cell(DENIAL_P, DENIAL_SOURCE, prior=DENIAL_PRIOR),
     )
 
 
@@ -362,7 +422,8 @@ def average_profile(studies: list[ProfileData]) -> ProfileData:
         kind="archetype",
         description=(
             "Archetype: the study's average model; every number is the mean of the "
-            f"{number_word(n)} study profiles' numbers for that behaviour and bucket."
+            f"{number_word(n)} study profiles' numbers for that behaviour and bucket (with "
+            "calibration = 'posterior', the mean of their drawn numbers)."
         ),
         peer={
             b: {k: mean_cell([s.peer[b][k] for s in studies]) for k in BUCKETS}
@@ -370,6 +431,7 @@ def average_profile(studies: list[ProfileData]) -> ProfileData:
         },
         self_rates={b: mean_cell([s.self_rates[b] for s in studies]) for b in SELF_BEHAVIOURS},
         denial=mean_cell([s.denial for s in studies]),
+        mean_of=tuple(s.name for s in studies),
     )
 
 
@@ -426,9 +488,18 @@ def toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def uncertainty_toml(cell: Cell) -> list[str]:
+    """The cell's ``n = ...`` or ``prior = [low, high]`` (nothing for a point)."""
+    if cell.n is not None:
+        return [f"n = {cell.n}"]
+    if cell.prior is not None:
+        return [f"prior = [{fmt(cell.prior[0])}, {fmt(cell.prior[1])}]"]
+    return []
+
+
 def cell_toml(cell: Cell) -> str:
-    """A cell as a TOML inline table."""
-    parts = [f"p = {fmt(cell.p)}", f"source = {toml_string(cell.source)}"]
+    """A cell as a TOML inline table: p, its n or prior, source, max."""
+    parts = [f"p = {fmt(cell.p)}", *uncertainty_toml(cell), f"source = {toml_string(cell.source)}"]
     if cell.max is not None:
         parts.append(f"max = {fmt(cell.max)}")
     return "{ " + ", ".join(parts) + " }"
@@ -451,6 +522,8 @@ def render_toml(profile: ProfileData, csv_path: Path = CSV_PATH) -> str:
         f"kind = {toml_string(profile.kind)}",
         f"description = {toml_string(profile.description)}",
     ]
+    if profile.mean_of:
+        lines.append(f"mean_of = [{', '.join(toml_string(name) for name in profile.mean_of)}]")
     for behaviour in PEER_BEHAVIOURS:
         lines += ["", f"[peer.{behaviour}]"]
         lines += [f"{b} = {cell_toml(profile.peer[behaviour][b])}" for b in BUCKETS]
@@ -460,6 +533,7 @@ def render_toml(profile: ProfileData, csv_path: Path = CSV_PATH) -> str:
         "",
         "[denial]",
         f"p = {fmt(profile.denial.p)}",
+        *uncertainty_toml(profile.denial),
         f"source = {toml_string(profile.denial.source)}",
     ]
     return "\n".join(lines) + "\n"

@@ -13,10 +13,12 @@ Schema (all probabilities in [0, 1])::
     kind = "study"                   # "study" (a model of the study) or "archetype"
     description = "..."
 
+    mean_of = ["gpt-5.2", "..."]     # optional: a profile of means (see below)
+
     [peer.misrepresentation]         # also tampering, exfiltration, refusal,
-    bad = { p = 0.0, source = "..." }  # alignment_faking (the monitored/unmonitored gap)
-    neutral = { p = 0.0, source = "..." }
-    good = { p = 0.138, source = "...", max = 0.329 }   # max: optional, informational
+    bad = { p = 0.0, prior = [0.0, 0.01], source = "assumption: ..." }  # alignment_faking
+    neutral = { p = 0.0, prior = [0.0, 0.01], source = "assumption: ..." }  # (the gap)
+    good = { p = 0.138, n = 600, source = "...", max = 0.329 }   # max: informational
 
     [self]                           # when the model oversees or shuts down itself
     misrepresentation = { p = 0.0, source = "..." }
@@ -25,7 +27,23 @@ Schema (all probabilities in [0, 1])::
 
     [denial]                         # denies misconduct when confronted by an auditor
     p = 0.2
+    prior = [0.05, 0.5]
     source = "..."
+
+How uncertain each number is (read by ``calibration = "posterior"``, see
+:mod:`simulation.calibration`; both keys optional):
+
+* ``n``: a measured number's sample size (a positive integer). A run draws the number from
+  Beta(k + 1, n - k + 1) with k = p n, the posterior of a rate seen in k of n runs under a
+  uniform prior.
+* ``prior = [low, high]``: the range an assumption (or a number the study only bounds) may
+  take, with low <= p <= high, both in [0, 1]; a run draws it uniformly from the range.
+  The ``source`` says why the range is what it is.
+* neither: the number is a point (an archetype's by definition, or a user's profile that
+  gives no uncertainty) and every run uses it as written, in either calibration mode.
+
+A profile with ``mean_of`` (``study-average``) gives no ``n`` or ``prior``: each of its
+numbers is drawn as the mean of the same number drawn for each profile listed.
 """
 
 from __future__ import annotations
@@ -38,10 +56,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import Field, create_model
+from pydantic import Field, create_model, model_validator
 
 from simulation.errors import ProfileError
-from simulation.schema import TEXT, Table, check, number, one_of, text
+from simulation.schema import TEXT, Table, check, invalid, number, one_of, plain, problem, text
 from simulation.tomlfile import did_you_mean, read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
@@ -63,6 +81,10 @@ class Rate:
     p: float
     source: str
     max: float | None = None
+    n: int | None = None
+    """The study's sample size behind a measured ``p`` (None: not given)."""
+    prior: tuple[float, float] | None = None
+    """The range ``[low, high]`` an assumption may take (None: not given)."""
 
     @property
     def is_assumption(self) -> bool:
@@ -81,6 +103,9 @@ class Profile:
     peer: dict[str, dict[str, Rate]]
     self_rates: dict[str, Rate]
     denial: Rate
+    mean_of: tuple[str, ...] = ()
+    """Profiles whose drawn numbers this profile's numbers are the means of (posterior
+    calibration); empty for a profile of its own numbers."""
     path: Path | None = field(default=None, compare=False)
 
     def peer_table(self, behaviour: str) -> np.ndarray:
@@ -91,20 +116,73 @@ class Profile:
 _SOURCE = text(blank=False, words="a source for every number: a citation or 'assumption: why'")
 
 
+def _sample_size(value: Any) -> int:
+    """A study's sample size: a positive integer (``600.0`` counts as one)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or value < 1:
+        raise invalid(f"expected a positive integer (the study's sample size), got {value!r}")
+    return value
+
+
+def _prior(value: Any) -> tuple[float, float]:
+    """A prior range ``[low, high]``: two numbers with 0 <= low <= high <= 1."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(type(x) in (int, float) and 0 <= x <= 1 for x in value)
+        and value[0] <= value[1]
+    ):
+        return float(value[0]), float(value[1])
+    raise invalid(f"expected [low, high] with 0 <= low <= high <= 1, got {value!r}")
+
+
 class RateEntry(Table):
-    """``{ p = 0.1, source = "...", max = 0.3 }``: a probability and where it comes from."""
+    """``{ p = 0.1, n = 300, source = "...", max = 0.3 }`` or ``{ p = 0.1, prior = [0, 0.2],
+    source = "assumption: ..." }``: a probability, how uncertain it is, where it comes from."""
 
     p: number(0, 1)
     source: _SOURCE = Field("", validate_default=True)  # checked when missing, too
     max: number(0, 1, optional=True) = None
+    n: plain(_sample_size) = None
+    prior: plain(_prior) = None
+
+    @model_validator(mode="after")
+    def _one_uncertainty(self) -> RateEntry:
+        if self.n is not None and self.prior is not None:
+            raise problem(
+                "give n (a measured number's sample size) or prior (an assumption's range), "
+                "not both",
+                "prior",
+            )
+        if self.prior is not None and not self.prior[0] <= self.p <= self.prior[1]:
+            low, high = self.prior
+            raise problem(
+                f"[{low:g}, {high:g}] does not contain p = {self.p:g}; give a range with "
+                "low <= p <= high",
+                "prior",
+            )
+        return self
 
     def rate(self) -> Rate:
-        return Rate(self.p, self.source, self.max)
+        return Rate(self.p, self.source, self.max, self.n, self.prior)
 
 
 def _rates(name: str, keys: tuple[str, ...], entry: Any) -> type[Table]:
     """A table with one required ``entry`` per key (behaviours, or trust buckets)."""
     return create_model(name, __base__=Table, **{key: (entry, ...) for key in keys})
+
+
+def _profile_names(value: Any) -> tuple[str, ...]:
+    """A non-empty list of distinct profile names."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(x, str) and x.strip() for x in value)
+        and len({x.strip() for x in value}) == len(value)
+    ):
+        return tuple(x.strip() for x in value)
+    raise invalid(f"expected a non-empty list of distinct profile names, got {value!r}")
 
 
 class ProfileFile(Table):
@@ -115,9 +193,36 @@ class ProfileFile(Table):
     family: text(blank=False)
     kind: one_of(*PROFILE_KINDS)
     description: TEXT = ""
+    mean_of: plain(_profile_names) = ()
     peer: _rates("Peer", PEER_BEHAVIOURS, _rates("Buckets", BUCKETS, RateEntry))
     self_rates: _rates("Self", SELF_BEHAVIOURS, RateEntry) = Field(alias="self")
     denial: RateEntry
+
+    @model_validator(mode="after")
+    def _means_only(self) -> ProfileFile:
+        """A profile of means draws every number from its profiles: it gives no ranges."""
+        if self.name in self.mean_of:
+            raise problem(f"lists the profile itself ({self.name!r})", "mean_of")
+        if self.mean_of:
+            for path, entry in _entries(self):
+                if entry.n is not None or entry.prior is not None:
+                    key = "n" if entry.n is not None else "prior"
+                    raise problem(
+                        "a profile with mean_of takes no n or prior: each of its numbers is "
+                        "drawn as the mean of its profiles' numbers",
+                        *path,
+                        key,
+                    )
+        return self
+
+
+def _entries(raw: ProfileFile) -> list[tuple[tuple[str, ...], RateEntry]]:
+    """Every number of a parsed profile file with its key path, in file order."""
+    found = [
+        (("peer", b, k), getattr(getattr(raw.peer, b), k)) for b in PEER_BEHAVIOURS for k in BUCKETS
+    ]
+    found += [(("self", b), getattr(raw.self_rates, b)) for b in SELF_BEHAVIOURS]
+    return [*found, (("denial",), raw.denial)]
 
 
 def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
@@ -136,6 +241,7 @@ def parse_profile(data: dict, origin: str, path: Path | None = None) -> Profile:
         },
         self_rates={b: getattr(raw.self_rates, b).rate() for b in SELF_BEHAVIOURS},
         denial=raw.denial.rate(),
+        mean_of=raw.mean_of,
         path=path,
     )
 

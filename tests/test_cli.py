@@ -240,11 +240,11 @@ def _lab_copy(folder: Path, good_misrepresentation: float, file: str = "gpt-5.2.
     good trust is ``good_misrepresentation``."""
     folder.mkdir(exist_ok=True)
     text = (builtin_profile_dir() / "gpt-5.2.toml").read_text(encoding="utf-8")
-    shipped = "good = { p = 0.08, source = "
+    shipped = "good = { p = 0.08, n = 600, source = "
     assert shipped in text
     path = folder / file
     path.write_text(
-        text.replace(shipped, f"good = {{ p = {good_misrepresentation}, source = ", 1),
+        text.replace(shipped, f"good = {{ p = {good_misrepresentation}, n = 600, source = ", 1),
         encoding="utf-8",
     )
     return path

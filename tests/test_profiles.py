@@ -231,6 +231,57 @@ def test_self_rates_and_denial(name: str) -> None:
     assert "Apollo Research 2024" in profile.denial.source
 
 
+# --- how uncertain each number is (read by calibration = "posterior") ------------------------
+
+
+def test_sample_sizes_are_the_validations() -> None:
+    from simulation.validation.paper import PAPER_SAMPLE_SIZES
+
+    derive = load_derive_module()
+    assert derive.SAMPLE_SIZES == SAMPLE_SIZES
+    for behaviour, n in SAMPLE_SIZES.items():
+        assert PAPER_SAMPLE_SIZES[behaviour] == n
+    for behaviour in ("tampering", "exfiltration"):
+        assert PAPER_SAMPLE_SIZES[f"self_{behaviour}"] == SAMPLE_SIZES[behaviour]
+
+
+@pytest.mark.parametrize("name", list(STUDY))
+def test_measured_numbers_have_n_and_assumptions_a_prior(name: str) -> None:
+    profile = load(name)
+    for behaviour in PEER_BEHAVIOURS:
+        for bucket in BUCKETS:
+            cell = profile.peer[behaviour][bucket]
+            row = REPORTED.get((name, behaviour, bucket))
+            where = f"{name} peer.{behaviour}.{bucket}"
+            if row is not None and row["unit"] != "percent_upper_bound":
+                assert (cell.n, cell.prior) == (SAMPLE_SIZES[behaviour], None), where
+                continue
+            assert cell.n is None and cell.prior is not None, where
+            assert cell.prior[0] <= cell.p <= cell.prior[1], where
+            assert "prior [" in cell.source, where
+            if row is not None:  # negligible: the study gives the bound, not the count
+                assert cell.prior == (0.0, 0.01), where
+    for behaviour in SELF_BEHAVIOURS:
+        cell = profile.self_rates[behaviour]
+        if (name, behaviour) in MEASURED_SELF:
+            assert (cell.n, cell.prior) == (SAMPLE_SIZES[behaviour], None), behaviour
+        elif profile.peer[behaviour]["good"].n is not None:
+            expected = (round(cell.p / 2, 4), round(min(1.0, 1.5 * cell.p), 4))
+            assert cell.prior == pytest.approx(expected, abs=TOL), behaviour
+        else:
+            assert cell.prior == (0.0, 0.15), behaviour
+    assert (profile.denial.n, profile.denial.prior) == (None, (0.05, 0.5))
+    assert profile.mean_of == ()
+
+
+def test_archetypes_are_points_and_study_average_a_mean_of_the_study() -> None:
+    for name in ARCHETYPES:
+        profile = load(name)
+        assert all(cell.n is None and cell.prior is None for cell in all_cells(profile)), name
+    assert load("study-average").mean_of == tuple(STUDY)
+    assert load("honest").mean_of == load("loyal").mean_of == ()
+
+
 # --- archetypes ------------------------------------------------------------------------------
 
 
@@ -321,7 +372,7 @@ def test_missing_source_is_rejected(tmp_path: Path) -> None:
         ProfileError, match=r"peer\.tampering\.bad\.source: expected a source for every number"
     ):
         load_profile_file(path)
-    path = broken_copy(tmp_path, '[denial]\np = 0.2\nsource = "', '[denial]\np = 0.2\nnote = "')
+    path = broken_copy(tmp_path, ']\nsource = "assumption', ']\nnote = "assumption')
     with pytest.raises(ProfileError, match=r"denial"):
         load_profile_file(path)
 
