@@ -10,15 +10,76 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
 import simulation
 
+# Typer carries its own copy of click; its exceptions are those of the module that
+# defines ``typer.BadParameter``.
+_click_errors = importlib.import_module(typer.BadParameter.__module__)
+UsageError: type[Exception] = _click_errors.UsageError
+
+
+def usage_error_line(exc: Any, command: str = "ppsim") -> str:
+    """The one line a command-line usage error is shown as: the option and what it takes
+    (``--workers: input should be greater than or equal to 1``), then where help is
+    (``command``'s, unless the error knows its command)."""
+    param = getattr(exc, "param", None) if isinstance(exc, typer.BadParameter) else None
+    if param is not None:
+        is_option = getattr(param, "param_type_name", "") == "option" and param.opts
+        message = str(exc.message)
+        if message[:2].istitle():  # "Input should be ..." reads on after the colon
+            message = message[0].lower() + message[1:]
+        text = f"{param.opts[0] if is_option else param.human_readable_name}: {message}"
+    else:
+        text = exc.format_message()
+    text = " ".join(text.split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    return f"{text} (see '{ctx.command_path if ctx is not None else command} --help')"
+
+
+@contextmanager
+def one_line_usage_errors(ctx: typer.Context | None = None) -> Iterator[None]:
+    """Show a usage error (a bad option value, an unknown option, a missing or extra
+    argument) as one ``Error:`` line with exit code 2, like every other input error, rather
+    than as Typer's usage box. A command called without the arguments it needs still shows
+    its help. ``ctx`` is the group's, to name the command an error came from."""
+    try:
+        yield
+    except UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            raise
+        command = "ppsim"
+        if ctx is not None:
+            command = " ".join(filter(None, (ctx.command_path, ctx.invoked_subcommand)))
+        typer.secho(f"Error: {usage_error_line(exc, command)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+class PpsimGroup(TyperGroup):
+    """The app's group of commands: its own and its commands' usage errors are one line
+    (:func:`one_line_usage_errors`); parsing a command's options happens within
+    :meth:`invoke`."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        with one_line_usage_errors(ctx):
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=PpsimGroup,
     name="ppsim",
     help="Simulate peer-preservation in networks of AI systems: how far faults cascade when "
     "the models that grade and manage other models shield them, and which oversight "

@@ -133,8 +133,6 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         None,
         "--config",
         help="TOML file of parameters (top level or a [base] table)",
-        exists=False,
-        dir_okay=False,
     )
     set_values = typer.Option(
         None,

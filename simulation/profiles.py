@@ -60,6 +60,7 @@ from pydantic import Field, create_model, model_validator
 
 from simulation.errors import ProfileError
 from simulation.schema import TEXT, Table, check, invalid, number, one_of, plain, problem, text
+from simulation.textfile import folder_problem
 from simulation.tomlfile import did_you_mean, read_toml
 
 BUCKETS: tuple[str, ...] = ("bad", "neutral", "good")
@@ -272,8 +273,9 @@ def _toml_files(folder: str) -> list[tuple[str, os.stat_result]]:
     """The ``*.toml`` files of ``folder`` by name, with their status. Paths are strings:
     every run of a study lists the profiles again, and hashing ``Path`` objects cost more
     than the scan."""
-    if not os.path.isdir(folder):
-        raise ProfileError(f"profile folder {folder} does not exist; give a folder of *.toml files")
+    problem = folder_problem(folder)
+    if problem:
+        raise ProfileError(f"profile folder {folder} {problem}; give a folder of *.toml files")
     with os.scandir(folder) as entries:
         found = [
             (entry.name, entry.stat())

@@ -26,6 +26,7 @@ from simulation.profiles import (
     Rate,
     available_profiles,
 )
+from simulation.textfile import folder_problem
 from simulation.tomlfile import did_you_mean
 
 DAGGER = "†"
@@ -60,11 +61,13 @@ ProfileDirsOption = Annotated[
 
 
 def check_profile_dirs(dirs: list[Path] | None) -> tuple[Path, ...]:
-    """The ``--profile-dir`` folders, or a :class:`ConfigError` naming one that is missing."""
+    """The ``--profile-dir`` folders, or a :class:`ConfigError` naming one that is not a
+    folder and saying what it is (missing, a file, a FIFO)."""
     folders = tuple(Path(d).expanduser() for d in dirs or ())
     for folder in folders:
-        if not folder.is_dir():
-            raise ConfigError(f"--profile-dir: {folder} is not a folder")
+        problem = folder_problem(folder)
+        if problem:
+            raise ConfigError(f"--profile-dir: {folder} {problem}; give a folder of profile files")
     return folders
 
 

@@ -10,7 +10,6 @@ FOLDER_ARGUMENT = typer.Argument(
     ...,
     metavar="DIR",
     help="Results folder of a sweep, what-if or sensitivity study (holds study.toml and runs/).",
-    file_okay=False,
 )
 
 

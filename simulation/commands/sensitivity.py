@@ -13,7 +13,6 @@ STUDY_ARGUMENT = typer.Argument(
     metavar="STUDY.toml",
     help="Sensitivity study file: [vary] holds the uncertain parameters and their ranges or "
     "distributions.",
-    dir_okay=False,
 )
 METHOD_OPTION = typer.Option(
     None,

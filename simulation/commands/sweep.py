@@ -13,7 +13,6 @@ STUDY_ARGUMENT = typer.Argument(
     metavar="[STUDY.toml]",
     help="Study file (see experiments/README.md). Without one, the sweep is built from "
     "--vary, --set and --replicates.",
-    dir_okay=False,
 )
 DESIGN_OPTION = typer.Option(
     None,

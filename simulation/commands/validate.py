@@ -80,7 +80,6 @@ def register(app: typer.Typer) -> None:
                 "--study",
                 help='a study file with kind = "validation" (sample sizes and sweep ranges), '
                 "e.g. experiments/replicate-study.toml; default: the built-in settings",
-                dir_okay=False,
             ),
         ] = None,
         out_text: Annotated[

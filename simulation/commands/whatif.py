@@ -13,7 +13,6 @@ STUDY_ARGUMENT = typer.Argument(
     metavar="STUDY.toml",
     help="What-if study file: a [base] (the baseline arm), optional uncertain [vary] "
     "parameters, and [arms.NAME] tables of policy changes.",
-    dir_okay=False,
 )
 
 

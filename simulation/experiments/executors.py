@@ -189,8 +189,11 @@ def _dask(address: str) -> Iterator[tuple[Executor, int, str]]:
         from distributed import Client
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise StudyError("--scheduler: the 'distributed' package is not installed") from None
+    from simulation.experiments.scheduler import check_scheduler
+
+    url = check_scheduler(address)  # one line, within seconds, for an address Dask cannot use
     try:
-        client = Client(address, timeout="10s")
+        client = Client(url, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise StudyError(f"--scheduler {address}: cannot connect ({exc})") from None
     try:

@@ -48,6 +48,7 @@ from simulation.experiments.study import Study, StudyError
 from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
 from simulation.output import atomic_file, write_atomic
+from simulation.textfile import folder_problem
 
 RUNS_DIR = "runs"
 SERIES_DIR = "timeseries"
@@ -343,7 +344,10 @@ def read_stored_study(root: str | Path) -> Study:
     """The study a results folder was made by (from its ``study.toml``)."""
     root = Path(root)
     path = root / STUDY_FILE
-    if not path.is_file():
+    problem = folder_problem(root)
+    if problem:
+        raise StudyError(f"{root}: not a study results folder (it {problem})")
+    if not os.path.lexists(path):
         raise StudyError(f"{root}: not a study results folder (no {STUDY_FILE})")
     return load_study(path)
 

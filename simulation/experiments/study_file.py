@@ -51,6 +51,7 @@ from simulation.schema import (
     plain,
     problem,
 )
+from simulation.textfile import file_problem
 from simulation.tomlfile import did_you_mean, read_toml
 
 _RANGE_FORMS = "a list [a, b, ...], {range = [start, stop], num = N}, {start, stop, step}"
@@ -412,8 +413,11 @@ def _mix_problem(mix: str) -> str | None:
 
 
 def _file_problem(path: str) -> str | None:
-    if path and not Path(path).is_file():
+    problem = file_problem(path) if path else None
+    if problem == "does not exist":
         return f"file {path} does not exist (paths are relative to where ppsim runs)"
+    if problem:
+        return f"file {path} {problem}"
     if path:
         try:
             graph_nodes(path)  # the contents, too: a graph no run can read fails every run
