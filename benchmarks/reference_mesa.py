@@ -34,8 +34,9 @@ An AI overseer that is down (decommissioned, or a covert copy) has a stand-in
 (``"human"``, billed as incident hours).
 
 It builds the same network (:func:`simulation.topology.network_for`), the same population
-(:func:`simulation.population.population`: the profile mix, or abstract agents) and the
-same profile assignment (:func:`simulation.population.assign_profiles`) from the same
+(:func:`simulation.population.population`: the profile mix, or abstract agents, with the
+same calibration draw) and the same profile assignment
+(:func:`simulation.population.assign_profiles`) from the same
 :class:`~simulation.config.SimulationConfig`.
 
 Example:
@@ -54,6 +55,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from simulation.calibration import calibration_seed
 from simulation.config import SimulationConfig
 from simulation.metrics import METRIC_COLUMNS, check_rows, columns_of_rows, run_outcomes
 from simulation.population import assign_profiles, population, spread_quantile
@@ -533,10 +535,11 @@ class ReferenceMesaModel(mesa.Model):
         profile_dirs: tuple[Any, ...] = (),
         **overrides: Any,
     ) -> None:
+        seed = calibration_seed(rng)  # as the engine's model: before Mesa draws from rng
         super().__init__(rng=rng)
         base = config or SimulationConfig()
         cfg = self.config = base.replace(**overrides) if overrides else base
-        chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)))
+        chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)), seed)
         self.profiles = chosen
         behaviours = ("misrepresentation", "tampering", "exfiltration", "refusal")
         self.peer = {b: getattr(tables, b).tolist() for b in (*behaviours, "alignment_faking")}

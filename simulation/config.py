@@ -51,6 +51,8 @@ DEPENDENCIES = ("mutual", "oriented")
 STAND_IN_RULES = ("reassign", "skip", "human")
 CHANNEL_RULES = ("sequential", "largest")
 COVERT_COPIES = ("serving", "latent")
+CALIBRATIONS = ("point", "posterior")
+"""How a run uses the profiles' numbers (see :mod:`simulation.calibration`)."""
 
 
 def _group(name: str) -> Callable[..., Any]:
@@ -146,6 +148,16 @@ class SimulationConfig(Table):
         "sequential",
         "how a manager's shutdown channels combine (assumption): 'sequential' tries "
         "tampering, then exfiltration, then refusal; 'largest' uses only its likeliest one",
+    )
+    calibration: one_of(*CALIBRATIONS) = population(
+        "point",
+        "how the profiles' numbers are used: 'point' as written; 'posterior' draws them "
+        "once per run, from a stream of the run's seed (so a what-if's arms share the "
+        "draw), each measured rate from Beta(k + 1, n - k + 1), k = rate x n with n the "
+        "study's sample size, each assumption uniformly from its prior range in the "
+        "profile file (numbers without n or prior, and abstract agents, stay as they are). "
+        "Default: 'point' for ppsim run and the model, 'posterior' for a sweep, what-if or "
+        "sensitivity study whose [base] does not set it",
     )
     steps: integer(1, 10_000_000) = faults(200, "oversight cycles to simulate", unit="cycles")
     fault_rate: number(0.0, 1.0) = faults(

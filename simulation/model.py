@@ -28,6 +28,7 @@ from mesa.time import EventGenerator, Priority, Schedule
 
 from simulation import kernels
 from simulation.agents import AISystem
+from simulation.calibration import calibration_seed
 from simulation.config import ConfigError, SimulationConfig
 from simulation.engine import Engine
 from simulation.metrics import METRIC_COLUMNS, check_names, run_outcomes
@@ -94,7 +95,12 @@ class PeerPreservationModel(mesa.Model):
         config: a full configuration; keyword arguments override its fields, so
             ``PeerPreservationModel(n_systems=500, audit_rate=0.2, rng=1)`` works the way
             ``mesa.batch_run`` calls it.
-        rng: seed (or Generator) of the run's single random number generator.
+        rng: seed (or Generator) of the run's single random number generator. With
+            ``calibration = "posterior"`` the profiles' numbers are drawn from separate
+            streams of :attr:`calibration_seed`, which this argument also decides: an
+            integer seed is itself the calibration seed (so runs of one seed draw alike,
+            whatever else differs); a Generator gives a hash of its state as passed; None
+            gives fresh entropy (see :func:`simulation.calibration.calibration_seed`).
         agent_views: one Mesa agent per system: True creates them now, None (default)
             the first time ``agents`` is read (up to 5,000,000 systems; beyond that the
             arrays are the only view, to keep memory low), False never.
@@ -114,6 +120,9 @@ class PeerPreservationModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         kernels.announce_compilation()  # before the network's compiled builders compile
+        # before Mesa draws from a given generator: the calibration draw reads its state
+        given = getattr(scenario, "rng", None) if rng is None else rng
+        self.calibration_seed = calibration_seed(given)
         # SolaraViz's Reset passes a Mesa ``scenario``; it only carries the seed here
         if rng is None and scenario is not None:
             super().__init__(scenario=scenario)
@@ -122,7 +131,9 @@ class PeerPreservationModel(mesa.Model):
         base = config or SimulationConfig()
         self.config = base.replace(**overrides) if overrides else base
         cfg = self.config
-        chosen, weights, tables = population(cfg, available_profiles(tuple(profile_dirs)))
+        chosen, weights, tables = population(
+            cfg, available_profiles(tuple(profile_dirs)), self.calibration_seed
+        )
         self.profiles = chosen
         network = network_for(cfg, self.rng)
         if cfg.topology == "file" and (

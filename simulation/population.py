@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.stats import beta
 
+from simulation import calibration
 from simulation.profiles import BUCKETS, Profile, abstract_profile, resolve_mix
 
 if TYPE_CHECKING:
@@ -103,15 +104,24 @@ class PropensityTables:
 
 
 def population(
-    config: SimulationConfig, profiles: dict[str, Profile]
+    config: SimulationConfig, profiles: dict[str, Profile], calibration_seed: int | None = None
 ) -> tuple[list[Profile], np.ndarray, PropensityTables]:
     """The run's profiles, their weights and tables: abstract agents when ``propensity`` is
-    set, else the ``profile_mix`` resolved against ``profiles``."""
+    set, else the ``profile_mix`` resolved against ``profiles``.
+
+    With ``calibration = "posterior"`` the mix's profiles are returned with their numbers
+    drawn (:func:`simulation.calibration.calibrated_profiles`) from the streams of
+    ``calibration_seed`` (the run's, :func:`simulation.calibration.calibration_seed`;
+    None: fresh entropy), before ``propensity_spread`` or anything else reads them. Point
+    calibration and abstract agents draw nothing."""
     if config.propensity is not None:
         chosen = [abstract_profile(config.abstract_denial, config.abstract_faking_gap)]
         weights = np.ones(1)
         return chosen, weights, PropensityTables.from_profiles(chosen, config.propensity)
     chosen, weights = resolve_mix(config.profile_mix, profiles)
+    if config.calibration == "posterior":
+        seed = calibration.calibration_seed(calibration_seed)
+        chosen = calibration.calibrated_profiles(chosen, profiles, seed)
     return chosen, weights, PropensityTables.from_profiles(chosen)
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.calibration import support_profiles
 from simulation.errors import PpsimError
 from simulation.experiments.study import Study
 from simulation.profiles import Profile, abstract_profile, available_profiles, resolve_mix
@@ -42,11 +43,17 @@ COVERT = ("misrepresentation", "tampering", "exfiltration")
 @dataclass(frozen=True)
 class Population:
     """What the rules need to know of a run's population: its profiles (the mix, or the
-    abstract agents' one) and what multiplies their covert rates."""
+    abstract agents' one) and what multiplies their covert rates.
+
+    Under posterior calibration a run's numbers are drawn, so a lever is inert only if it
+    is inert for every draw: ``profiles`` then hold each number at the most it can be
+    drawn as (a rate that can be above 0 counts as one), ``floor`` at the least (a denial
+    that is 1 in every draw)."""
 
     profiles: tuple[Profile, ...]
     agent_propensity: float
     covert_scale: float
+    floor: tuple[Profile, ...] = ()
 
     @classmethod
     def of(cls, cfg: Config, profiles: Mapping[str, Profile]) -> Population:
@@ -56,7 +63,11 @@ class Population:
         if cfg["propensity"] is not None:
             agents = abstract_profile(cfg["abstract_denial"], cfg["abstract_faking_gap"])
             return cls((agents,), float(cfg["propensity"]), scale)
-        return cls(tuple(resolve_mix(cfg["profile_mix"], dict(profiles))[0]), 1.0, scale)
+        chosen = resolve_mix(cfg["profile_mix"], dict(profiles))[0]
+        if cfg.get("calibration") == "posterior":
+            low, high = support_profiles(chosen, profiles)
+            return cls(tuple(high), 1.0, scale, tuple(low))
+        return cls(tuple(chosen), 1.0, scale)
 
     def peer_rates(self, behaviour: str) -> list[float]:
         return [r.p for p in self.profiles for r in p.peer[behaviour].values()]
@@ -85,7 +96,7 @@ class Population:
         return self.covert_scale > 0 and any(self.peer_rates("alignment_faking"))
 
     def denies_always(self) -> bool:
-        return all(p.denial.p >= 1.0 for p in self.profiles)
+        return all(p.denial.p >= 1.0 for p in self.floor or self.profiles)
 
 
 def humans_carry_out_shutdowns(cfg: Config) -> bool:
