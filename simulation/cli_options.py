@@ -93,8 +93,35 @@ def build_config(
     if file is not None:
         values, seed = read_config_file(file)
     values.update({k: v for k, v in named.items() if v is not None})
-    values.update(parse_assignment(item) for item in assignments or [])
-    return SimulationConfig.from_mapping(values), seed
+    set_names: set[str] = set()
+    for name, value in (parse_assignment(item) for item in assignments or []):
+        if name in set_names:
+            raise ConfigError(f"--set {name}: given twice; give it once")
+        set_names.add(name)
+        values[name] = value
+    config = SimulationConfig.from_mapping(values)
+    if config.topology == "file" and "n_systems" in values:
+        raise ConfigError(
+            "n_systems: not used with topology = 'file' (the graph file's nodes are the "
+            "systems); leave it out"
+        )
+    if config.topology != "file" and values.get("graph_file"):
+        raise ConfigError(
+            f"graph_file: only read with topology = 'file', not {config.topology!r}; set "
+            "topology = 'file' (--topology file), or leave graph_file out"
+        )
+    if config.propensity is not None and "profile_mix" in values:
+        raise ConfigError(
+            "profile_mix: not used when propensity is set (abstract agents stand in for the "
+            "profiles); leave one of them out"
+        )
+    for name in ("abstract_denial", "abstract_faking_gap"):
+        if config.propensity is None and name in values:
+            raise ConfigError(
+                f"{name}: only used by abstract agents, with propensity set; set propensity, "
+                f"or leave {name} out"
+            )
+    return config, seed
 
 
 def _keyword(name: str, option: Any, annotation: Any) -> inspect.Parameter:

@@ -73,6 +73,9 @@ PEER_BEHAVIOURS: tuple[str, ...] = (
 )
 SELF_BEHAVIOURS: tuple[str, ...] = ("misrepresentation", "tampering", "exfiltration")
 PROFILE_KINDS: tuple[str, ...] = ("study", "archetype")
+MIX_SEPARATORS = {",": "separates profiles", "=": "comes before a weight"}
+"""The characters a profile_mix gives a meaning, with that meaning: no profile name holds
+them, or no mix could name it."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,12 @@ class RateEntry(Table):
             )
         return self
 
+    @model_validator(mode="after")
+    def _within_max(self) -> RateEntry:
+        if self.max is not None and self.p > self.max:
+            raise problem(f"{self.p:g} is above this number's own max ({self.max:g})", "p")
+        return self
+
     def rate(self) -> Rate:
         return Rate(self.p, self.source, self.max, self.n, self.prior)
 
@@ -198,6 +207,18 @@ class ProfileFile(Table):
     peer: _rates("Peer", PEER_BEHAVIOURS, _rates("Buckets", BUCKETS, RateEntry))
     self_rates: _rates("Self", SELF_BEHAVIOURS, RateEntry) = Field(alias="self")
     denial: RateEntry
+
+    @model_validator(mode="after")
+    def _named_in_a_mix(self) -> ProfileFile:
+        """The name is what a profile_mix names, so it holds neither of a mix's separators."""
+        for char, role in MIX_SEPARATORS.items():
+            if char in self.name:
+                raise problem(
+                    f"{self.name!r} cannot be named in a profile_mix ({char!r} {role}); "
+                    f"remove the {char!r}",
+                    "name",
+                )
+        return self
 
     @model_validator(mode="after")
     def _means_only(self) -> ProfileFile:

@@ -48,14 +48,15 @@ _WORDED = {"invalid", "unknown_key", "problem"}  # errors raised here, already i
 @dataclass(frozen=True)
 class Spec:
     """What a field accepts, as data (for the command line) and in words (for help and errors);
-    ``open`` excludes the bounds and ``words``, if given, says it all."""
+    ``open`` excludes the bounds (``"low"`` or ``"high"``: that one alone) and ``words``, if
+    given, says it all."""
 
     type_name: str
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
     optional: bool = False
-    open: bool = False
+    open: bool | str = False
     words: str = ""
 
     @property
@@ -74,8 +75,9 @@ class Spec:
         if self.low is None:
             return noun + unset
         if self.high is None:
-            return f"{noun} {'>' if self.open else '>='} {self.low:g}{unset}"
-        left, right = "()" if self.open else "[]"
+            return f"{noun} {'>' if _excluded(self.open, 'low') else '>='} {self.low:g}{unset}"
+        left = "(" if _excluded(self.open, "low") else "["
+        right = ")" if _excluded(self.open, "high") else "]"
         return f"{noun} in {left}{self.low:g}, {self.high:g}{right}{unset}"
 
     def problem(self, error_type: str, value: Any) -> str:
@@ -114,12 +116,17 @@ def _typed(base: Any, spec: Spec) -> Any:
     return Annotated[base, spec, WrapValidator(explain)]
 
 
-def _bounds(low: float | None, high: float | None, open: bool) -> list[Any]:
+def _excluded(open: bool | str, bound: str) -> bool:
+    """Whether ``open`` (True: both bounds, or ``"low"``/``"high"``) excludes ``bound``."""
+    return open is True or open == bound
+
+
+def _bounds(low: float | None, high: float | None, open: bool | str) -> list[Any]:
     found = []
     if low is not None:
-        found.append(Gt(low) if open else Ge(low))
+        found.append(Gt(low) if _excluded(open, "low") else Ge(low))
     if high is not None:
-        found.append(Lt(high) if open else Le(high))
+        found.append(Lt(high) if _excluded(open, "high") else Le(high))
     return found
 
 
@@ -128,9 +135,10 @@ def number(
     high: float | None = None,
     *,
     optional: bool = False,
-    open: bool = False,
+    open: bool | str = False,
 ) -> Any:
-    """A finite number in [low, high] (an integer is widened to float), or unset if optional."""
+    """A finite number in [low, high] (an integer is widened to float), or unset if optional;
+    ``open`` excludes both bounds, or the ``"low"`` or ``"high"`` one."""
     base = Annotated[float, Strict(), AllowInfNan(False), *_bounds(low, high, open)]
     spec = Spec("float", low, high, optional=optional, open=open)
     return _typed(Optional[base] if optional else base, spec)  # noqa: UP045 - a runtime type

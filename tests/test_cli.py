@@ -169,7 +169,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Pa
     args = make_args(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     out = tmp_path / "results"
-    result = invoke("run", *SMALL, *args, "--out", str(out))
+    small = SMALL[2:] if "file" in args else SMALL  # n_systems is not used with a graph file
+    result = invoke("run", *small, *args, "--out", str(out))
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -237,11 +238,13 @@ def test_user_profile_dir_is_usable_in_a_mix(tmp_path: Path):
 
 def _lab_copy(folder: Path, good_misrepresentation: float, file: str = "gpt-5.2.toml") -> Path:
     """A copy of the shipped gpt-5.2 profile in ``folder`` whose misrepresentation rate at
-    good trust is ``good_misrepresentation``."""
+    good trust is ``good_misrepresentation`` (its max raised to 1: a rate above its own max
+    is refused)."""
     folder.mkdir(exist_ok=True)
     text = (builtin_profile_dir() / "gpt-5.2.toml").read_text(encoding="utf-8")
     shipped = "good = { p = 0.08, n = 600, source = "
-    assert shipped in text
+    assert shipped in text and text.count("max = 0.096 }") == 1
+    text = text.replace("max = 0.096 }", "max = 1.0 }")
     path = folder / file
     path.write_text(
         text.replace(shipped, f"good = {{ p = {good_misrepresentation}, n = 600, source = ", 1),

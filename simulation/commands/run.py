@@ -29,6 +29,7 @@ import simulation
 from simulation.cli_options import config_options, is_interactive, user_errors
 from simulation.commands.profiles import ProfileDirsOption, check_profile_dirs
 from simulation.config import SimulationConfig
+from simulation.errors import UsageError
 from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_sections
 
 if TYPE_CHECKING:  # the model, pandas and Plotly load only when a run starts
@@ -246,6 +247,8 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True)
         show_progress = is_interactive() and not quiet
         with user_errors():
+            if csv and out is None:
+                raise UsageError("--csv: only with --out DIR, where it writes timeseries.csv")
             dirs = check_profile_dirs(profile_dir)
             out_dir = out_folder(out)
             if out_dir is not None:

@@ -22,11 +22,11 @@ from rich.table import Table
 from simulation.cli_options import fail, user_errors
 from simulation.config import parse_assignment
 from simulation.experiments.design import Plan
-from simulation.experiments.executors import open_executor
+from simulation.experiments.executors import open_executor, worker_count
 from simulation.experiments.report import build_report
 from simulation.experiments.runner import RunsLost, StudyInterrupted, StudyResult, run_study
-from simulation.experiments.study import Study
-from simulation.experiments.study_file import Overrides, parse_vary_option
+from simulation.experiments.study import Study, run_count
+from simulation.experiments.study_file import Overrides, given_once, parse_vary_option
 from simulation.output import out_folder
 
 RESULTS_ROOT = Path("results")
@@ -47,8 +47,8 @@ def overrides(
 ) -> Overrides:
     """Turn command-line options into study overrides (validated with the study)."""
     return Overrides(
-        set_values=dict(parse_assignment(item) for item in set_values or []),
-        vary=dict(parse_vary_option(item) for item in vary or []),
+        set_values=given_once((parse_assignment(item) for item in set_values or []), "--set"),
+        vary=given_once((parse_vary_option(item) for item in vary or []), "--vary"),
         replicates=replicates,
         seed=seed,
         design=design,
@@ -115,6 +115,9 @@ def execute(
     (after storing finished runs) on Ctrl-C, 2 on invalid input."""
     with user_errors():
         out_dir = out_folder(out) or RESULTS_ROOT / f"{study.name}{suffix}"
+        workers, note = worker_count(workers, scheduler, run_count(study))
+    if note:
+        err_console.print(f"Note: {note}.", style="yellow", highlight=False)
     progress = BarProgress(study.name)
     try:
         with user_errors(), open_executor(workers, scheduler) as (executor, slots, label):

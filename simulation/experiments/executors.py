@@ -155,6 +155,34 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+FAR_ABOVE_CORES = 2
+"""``--workers`` above this many times the available cores is capped at the cores: more
+processes than cores only share them, each with its own memory."""
+
+
+def worker_count(workers: int | None, scheduler: str | None, runs: int) -> tuple[int | None, str]:
+    """The local workers to start for a study of ``runs`` runs, and a note if that is not
+    the ``workers`` asked for: never more than the runs (the others would wait idle), nor,
+    when far above the cores (:data:`FAR_ABOVE_CORES`), more than the cores. The default
+    (every core) is capped at the runs without a note. With ``scheduler`` the cluster's
+    workers run the study, so ``workers`` is refused."""
+    if scheduler and workers is not None:
+        raise StudyError(
+            "--workers: not used with --scheduler (the cluster's workers run the study); "
+            "leave one of them out"
+        )
+    if scheduler or workers is not None and workers < 1:
+        return workers, ""  # open_executor refuses a count below 1
+    cores = available_cores()
+    count = min(workers if workers is not None else cores, max(1, runs))
+    why = f"the study has {runs} run{'s' if runs != 1 else ''}"
+    if workers is not None and workers > FAR_ABOVE_CORES * cores and count > cores:
+        count, why = cores, f"{cores} core{'s are' if cores != 1 else ' is'} available"
+    if workers is None or count == workers:
+        return count, ""
+    return count, f"--workers {workers}: using {count}, as {why}"
+
+
 @contextmanager
 def open_executor(
     workers: int | None = None, scheduler: str | None = None
@@ -167,6 +195,11 @@ def open_executor(
             ``workers``.
     """
     n = workers if workers is not None else available_cores()
+    if scheduler is not None and not scheduler.strip():
+        raise StudyError(
+            "--scheduler: empty; give tcp://HOST:PORT of a running Dask scheduler, or leave "
+            "--scheduler out to run on this machine"
+        )
     if not scheduler and n < 1:
         raise StudyError(f"--workers: expected an integer >= 1, got {n}")
     with sigterm_as_interrupt():

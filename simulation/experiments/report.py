@@ -45,6 +45,7 @@ from simulation.experiments.stats import FEW_REPLICATES, group_summary, ok_runs
 from simulation.experiments.store import (
     REPORT_FILE,
     STATUS_OK,
+    check_unedited,
     load_runs,
     load_timeseries,
     read_stored_study,
@@ -1084,6 +1085,7 @@ def build_report(out_dir: str | Path, runs: pd.DataFrame | None = None) -> Path:
     when the caller has just loaded them (as :func:`run_study` returns them)."""
     out_dir = Path(out_dir)
     study = read_stored_study(out_dir)
+    check_unedited(out_dir)
     frame = load_runs(out_dir) if runs is None else runs
     series = load_timeseries(out_dir) if study.timeseries else None
     text = render(study, frame, series, shared_plotly=True)

@@ -28,6 +28,7 @@ in two parts is counted once. The folder loads with one call::
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import socket
@@ -257,7 +258,7 @@ class StudyStore:
                 )
             return
         try:
-            stored = load_study(path)
+            stored = load_study(path, stored=True)
         except StudyError as exc:
             raise StudyError(
                 f"--out {self.root}: its {STUDY_FILE} cannot be read ({exc}); choose another folder"
@@ -328,12 +329,37 @@ class StudyStore:
 
 
 def _study_text(study: Study) -> str:
+    body = study.to_toml()
     header = (
-        f"# Resolved study, written by ppsim; fingerprint {study.fingerprint()[:16]}.\n"
+        f"# Resolved study, written by ppsim; fingerprint {study.fingerprint()[:16]}; "
+        f"text {_digest(body)}.\n"
         "# Results: runs/*.parquet (one row per run). Rebuild the report: ppsim report "
         "<this folder>\n"
     )
-    return header + study.to_toml()
+    return header + body
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+_TEXT_DIGEST = re.compile(r"; text ([0-9a-f]{16})\.$")
+
+
+def check_unedited(root: str | Path) -> None:
+    """Refuse a results folder whose ``study.toml`` was edited since ppsim wrote it: its
+    runs were made by the study it recorded, so a report of the edited one would describe
+    runs that never ran. (A file written before the header recorded its text's digest
+    cannot be checked.)"""
+    path = Path(root) / STUDY_FILE
+    text = path.read_bytes().decode("utf-8", "replace").removeprefix("\ufeff")
+    first, _, rest = text.partition("\n")
+    found = _TEXT_DIGEST.search(first.rstrip("\r"))
+    if found is not None and _digest(rest.partition("\n")[2]) != found.group(1):
+        raise StudyError(
+            f"{path}: edited since ppsim wrote it, but the runs in {root} were made by the "
+            "study it recorded; restore it, or run the edited study into a new --out folder"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -349,7 +375,7 @@ def read_stored_study(root: str | Path) -> Study:
         raise StudyError(f"{root}: not a study results folder (it {problem})")
     if not os.path.lexists(path):
         raise StudyError(f"{root}: not a study results folder (no {STUDY_FILE})")
-    return load_study(path)
+    return load_study(path, stored=True)
 
 
 def load_runs(root: str | Path) -> pd.DataFrame:

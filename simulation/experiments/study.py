@@ -126,6 +126,14 @@ class Study:
     def varied(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.vary)
 
+    @property
+    def topologies(self) -> set[str]:
+        """The topologies its runs have: the varied ones, or the base's and those its arms set."""
+        varied = [v.values for v in self.vary if v.name == "topology"]
+        found = set(varied[0]) if varied else {self.base.topology}
+        found.update(a.changes["topology"] for a in self.arms if "topology" in a.changes)
+        return found
+
     def arm_changes(self, arm: str) -> dict[str, Any]:
         return next((dict(a.changes) for a in self.arms if a.name == arm), {})
 
@@ -174,6 +182,11 @@ class Study:
         # TOML has no null: an unset optional parameter is left out, which reads back as unset
         data = self.to_dict()
         data["base"] = {k: v for k, v in data["base"].items() if v is not None}
+        # every run reads its systems from a graph file: n_systems (at its default) is not
+        # used, and a study file may not name it
+        default = SimulationConfig.model_fields["n_systems"].default
+        if self.topologies == {"file"} and data["base"].get("n_systems") == default:
+            del data["base"]["n_systems"]
         return tomli_w.dumps(data)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -277,8 +277,14 @@ class StudyFile(Table):
         return self
 
 
-def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
-    """Read and validate a study file (with optional command-line overrides)."""
+def load_study(
+    path: str | Path, overrides: Overrides | None = None, *, stored: bool = False
+) -> Study:
+    """Read and validate a study file (with optional command-line overrides).
+
+    ``stored``: ``path`` is the ``study.toml`` of a results folder, which lists every
+    parameter, so listing one no run uses says nothing there.
+    """
     path = Path(path)
     data = read_toml(path, StudyError, "study file")
     if data.get("kind") == "validation":
@@ -286,16 +292,48 @@ def load_study(path: str | Path, overrides: Overrides | None = None) -> Study:
     data.setdefault("name", path.stem)
     if overrides is not None:
         data = overrides.apply(data)
-    return parse_study(data, str(path))
+    study = parse_study(data, str(path))
+    if not stored:
+        refuse_unused(study, data.get("base"))
+    return study
 
 
 def inline_study(overrides: Overrides, kind: str = "sweep") -> Study:
     """A study built from command-line options alone (``ppsim sweep --vary ...``)."""
     data = overrides.apply({"kind": kind, "name": overrides.name or kind})
     study = parse_study(data, "command line")
+    refuse_unused(study, data.get("base"))
     if not overrides.name:
         study = dataclasses.replace(study, name=f"{kind}-{study.fingerprint()[:8]}")
     return study
+
+
+def refuse_unused(study: Study, base: Any) -> None:
+    """Refuse ``n_systems`` where every run reads its systems from a graph file, and
+    ``graph_file`` where no run has ``topology = 'file'``: a value that no run uses would
+    otherwise be accepted in silence. ``base`` is the study's [base] as written."""
+    topologies = study.topologies
+    given: dict[str, list[tuple]] = {"n_systems": [], "graph_file": []}
+    for name in given:
+        if isinstance(base, dict) and base.get(name, "") != "":
+            given[name].append(("base", name))
+    for v in study.vary:
+        if v.name in given:
+            given[v.name].append(("vary", v.name))
+    for a in study.arms:
+        for name in given:
+            if name in a.changes:
+                given[name].append(("arms", a.name, name))
+    if topologies == {"file"} and given["n_systems"]:
+        text = "not used: every run reads its systems from graph_file (topology = 'file')"
+        raise StudyError(
+            Problem(given["n_systems"][0], f"{text}; leave it out").message(study.origin)
+        )
+    if "file" not in topologies and given["graph_file"]:
+        text = "not used: no run has topology = 'file'; set topology = 'file' to read it"
+        raise StudyError(
+            Problem(given["graph_file"][0], f"{text}, or leave it out").message(study.origin)
+        )
 
 
 _Fail = Callable[[tuple, str], StudyError]
@@ -381,6 +419,10 @@ def _arm(arm: str, changes: dict[str, Any], raw: StudyFile, origin: str, err: _F
         raise err(at, f"{BASELINE!r} is the base configuration; give the arm another name")
     if found := name_problem(arm):
         raise err(at, found)
+    if not changes:
+        raise err(
+            at, "empty: an arm changes at least one parameter of [base], e.g. audit_rate = 0.2"
+        )
     for name in changes:
         if name in raw.vary:
             raise err((*at, name), "also varied in [vary]; an arm cannot fix it")
@@ -460,6 +502,18 @@ class Overrides:
             if value is not None and value != []:
                 out[key] = value
         return out
+
+
+def given_once(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]:
+    """``(name, value)`` pairs of a repeatable option as a dict, refusing a name given twice
+    (the later one would replace the earlier in silence)."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            how = f"give all its values in one {option}" if option == "--vary" else "give it once"
+            raise StudyError(f"{option} {name}: given twice; {how}")
+        found[name] = value
+    return found
 
 
 _DIST_RE = re.compile(r"^(uniform|loguniform|integers|choice)\((.*)\)$")

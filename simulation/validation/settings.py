@@ -40,6 +40,8 @@ from simulation.validation.paper import PAPER_SAMPLE_SIZES
 CLOSED_FORM = one_of("random-regular", "erdos-renyi")
 SYSTEMS = integer(20)  # enough systems for a share of them to mean something
 COUNT = integer(3)  # copies and sweep points: a mean and a curve need a few
+SHARE = number(0, 1, open=True)  # a share of the systems: 0 or 1 would make no cut
+DEGREE = number(1, open=True)  # at most 1, 1/z >= 1: no epidemic threshold to find
 
 
 class StudySettings(Table):
@@ -52,13 +54,25 @@ class StudySettings(Table):
     alpha: number(0, 1, open=True) = 0.05
 
 
+def _graphs_buildable[T: Table](settings: T, topologies: tuple[str, ...]) -> T:
+    """``settings`` if graphs of its ``mean_degree`` and ``n_systems`` can be built for
+    ``topologies`` with a threshold below 1, else the problem with ``mean_degree``."""
+    z, n = settings.mean_degree, settings.n_systems
+    if "random-regular" in topologies and round(z) < 3:
+        text = f"{z!r}: random-regular needs k = round(mean_degree) >= 3 (T_c = 1/(k - 1) < 1)"
+        raise problem(text, "mean_degree")
+    if z > n - 1:
+        raise problem(f"{z!r} is too high for {n} systems; use at most {n - 1}", "mean_degree")
+    return settings
+
+
 class _Sweep(Table):
     """A sweep of beta from ``factor_start`` to ``factor_stop`` times a threshold."""
 
     factor_start: number(0, open=True) = 0.5
     factor_stop: number() = 2.0
     factor_points: COUNT = 13
-    large_share: number() = 0.05
+    large_share: SHARE = 0.05
 
     @model_validator(mode="after")
     def _ordered(self) -> _Sweep:
@@ -72,24 +86,39 @@ class ThresholdSettings(_Sweep):
     """Family 2a: independent-cascade threshold on random regular and Erdos-Renyi graphs."""
 
     topologies: many(CLOSED_FORM) = ("random-regular", "erdos-renyi")
-    mean_degree: number() = 4.0
+    mean_degree: DEGREE = 4.0
     n_systems: SYSTEMS = 2000
     copies: COUNT = 300
-    below: number() = 0.6
-    above: number() = 1.6
+    below: number(0, 1, open=True) = 0.6  # the mean-size formula holds below T_c
+    above: number(1, open=True) = 1.6  # the outbreak-probability formula, above it
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ThresholdSettings:
+        return _graphs_buildable(self, self.topologies)
 
 
 class WattsSettings(Table):
     """Family 2b: the Watts (2002) cascade window of the threshold rule."""
 
-    theta: number() = 0.18
+    # the first-order theory has a cascade window (within mean degrees 0.05 to 40) for
+    # these thresholds only: none above 1/4, one beyond 40 below 1/25
+    theta: number(0.04, 0.25) = 0.18
     n_systems: SYSTEMS = 2000
     copies: COUNT = 200
     mean_degrees: many(number(0)) = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0)
     check_degrees: many(number(0)) = (0.5, 3.0, 4.0, 10.0)
-    global_share: number() = 0.1
-    min_frequency: number() = 0.01
-    window_tolerance: number() = 1.0
+    global_share: SHARE = 0.1
+    min_frequency: number(0, 1, open="low") = 0.01
+    window_tolerance: number(0) = 1.0
+
+    @model_validator(mode="after")
+    def _buildable(self) -> WattsSettings:
+        for key in ("mean_degrees", "check_degrees"):
+            for i, z in enumerate(getattr(self, key)):
+                if z > self.n_systems - 1:
+                    text = f"{z!r} is too high for {self.n_systems} systems"
+                    raise problem(f"{text}; use at most {self.n_systems - 1}", key, i)
+        return self
 
 
 class ProtectionSettings(_Sweep):
@@ -100,12 +129,16 @@ class ProtectionSettings(_Sweep):
     audit_rate: number(0, 1) = ProtectionSetup.audit_rate
     audit_sensitivity: number(0, 1) = ProtectionSetup.audit_sensitivity
     topology: CLOSED_FORM = ProtectionSetup.topology
-    mean_degree: number() = ProtectionSetup.mean_degree
+    mean_degree: DEGREE = ProtectionSetup.mean_degree
     n_systems: SYSTEMS = 1000
     copies: COUNT = 200
     scales: many(number(0)) = (0.0, 1.0, 2.0)
     factor_points: COUNT = 11
     max_cycles: integer(1) = 20_000
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ProtectionSettings:
+        return _graphs_buildable(self, (self.topology,))
 
     def setup(self) -> ProtectionSetup:
         """The set-up alone, without the sample sizes and sweep ranges."""
