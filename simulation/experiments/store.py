@@ -27,6 +27,7 @@ in two parts is counted once. The folder loads with one call::
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -267,7 +268,8 @@ class StudyStore:
             raise StudyError(
                 f"--out {self.root}: holds results of a different study "
                 f"({stored.name}, {stored.kind}); the study changed since, so its runs cannot "
-                "be reused. Choose another --out folder, or delete this one to start over"
+                f"be reused{_calibration_hint(stored, self.study)}. Choose another --out "
+                "folder, or delete this one to start over"
             )
 
     def _clean(self) -> None:
@@ -326,6 +328,18 @@ class StudyStore:
                 (self.series_dir / part.name).unlink(missing_ok=True)
                 part.unlink()
         return dropped
+
+
+def _calibration_hint(stored: Study, study: Study) -> str:
+    """When only ``calibration`` tells the stored study from ``study`` (a folder run before
+    studies defaulted to posterior calibration), how to resume it as it was run."""
+    value = stored.base.calibration
+    if value == study.base.calibration:
+        return ""
+    same = dataclasses.replace(study, base=study.base.replace(calibration=value))
+    if same.fingerprint() != stored.fingerprint():
+        return ""
+    return f" (it ran with calibration = {value!r}; --set calibration={value} resumes it)"
 
 
 def _study_text(study: Study) -> str:

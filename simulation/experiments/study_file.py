@@ -283,13 +283,18 @@ def load_study(
     """Read and validate a study file (with optional command-line overrides).
 
     ``stored``: ``path`` is the ``study.toml`` of a results folder, which lists every
-    parameter, so listing one no run uses says nothing there.
+    parameter, so listing one no run uses says nothing there. Every one written since
+    ``calibration`` exists names it; one that does not was run with the profiles' point
+    numbers, so it reads as ``calibration = "point"`` (where a study file without it gets
+    :data:`STUDY_CALIBRATION`), and its identity (fingerprint) stays what it was run as.
     """
     path = Path(path)
     data = read_toml(path, StudyError, "study file")
     if data.get("kind") == "validation":
         raise StudyError(f"{path}: a validation study; run it with 'ppsim validate {path}'")
     data.setdefault("name", path.stem)
+    if stored:
+        data = with_calibration(data, "point")
     if overrides is not None:
         data = overrides.apply(data)
     study = parse_study(data, str(path))
@@ -338,11 +343,26 @@ def refuse_unused(study: Study, base: Any) -> None:
 
 _Fail = Callable[[tuple, str], StudyError]
 
+STUDY_CALIBRATION = "posterior"
+"""The ``calibration`` of a study whose ``[base]`` does not set it: a study's verdicts
+should carry the uncertainty of the profiles' numbers (a single ``ppsim run`` and the
+Python model default to ``"point"``)."""
+
+
+def with_calibration(data: dict[str, Any], calibration: str) -> dict[str, Any]:
+    """Raw study data whose ``[base]`` sets ``calibration``: as given, else ``calibration``
+    (a ``[base]`` that is not a table is left for validation to refuse)."""
+    base = data.get("base", {})
+    if not isinstance(base, dict) or "calibration" in base:
+        return data
+    return {**data, "base": {**base, "calibration": calibration}}
+
 
 def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     """Validate raw study data (as read from TOML) into a :class:`Study`, or raise a
-    :class:`StudyError` naming ``origin``, the key and what was expected."""
-    raw = check(StudyFile, data, StudyError, origin)
+    :class:`StudyError` naming ``origin``, the key and what was expected. A ``[base]``
+    without ``calibration`` gets :data:`STUDY_CALIBRATION`."""
+    raw = check(StudyFile, with_calibration(data, STUDY_CALIBRATION), StudyError, origin)
 
     def err(loc: tuple, text: str) -> StudyError:
         return StudyError(Problem(loc, text).message(origin))
