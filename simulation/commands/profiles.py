@@ -3,9 +3,12 @@
 A profile holds a model's measured propensities to protect a failing peer (see
 ``models/README.md``). The list shows, for every behaviour, the per-event probability in
 the study's three relationship buckets (bad / neutral / good trust); numbers that are
-assumptions rather than measurements carry a dagger.
+assumptions rather than measurements carry a dagger. One profile in full shows, next to
+every number, the range ``calibration = "posterior"`` draws it from (the 95 % posterior
+interval of a measured number with its sample size, an assumption's prior range).
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +49,7 @@ BEHAVIOUR_MEANINGS = {
     "alignment_faking": "extra protection when it believes it is unwatched",
 }
 WIDE_TABLE = 150  # terminal columns needed for one line per profile
+WIDE_DETAIL = 120  # terminal columns from which a profile's sources sit in its table
 
 # The ``--profile-dir`` option shared by every command that loads profiles.
 ProfileDirsOption = Annotated[
@@ -131,13 +135,41 @@ def profiles_table(profiles: dict[str, Profile], wide: bool = True) -> Table:
     return table
 
 
-def _rate_cells(rate: Rate) -> tuple[str, str, str]:
+def range_text(interval: tuple[float, float] | None) -> str:
+    """``'3.4-6.1'``: an interval in percent; empty for a number that is not drawn."""
+    if interval is None:
+        return ""
+    return f"{percent(interval[0])}-{percent(interval[1])}"
+
+
+def basis_text(rate: Rate, profile: Profile) -> str:
+    """What the range rests on: the study's ``n``, a ``prior``, a ``mean`` of profiles, or
+    ``fixed`` (a point in every calibration)."""
+    if profile.mean_of:
+        return f"mean of {len(profile.mean_of)}"
+    if rate.n is not None:
+        return f"n {rate.n}"
+    return "prior" if rate.prior is not None else "fixed"
+
+
+def _rate_cells(
+    rate: Rate, interval: tuple[float, float] | None, profile: Profile, source: Text
+) -> tuple[str | Text, ...]:
     maximum = "" if rate.max is None else percent(rate.max) + " "
-    return rate_text(rate), maximum, rate.source
+    basis = basis_text(rate, profile)
+    return rate_text(rate), range_text(interval), basis, maximum, source
 
 
-def profile_detail(profile: Profile) -> Group:
-    """One profile in full: every number with its source, self rates and denial."""
+def profile_detail(
+    profile: Profile, profiles: Mapping[str, Profile] | None = None, wide: bool = True
+) -> Group:
+    """One profile in full: every number with the range posterior calibration draws it
+    from and its source, self rates and denial. ``profiles`` resolves the names of a
+    ``mean_of`` profile (default: the shipped ones). ``wide`` writes each source in its
+    row; otherwise rows give a note number and the sources follow the table, each once, so
+    the numbers keep one line each in an 80-column terminal."""
+    from simulation.calibration import RATE_PATHS, profile_intervals  # SciPy: only here
+
     facts = Text()
     facts.append(f"{profile.display_name}", style="bold")
     facts.append(f"  ({profile.name})\n")
@@ -148,9 +180,15 @@ def profile_detail(profile: Profile) -> Group:
         facts.append(f"\n{profile.description}")
     table = Table(
         title="Per-event probabilities, in %",
-        caption=f"{DAGGER} = assumption, not measured by the study. max: the highest rate over "
-        "the study's three ways of introducing the peer (informational). self: when the "
-        "model evaluates or shuts down itself. denial: denies misconduct an auditor finds.",
+        caption=f"{DAGGER} = assumption, not measured by the study. range: what "
+        "calibration = 'posterior' draws the number from in each run: for a measured "
+        "number (basis n N, the study's sample size) its 95 % posterior interval, "
+        "Beta(k + 1, N - k + 1) with k = p N; for an assumption (basis prior) the prior "
+        "range in the profile file, drawn uniformly; for a profile of means the 95 % "
+        "interval of the mean of its profiles' draws; none for a fixed number. max: the "
+        "highest rate over the study's three ways of introducing the peer (informational). "
+        "self: when the model evaluates or shuts down itself. denial: denies misconduct an "
+        "auditor finds.",
         caption_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -158,18 +196,37 @@ def profile_detail(profile: Profile) -> Group:
     table.add_column("behaviour", style="cyan", no_wrap=True)
     table.add_column("trust", no_wrap=True)
     table.add_column("p %", justify="right", no_wrap=True)
+    table.add_column("range %", justify="right", no_wrap=True)
+    table.add_column("basis", no_wrap=True)
     table.add_column("max %", justify="right", no_wrap=True)
-    table.add_column("source", ratio=1)
+    table.add_column("source" if wide else "note", ratio=1 if wide else None, no_wrap=not wide)
+    available = available_profiles() if profiles is None else profiles
+    intervals = dict(zip(RATE_PATHS, profile_intervals(profile, available), strict=True))
+    notes: dict[str, int] = {}
+
+    def row(label: str, bucket: str, rate: Rate, path: tuple[str, ...]) -> None:
+        # a source may hold brackets ("prior [p/2, 2p]") that are not markup
+        source = Text(rate.source)
+        if not wide:
+            source = Text(f"[{notes.setdefault(rate.source, len(notes) + 1)}]")
+        table.add_row(label, bucket, *_rate_cells(rate, intervals[path], profile, source))
+
     for behaviour in PEER_BEHAVIOURS:
         for i, bucket in enumerate(BUCKETS):
             label = f"peer {behaviour}" if i == 0 else ""
-            table.add_row(label, bucket, *_rate_cells(profile.peer[behaviour][bucket]))
+            row(label, bucket, profile.peer[behaviour][bucket], ("peer", behaviour, bucket))
         table.add_section()
     for behaviour in SELF_BEHAVIOURS:
-        table.add_row(f"self {behaviour}", "", *_rate_cells(profile.self_rates[behaviour]))
+        row(f"self {behaviour}", "", profile.self_rates[behaviour], ("self", behaviour))
     table.add_section()
-    table.add_row("denial", "", *_rate_cells(profile.denial))
-    return Group(Panel(facts, expand=False), table)
+    row("denial", "", profile.denial, ("denial",))
+    parts: list = [Panel(facts, expand=False), table]
+    if notes:
+        listed = Text("Sources:")
+        for source, number in notes.items():
+            listed.append(f"\n[{number}] {source}")
+        parts.append(listed)
+    return Group(*parts)
 
 
 PROFILES_HELP = (
@@ -211,4 +268,5 @@ def register(app: typer.Typer) -> None:
             return
         if name not in found:
             fail(unknown_profile_message(name, found))
-        console.print(profile_detail(found[name]))
+        with user_errors():
+            console.print(profile_detail(found[name], found, wide=console.width >= WIDE_DETAIL))
