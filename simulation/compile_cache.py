@@ -44,8 +44,10 @@ _USER_CACHE = "PPSIM_USER_NUMBA_CACHE_DIR"
 
 def source_digest(package: Path = PACKAGE) -> str:
     """A short hash of the contents of :data:`ENGINE_SOURCES` (in ``package``, this one by
-    default) and the Numba version."""
-    digest = hashlib.sha256(numba.__version__.encode())
+    default), the Numba version and whether Numba checks array bounds."""
+    # bounds-checked code is other machine code, which Numba's own cache key ignores
+    flags = f"{numba.__version__} boundscheck={numba_config.BOUNDSCHECK}"
+    digest = hashlib.sha256(flags.encode())
     for name in ENGINE_SOURCES:
         digest.update(name.encode())
         digest.update((package / name).read_bytes())
