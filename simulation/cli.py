@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from typer.models import ParameterInfo
 
 import simulation
+from simulation import interrupts
 
 # Typer carries its own copy of click; its exceptions are those of the module that
 # defines ``typer.BadParameter``.
@@ -146,10 +147,25 @@ def report_bug(exc: BaseException) -> Path:
 
 
 def main() -> None:
-    """The ``ppsim`` entry point: run the command; a bug exits 1 with a pointer to its log."""
+    """The ``ppsim`` entry point: run the command; a bug exits 1 with a pointer to its log.
+
+    Ctrl-C and ``SIGTERM`` stop any command with one line and exit code 130 or 143 (see
+    :mod:`simulation.interrupts`), never as a bug nor silently.
+    """
     try:
-        app()
+        with interrupts.handled():
+            app()
+    except SystemExit as stop:
+        # Typer ends a command a signal stopped outside ppsim's own handling with a silent
+        # exit code 130, whatever the signal
+        if stop.code == 130 and interrupts.received():
+            raise SystemExit(interrupts.report()) from None
+        raise
+    except KeyboardInterrupt as exc:
+        raise SystemExit(interrupts.report(exc)) from None
     except Exception as exc:  # noqa: BLE001 - every bug gets the same report
+        if interrupts.is_interruption(exc):
+            raise SystemExit(interrupts.report(exc)) from None
         log = report_bug(exc)
         typer.secho(
             f"Internal error (a bug in ppsim, not in your input): {type(exc).__name__}: {exc}",

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from simulation import interrupts
 from simulation.config import (
     ConfigError,
     Param,
@@ -46,15 +47,20 @@ def fail(message: str, code: int = 2) -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a user's input error (a :class:`PpsimError`) into one line and exit code 2; any
-    other exception is a bug and passes through to :func:`simulation.cli.main`."""
+    """Turn a user's input error (a :class:`PpsimError`) into one line and exit code 2, and
+    an interruption (Ctrl-C, ``SIGTERM``) into one line and exit code 130 or 143; any other
+    exception is a bug and passes through to :func:`simulation.cli.main`."""
     try:
         yield
     except PpsimError as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, exc.exit_code)
-    except KeyboardInterrupt:
-        typer.secho("Interrupted.", fg=typer.colors.YELLOW, err=True)
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        interrupts.stop_command(exc)
+    except Exception as exc:
+        # Ctrl-C inside the compiled engine can surface as another exception (SystemError)
+        if interrupts.is_interruption(exc):
+            interrupts.stop_command(exc)
+        raise
 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any], int | None]:

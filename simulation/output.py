@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simulation import interrupts
 from simulation.errors import OutputError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$")
@@ -175,12 +176,14 @@ def _staged(tmp: Path, publish: Callable[[], object]) -> Iterator[Path]:
     """Yield ``tmp`` to fill; call ``publish`` if the block succeeds, else delete ``tmp``."""
     try:
         yield tmp
-        publish()
+        with interrupts.deferred():  # Ctrl-C never cuts a publication half-way
+            publish()
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        with interrupts.deferred():  # nor the cleanup
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         raise
 
 

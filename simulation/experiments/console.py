@@ -3,6 +3,7 @@ study overrides, the live progress bar, and the summary tables printed at the en
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from simulation import interrupts
 from simulation.cli_options import fail, user_errors
 from simulation.config import parse_assignment
 from simulation.experiments.design import Plan
@@ -127,13 +129,12 @@ def execute(
             finally:
                 progress.stop()
     except StudyInterrupted as stop:
-        typer.secho(
-            f"Interrupted: {stop.stored} of {stop.total} runs are stored in {stop.out_dir}. "
-            "Run the same command again to resume.",
-            fg=typer.colors.YELLOW,
-            err=True,
+        how = "Terminated (SIGTERM)" if stop.signum == signal.SIGTERM else "Interrupted"
+        interrupts.report(
+            text=f"{how}: {stop.stored} of {stop.total} runs are stored in {stop.out_dir}. "
+            "Run the same command again to resume."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + stop.signum) from None
     except RunsLost as lost:
         fail(str(lost), code=1)
     failed_now = f", {result.failed} failed" if result.failed else ""

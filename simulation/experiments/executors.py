@@ -32,6 +32,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from simulation import interrupts
 from simulation.experiments.study import StudyError
 
 
@@ -137,22 +138,11 @@ class LocalPool(Executor):
         self.renewals += 1
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
     """Within the block, ``SIGTERM`` (a plain ``kill``) stops the command as Ctrl-C does:
-    finished runs are stored and the workers stopped. Only in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    finished runs are stored and the workers stopped (exit code 143 rather than 130). Only
+    in the main thread; see :func:`simulation.interrupts.handled`."""
+    return interrupts.handled()
 
 
 FAR_ABOVE_CORES = 2

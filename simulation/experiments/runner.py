@@ -7,9 +7,11 @@ rows are stored sorted by run key, so the stored table does not depend on the ex
 or the number of workers (only the timings ``wall_time_s`` and ``cpu_time_s`` differ).
 
 A run that raises is stored as failed with its error and the study goes on. Finished runs
-are written in small batches as they complete; on Ctrl-C the runs already finished are
-written before :class:`StudyInterrupted` is raised, and running the study again into the
-same folder runs only what is missing (failed runs are tried again).
+are written in small batches as they complete; on Ctrl-C (or ``SIGTERM``) the runs already
+finished are written before :class:`StudyInterrupted` is raised, and running the study
+again into the same folder runs only what is missing (failed runs are tried again). A run
+the signal cut short is never stored, as failed or otherwise, even when the compiled
+engine passes the interruption on as another exception (see :mod:`simulation.interrupts`).
 
 A run the executor loses (its worker process killed, the pool broken, the cluster gone)
 is not a failure of the model and is never stored as one: it is run again, on a renewed
@@ -37,6 +39,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from simulation import interrupts
 from simulation.config import SimulationConfig
 from simulation.experiments.design import Plan, RunSpec, check_runs, make_plan
 from simulation.experiments.store import OUTCOMES, STATUS_FAILED, STATUS_OK, StudyStore
@@ -90,9 +93,15 @@ def _failed(
 
 
 def execute_run(spec: RunSpec, timeseries: bool = False) -> RunOutput:
-    """Build, run and summarise one model; an exception becomes a failed row, not a crash."""
+    """Build, run and summarise one model; an exception becomes a failed row, not a crash.
+
+    An interruption is not the run's failure: a ``KeyboardInterrupt`` (however the compiled
+    engine wraps it), or a signal caught while the run ran, raises
+    :class:`~simulation.interrupts.Interrupted` and the run gives no row.
+    """
     from simulation.model import PeerPreservationModel  # heavy import, deferred to workers
 
+    signals = interrupts.received()
     start, cpu = time.perf_counter(), time.thread_time()
     try:
         model = PeerPreservationModel(
@@ -108,9 +117,13 @@ def execute_run(spec: RunSpec, timeseries: bool = False) -> RunOutput:
             series.insert(0, "arm", spec.arm)
             series.insert(0, "run_key", spec.key)
     except Exception as exc:  # a failing run is recorded, the study goes on
+        if interrupts.is_interruption(exc, signals):
+            raise interrupts.Interrupted(interrupts.signal_of(exc)) from exc
         return _failed(
             spec, _error_text(exc), time.perf_counter() - start, time.thread_time() - cpu
         )
+    if interrupts.received() != signals:  # a signal the engine swallowed: the run may be cut
+        raise interrupts.Interrupted(interrupts.signal_of())
     row = _base_row(spec)
     row.update(
         {
@@ -164,10 +177,12 @@ class StudyResult:
 
 
 class StudyInterrupted(Exception):
-    """The study was stopped (Ctrl-C); every finished run is stored and it can resume."""
+    """The study was stopped (Ctrl-C, or ``signum``); every finished run is stored and it
+    can resume."""
 
-    def __init__(self, out_dir: Path, stored: int, total: int) -> None:
+    def __init__(self, out_dir: Path, stored: int, total: int, signum: int = 2) -> None:
         self.out_dir, self.stored, self.total = out_dir, stored, total
+        self.signum = signum
         super().__init__(
             f"interrupted: {stored} of {total} runs are stored in {out_dir}; run the same "
             "command again to resume"
@@ -285,15 +300,19 @@ def run_study(
         rows = flush_rows or min(500, max(1, len(plan.runs) // 20))
         collector = _Collector(store, progress, flush_seconds, rows)
         try:
-            if executor is None:
-                for spec in pending:
-                    collector.add([execute_run(spec, study.timeseries)])
-                    collector.maybe_flush()
-            else:
-                _run_on(executor, pending, study.timeseries, collector, max(1, workers))
-        except KeyboardInterrupt:
-            collector.flush()
-            raise StudyInterrupted(out_dir, skipped + collector.ran, len(plan.runs)) from None
+            with interrupts.handled():
+                if executor is None:
+                    for spec in pending:
+                        collector.add([execute_run(spec, study.timeseries)])
+                        collector.maybe_flush()
+                else:
+                    _run_on(executor, pending, study.timeseries, collector, max(1, workers))
+        except KeyboardInterrupt as stop:
+            with interrupts.deferred():  # a second Ctrl-C does not lose the finished runs
+                collector.flush()
+            raise StudyInterrupted(
+                out_dir, skipped + collector.ran, len(plan.runs), interrupts.signal_of(stop)
+            ) from None
         except _Lost as lost:
             collector.flush()
             stored = skipped + collector.ran
