@@ -319,6 +319,7 @@ def run_study(
             total = len(plan.runs)
             raise RunsLost(out_dir, stored, total, total - stored, str(lost)) from None
         collector.flush()
+        store.check_inputs_unchanged()
         frame = store.load()
     return StudyResult(
         study,

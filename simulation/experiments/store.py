@@ -3,6 +3,8 @@
 Layout of a study folder::
 
     study.toml            the resolved study (itself a valid study file)
+    inputs.json           the files its runs read (graph files, profiles) and the SHA-256
+                          of their contents
     runs/part-*.parquet   one row per run: key, arm, scenario, replicate, seed, every
                           parameter, status, error, wall and CPU time, every outcome
     timeseries/part-*.parquet   per-step metrics of each run (when the study asks for them)
@@ -18,7 +20,14 @@ The store reads only its own parts: files named ``part-<time>-<id>.parquet`` who
 Parquet metadata carries the store's marker (or, for parts written before the marker,
 exactly its columns). Any other file in ``runs/`` or ``timeseries/``, such as a foreign
 table or a copy under another name, is refused with a message naming it, and a run found
-in two parts is counted once. The folder loads with one call::
+in two parts is counted once.
+
+A resume never mixes inputs: the folder is reused only by the same study (its
+fingerprint) whose input files still have the contents recorded in ``inputs.json``. A
+changed graph file or profile is refused with a message naming it, since the stored runs
+were made with the old contents; a new ``--out`` folder (or deleting this one) starts over.
+
+The folder loads with one call::
 
     pandas.read_parquet("DIR/runs")
     polars.read_parquet("DIR/runs/*.parquet")
@@ -46,6 +55,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from simulation.config import config_fields, field_type
+from simulation.experiments.inputs import (
+    INPUTS_FILE,
+    InputFile,
+    changed_input,
+    inputs_text,
+    read_inputs,
+    study_inputs,
+)
 from simulation.experiments.study import Study, StudyError
 from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
@@ -180,6 +197,7 @@ class StudyStore:
         self.runs_dir = self.root / RUNS_DIR
         self.series_dir = self.root / SERIES_DIR
         self._lock: int | None = None
+        self.inputs: list[InputFile] = []
 
     @classmethod
     def open(cls, root: str | Path, study: Study) -> StudyStore:
@@ -191,12 +209,14 @@ class StudyStore:
         store = cls(root, study)
         store._acquire()
         try:
+            store.inputs = study_inputs(study)
             store._check_same_study()
             store.runs_dir.mkdir(exist_ok=True)
             if study.timeseries:
                 store.series_dir.mkdir(exist_ok=True)
             store._clean()
             write_atomic(root / STUDY_FILE, _study_text(study))
+            write_atomic(root / INPUTS_FILE, inputs_text(store.inputs))
         except BaseException:
             store.close()
             raise
@@ -270,6 +290,30 @@ class StudyStore:
                 f"({stored.name}, {stored.kind}); the study changed since, so its runs cannot "
                 f"be reused{_calibration_hint(stored, self.study)}. Choose another --out "
                 "folder, or delete this one to start over"
+            )
+        self._check_same_inputs()
+
+    def _check_same_inputs(self) -> None:
+        """Refuse a resume whose input files changed since the stored runs were made."""
+        stored = read_inputs(self.root / INPUTS_FILE)
+        if stored is None or not _parts(self.runs_dir, runs_schema()):
+            return  # nothing recorded (an older folder) or nothing stored to mix with
+        changed = changed_input(stored, self.inputs)
+        if changed is not None:
+            raise StudyError(
+                f"{self.root} was run with another version of {changed.path} (its contents "
+                f"changed); use a new --out folder, or delete {self.root} to start over"
+            )
+
+    def check_inputs_unchanged(self) -> None:
+        """Refuse to report a study whose input files changed while it ran: its runs may
+        mix both versions (the record keeps the first, so a resume is refused too)."""
+        changed = changed_input(self.inputs, study_inputs(self.study))
+        if changed is not None:
+            raise StudyError(
+                f"{changed.path} changed while the study ran, so the runs in {self.root} may "
+                f"mix both versions; use a new --out folder, or delete {self.root} to start "
+                "over"
             )
 
     def _clean(self) -> None:
