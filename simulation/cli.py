@@ -22,6 +22,7 @@ from typer.models import ParameterInfo
 
 import simulation
 from simulation import interrupts
+from simulation.output import flush_stdout, write_fault
 
 # Typer carries its own copy of click; its exceptions are those of the module that
 # defines ``typer.BadParameter``.
@@ -154,7 +155,10 @@ def main() -> None:
     """
     try:
         with interrupts.handled():
-            app()
+            try:
+                app()
+            finally:
+                flush_stdout()  # a redirect to a full disk fails here, not at the exit
     except SystemExit as stop:
         # Typer ends a command a signal stopped outside ppsim's own handling with a silent
         # exit code 130, whatever the signal
@@ -166,14 +170,21 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - every bug gets the same report
         if interrupts.is_interruption(exc):
             raise SystemExit(interrupts.report(exc)) from None
-        log = report_bug(exc)
+        if fault := write_fault(exc):  # a full disk is the user's to fix, not a bug
+            typer.secho(f"Error: {fault}", fg=typer.colors.RED, err=True)
+            raise SystemExit(2) from None
         typer.secho(
             f"Internal error (a bug in ppsim, not in your input): {type(exc).__name__}: {exc}",
             fg=typer.colors.RED,
             err=True,
         )
+        try:
+            where = f"is in {report_bug(exc)}"
+        except OSError as fault:  # no room for the log: show the traceback instead
+            traceback.print_exception(exc)
+            where = f"is above (it could not be saved: {fault.strerror or fault})"
         typer.secho(
-            f"The full traceback is in {log}; please report it with the command you ran.",
+            f"The full traceback {where}; please report it with the command you ran.",
             err=True,
         )
         raise SystemExit(1) from None

@@ -27,13 +27,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import glob
+import hashlib
 import math
 import os
 import re
 import secrets
 import shutil
 import socket
+import stat
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +76,141 @@ def _nearest_existing_ancestor(path: Path) -> Path:
     return Path.cwd()  # pragma: no cover - the filesystem root always exists
 
 
+NAME_MAX = 255
+"""Longest file or folder name, in bytes, that Linux, macOS and Windows file systems take."""
+
+RESULT_MARKER = ".ppsim-result"
+"""File in every result folder naming what it holds: ``run``, ``study`` or ``validation``."""
+RESULT_KINDS = {
+    "run": "the results of a 'ppsim run'",
+    "study": "the results of a study (ppsim sweep, whatif or sensitivity)",
+    "validation": "the results of 'ppsim validate'",
+}
+_KIND_FILES = (  # folders written before the marker: told by what they hold
+    ("study", "study.toml"),
+    ("study", "runs"),
+    ("run", "summary.json"),
+    ("validation", "validation.json"),
+)
+
+
+def os_reason(exc: BaseException) -> str:
+    """The operating system's reason for an ``OSError``, e.g. ``No space left on device``."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+"""Operating-system errors of a disk, never of ppsim: full, over quota, failing, read-only."""
+
+
+def flush_stdout() -> None:
+    """Flush the standard output; if it cannot take what was printed (a redirect to a full
+    disk), point it at ``/dev/null`` (so the exit does not fail on it again) and raise the
+    ``OSError`` naming it."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            sys.stdout.flush()
+        if exc.filename is None:
+            exc.filename = "the standard output"
+        raise
+
+
+def write_fault(exc: BaseException) -> str | None:
+    """The one line for a disk's fault while writing (see :data:`WRITE_FAULTS`), naming
+    the file (or the standard output) and the reason; ``None`` for any other exception."""
+    if not isinstance(exc, OSError) or exc.errno not in WRITE_FAULTS:
+        return None
+    if exc.filename is None and _stdout_full():
+        with contextlib.suppress(OSError):  # so the exit does not fail on it again
+            flush_stdout()
+        exc.filename = "the standard output"
+    if exc.filename is None:
+        return f"a write failed ({os_reason(exc)})"
+    return f"cannot write {exc.filename} ({os_reason(exc)})"
+
+
+def _stdout_full() -> bool:
+    """Whether the standard output is a file on a disk with no room left."""
+    try:
+        fd = sys.stdout.fileno()
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.fstatvfs(fd).f_bavail == 0
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def result_kind(folder: Path) -> str | None:
+    """What ``folder`` holds: the kind its marker names, else the kind its files tell
+    (``study.toml`` or ``runs/``: a study; ``summary.json``: a run; ``validation.json``: a
+    validation), else ``None`` (empty, or nothing of ppsim's)."""
+    try:
+        text = (folder / RESULT_MARKER).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if text in RESULT_KINDS:
+        return text
+    for kind, name in _KIND_FILES:
+        if os.path.lexists(folder / name):
+            return kind
+    return None
+
+
+def check_kind(dest: Path, kind: str, option: str = "--out") -> None:
+    """Refuse to write a result of ``kind`` into a folder holding another kind of result:
+    every kind writes a ``report.html``, and one would overwrite the other's."""
+    found = result_kind(dest)
+    if found is not None and found != kind:
+        raise OutputError(
+            f"{option}: {dest} holds {RESULT_KINDS[found]}; writing {RESULT_KINDS[kind]} "
+            "there would overwrite its report.html; give another folder"
+        )
+
+
+def mark_kind(folder: Path, kind: str) -> None:
+    """Record in ``folder`` which kind of result it holds (see :func:`check_kind`)."""
+    marker = folder / RESULT_MARKER
+    if result_kind(folder) != kind or not marker.is_file():
+        write_atomic(marker, kind + "\n")
+
+
+def check_entries(
+    dest: Path, files: tuple[str, ...] = (), folders: tuple[str, ...] = (), option: str = "--out"
+) -> None:
+    """Refuse a destination where a file ppsim writes is a folder, or a folder a file, before
+    anything is written (a file cannot replace a folder, nor the reverse)."""
+    for names, want_dir, wanted in ((files, False, "a file"), (folders, True, "a folder")):
+        for name in names:
+            path = dest / name
+            if os.path.lexists(path) and path.is_dir() != want_dir:
+                found = "a folder" if path.is_dir() else "a file"
+                raise OutputError(
+                    f"{option + ': ' if option else ''}{path} is {found}, where ppsim writes "
+                    f"{wanted}; move or delete it, or give another folder"
+                )
+
+
+def _check_name_lengths(dest: Path, option: str) -> None:
+    for part in dest.parts:
+        size = len(os.fsencode(part))
+        if size > NAME_MAX:
+            raise OutputError(
+                f"{option}: cannot create {dest}: the name {part[:24]}... is {size} bytes "
+                f"long; a file system takes at most {NAME_MAX}"
+            )
+
+
+def _probe_writable(folder: Path) -> None:
+    """Create and remove an empty folder in ``folder``: the one sure test that a result can
+    be written there (``/proc``, ``/sys`` and read-only file systems pass ``os.access``)."""
+    probe = folder / f".ppsim-probe-{_writer_tag()}-{secrets.token_hex(4)}"
+    probe.mkdir()
+    probe.rmdir()
+
+
 def out_folder(text: str | Path | None, option: str = "--out") -> Path | None:
     """The folder an ``--out`` option names, or ``None`` if it was not given.
 
@@ -83,40 +224,100 @@ def out_folder(text: str | Path | None, option: str = "--out") -> Path | None:
     return Path(text)
 
 
-def check_destination(dest: Path, option: str = "--out") -> Path:
-    """Fail early with a clear message if ``dest`` cannot become a result folder.
+def check_destination(
+    dest: Path,
+    option: str = "--out",
+    *,
+    kind: str | None = None,
+    files: tuple[str, ...] = (),
+    folders: tuple[str, ...] = (),
+    staged: bool = True,
+) -> Path:
+    """Fail early with a clear message if ``dest`` cannot become a result folder: it is a
+    file, a name is too long, its parent is a file, nothing can be created there (``/proc``,
+    a read-only disk, no permission), it holds another ``kind`` of result, or one of the
+    ``files`` it will hold is a folder (one of the ``folders`` a file).
 
-    Returns the absolute destination. Nothing is created.
+    ``staged``: the result is staged beside ``dest`` (see :func:`atomic_output`), so the
+    folder above it must take new files too; else only ``dest`` (once it exists) must.
+    Returns the absolute destination. Nothing is left behind.
     """
     dest = Path(dest).expanduser().absolute()
-    if dest.exists() and not dest.is_dir():
-        raise OutputError(f"{option}: {dest} exists and is not a folder")
-    base = _nearest_existing_ancestor(dest.parent)
-    if not base.is_dir():
-        raise OutputError(f"{option}: cannot create {dest}: {base} is a file, not a folder")
-    if not os.access(base, os.W_OK):
-        raise OutputError(f"{option}: cannot write in {base} (permission denied)")
+    _check_name_lengths(dest, option)
+    try:
+        if dest.exists() and not dest.is_dir():
+            raise OutputError(f"{option}: {dest} exists and is not a folder")
+        base = _nearest_existing_ancestor(dest.parent)
+        if not base.is_dir():
+            raise OutputError(f"{option}: cannot create {dest}: {base} is a file, not a folder")
+        exists = dest.is_dir()
+        writable = (base, dest) if staged and exists else (dest,) if exists else (base,)
+        for folder in writable:
+            if not os.access(folder, os.W_OK):
+                raise OutputError(f"{option}: cannot write in {folder} (permission denied)")
+            try:
+                _probe_writable(folder)
+            except OSError as exc:
+                raise OutputError(
+                    f"{option}: cannot write {dest}: {folder} takes no new files ({os_reason(exc)})"
+                ) from None
+        if exists:
+            if kind is not None:
+                check_kind(dest, kind, option)
+            check_entries(dest, files, folders, option)
+    except OSError as exc:
+        raise OutputError(f"{option}: cannot write {dest} ({os_reason(exc)})") from None
     return dest
 
 
-def _publish(tmp: Path, dest: Path, last: tuple[str, ...]) -> None:
-    """Move the finished files from ``tmp`` into ``dest``."""
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (``flock`` on the folder), so commands
+    writing into one folder at once take turns; released when the block ends."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _publish(tmp: Path, dest: Path, last: tuple[str, ...], kind: str | None, option: str) -> None:
+    """Move the finished files from ``tmp`` into ``dest``.
+
+    A missing ``dest`` appears at once, by one rename. Into an existing one the files move
+    one by one, under :func:`folder_lock` (two commands publishing into one folder take
+    turns, so it ends with one command's files, not a mix), after checking that no file
+    lands where a folder is (or the reverse) and that the folder holds no other kind of
+    result: a refusal moves nothing.
+    """
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)  # a single rename: the whole folder appears at once
-        return
+        try:
+            os.rename(tmp, dest)  # a single rename: the whole folder appears at once
+            return
+        except OSError as exc:  # another command made it meanwhile: join its files
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not dest.is_dir():
+                raise
 
     def order(entry: Path) -> tuple[int, str]:
         return (last.index(entry.name) + 1 if entry.name in last else 0, entry.name)
 
-    for entry in sorted(tmp.iterdir(), key=order):
-        target = dest / entry.name
-        if entry.is_dir() and target.exists():
-            if target.is_dir():
+    entries = sorted(tmp.iterdir(), key=order)
+    with folder_lock(dest):
+        if kind is not None:
+            check_kind(dest, kind, option)
+        check_entries(
+            dest,
+            tuple(e.name for e in entries if not e.is_dir()),
+            tuple(e.name for e in entries if e.is_dir()),
+            option,
+        )
+        for entry in entries:
+            target = dest / entry.name
+            if entry.is_dir() and target.is_dir():
                 shutil.rmtree(target)
-            else:
-                target.unlink()
-        os.replace(entry, target)
+            os.replace(entry, target)
     tmp.rmdir()
 
 
@@ -132,7 +333,13 @@ def process_alive(pid: int) -> bool:
 
 
 def _partial_prefix(dest: Path) -> str:
-    return f".{dest.name}.partial-"
+    name = dest.name
+    if len(os.fsencode(name)) > 100:  # leave room for the rest of the name
+        digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+        while len(os.fsencode(name)) > 80:
+            name = name[:-1]
+        name = f"{name}~{digest}"
+    return f".{name}.partial-"
 
 
 def _writer_tag() -> str:
@@ -203,8 +410,13 @@ def atomic_file(path: Path) -> Iterator[Path]:
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with _staged(tmp, lambda: _replace_synced(tmp, path)):
-        yield tmp
+    try:
+        with _staged(tmp, lambda: _replace_synced(tmp, path)):
+            yield tmp
+    except OSError as exc:  # name the file meant, not the temporary one (or none)
+        if exc.filename is None or str(exc.filename) == str(tmp):
+            exc.filename = str(path)
+        raise
 
 
 def write_atomic(path: Path, content: str | bytes) -> Path:
@@ -220,7 +432,12 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
 
 @contextmanager
 def atomic_output(
-    dest: Path, *, last: tuple[str, ...] = (), option: str = "--out"
+    dest: Path,
+    *,
+    last: tuple[str, ...] = (),
+    option: str = "--out",
+    kind: str | None = None,
+    files: tuple[str, ...] = (),
 ) -> Iterator[Path]:
     """Yield an empty temporary folder; publish its contents to ``dest`` on success.
 
@@ -230,17 +447,37 @@ def atomic_output(
         last: names to move last when ``dest`` already exists, e.g. ``("summary.json",)``,
             so that file's presence means the others are complete.
         option: the command-line option that named ``dest``, for error messages.
+        kind: what the result is (``run``, ``validation``): recorded in the folder, and a
+            folder holding another kind of result is refused (see :func:`check_kind`).
+        files: the names the block will write, checked before it starts (none may be a
+            folder in ``dest``).
 
     The temporary folder lives beside ``dest`` (in its nearest existing ancestor), so the
     final move is a rename on the same filesystem. It is removed on any error, including
-    ``KeyboardInterrupt``.
+    ``KeyboardInterrupt``. An operating-system error (a full disk, a read-only file system)
+    becomes an :class:`OutputError` naming the path and the reason; ``dest`` is left as it
+    was.
     """
-    dest = check_destination(dest, option)
+    dest = check_destination(dest, option, kind=kind, files=files)
     base = _nearest_existing_ancestor(dest.parent)
-    remove_stale_partials(base, dest)
-    tmp = _make_temp_dir(base, _partial_prefix(dest))
-    with _staged(tmp, lambda: _publish(tmp, dest, last)):
-        yield tmp
+    try:
+        remove_stale_partials(base, dest)
+        tmp = _make_temp_dir(base, _partial_prefix(dest))
+    except OSError as exc:
+        raise OutputError(f"{option}: cannot write in {base} ({os_reason(exc)})") from None
+    try:
+        with _staged(tmp, lambda: _publish(tmp, dest, last, kind, option)):
+            if kind is not None:
+                (tmp / RESULT_MARKER).write_text(kind + "\n", encoding="utf-8")
+            yield tmp
+    except OSError as exc:
+        where = exc.filename if isinstance(exc.filename, str | os.PathLike) else None
+        if where is not None and str(where).startswith(str(tmp)):
+            where = dest / Path(where).relative_to(tmp)
+        raise OutputError(
+            f"{option}: cannot write {where or dest} ({os_reason(exc)}); nothing was "
+            f"written to {dest}"
+        ) from None
 
 
 def json_safe(value: Any) -> Any:

@@ -297,12 +297,24 @@ def _toml_files(folder: str) -> list[tuple[str, os.stat_result]]:
     problem = folder_problem(folder)
     if problem:
         raise ProfileError(f"profile folder {folder} {problem}; give a folder of *.toml files")
-    with os.scandir(folder) as entries:
-        found = [
-            (entry.name, entry.stat())
-            for entry in entries
-            if entry.name.endswith(".toml") and entry.is_file()
-        ]
+    found = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".toml"):
+                    continue
+                try:  # follows a symbolic link: a loop or a dangling one is the user's
+                    if entry.is_file():
+                        found.append((entry.name, entry.stat()))
+                except OSError as exc:
+                    raise ProfileError(
+                        f"profile file {entry.path} cannot be read "
+                        f"({exc.strerror or exc}); fix or remove it"
+                    ) from None
+    except OSError as exc:
+        raise ProfileError(
+            f"profile folder {folder} cannot be read ({exc.strerror or exc})"
+        ) from None
     return [(os.path.join(folder, name), stat) for name, stat in sorted(found)]
 
 

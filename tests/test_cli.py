@@ -59,7 +59,8 @@ def test_run_out_writes_the_four_files(tmp_path: Path):
     result = invoke("run", *SMALL, "--seed", "5", "--csv", "--out", str(out))
     assert result.exit_code == 0, result.output
     names = {"summary.json", "timeseries.parquet", "timeseries.csv", "report.html"}
-    assert {p.name for p in out.iterdir()} == names
+    assert {p.name for p in out.iterdir()} == names | {".ppsim-result"}  # marked as a run's
+    assert (out / ".ppsim-result").read_text() == "run\n"
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no temporary folder left
     assert str(out) in result.stdout
 

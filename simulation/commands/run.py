@@ -42,6 +42,12 @@ TIMESERIES_FILE = "timeseries.parquet"
 CSV_FILE = "timeseries.csv"
 REPORT_FILE = "report.html"
 
+
+def result_files(csv: bool) -> tuple[str, ...]:
+    """The files ``--out`` receives (with ``--csv``, the time series as CSV too)."""
+    return (SUMMARY_FILE, TIMESERIES_FILE, REPORT_FILE) + ((CSV_FILE,) if csv else ())
+
+
 # The outcome table, in sections a reader can scan (as declared in the outcome registry).
 SUMMARY_SECTIONS = outcome_sections()
 
@@ -252,7 +258,7 @@ def register(app: typer.Typer) -> None:
             dirs = check_profile_dirs(profile_dir)
             out_dir = out_folder(out)
             if out_dir is not None:
-                check_destination(out_dir)
+                check_destination(out_dir, kind="run", files=result_files(csv))
             start = time.perf_counter()
             if show_progress:
                 with err.status("Building the network"):
@@ -276,7 +282,9 @@ def register(app: typer.Typer) -> None:
             )
             written: list[str] = []
             if out_dir is not None:
-                with atomic_output(out_dir, last=(SUMMARY_FILE,)) as folder:
+                with atomic_output(
+                    out_dir, last=(SUMMARY_FILE,), kind="run", files=result_files(csv)
+                ) as folder:
                     written = write_results(folder, series, document, csv)
         if json_output:
             typer.echo(dumps(document))

@@ -24,7 +24,6 @@ from rich.progress import (
 )
 
 from simulation.cli_options import fail, user_errors
-from simulation.errors import OutputError
 
 JSON_FILE = "validation.json"
 REPORT_FILE = "report.html"
@@ -99,7 +98,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        from simulation.output import atomic_output, json_safe, out_folder
+        from simulation.output import atomic_output, check_destination, json_safe, out_folder
         from simulation.validation import (
             load_settings,
             preset,
@@ -116,8 +115,7 @@ def register(app: typer.Typer) -> None:
             settings = load_settings(study, full) if study is not None else preset(full)
             settings = settings.with_seed(seed)
             cells = read_paper_cells()
-            if out.exists() and not out.is_dir():
-                raise OutputError(f"--out: {out} is a file; give a folder")
+            check_destination(out, kind="validation", files=(JSON_FILE, REPORT_FILE))
             columns = (
                 TextColumn("[progress.description]{task.description}"),
                 BarColumn(),
@@ -141,7 +139,7 @@ def register(app: typer.Typer) -> None:
             document = json.dumps(
                 json_safe({"command": command, **result.to_dict()}), indent=1, allow_nan=False
             )
-            with atomic_output(out) as folder:
+            with atomic_output(out, kind="validation", files=(JSON_FILE, REPORT_FILE)) as folder:
                 (folder / JSON_FILE).write_text(document, encoding="utf-8")
                 (folder / REPORT_FILE).write_text(report_html(result, command), encoding="utf-8")
         console.print(render_table(result))

@@ -94,7 +94,13 @@ def register(app: typer.Typer) -> None:
         _check(config, first_seed, host, port)
         console = Console(stderr=True)
         url = url_for(host, port)
-        log_dir = Path(tempfile.mkdtemp(prefix="ppsim-viz-"))
+        try:
+            log_dir = Path(tempfile.mkdtemp(prefix="ppsim-viz-"))
+        except OSError as exc:  # no writable temporary folder: the user's to fix
+            fail(
+                f"cannot create a folder for the app's log in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}); set TMPDIR to a writable folder"
+            )
         log_path = log_dir / "server.log"
 
         def on_terminate(signum, frame):  # noqa: ARG001

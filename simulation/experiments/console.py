@@ -149,7 +149,8 @@ def execute(
             f"{first['error']}. Rerun the command to try them again."
         )
     if report:
-        path = build_report(out_dir, result.frame)
+        with user_errors():  # a full disk is the user's to fix, not a bug
+            path = build_report(out_dir, result.frame)
         err_console.print(f"Report: {path}")
     return result
 

@@ -39,6 +39,7 @@ from markupsafe import escape
 
 from simulation import page
 from simulation.config import config_fields
+from simulation.errors import OutputError
 from simulation.experiments import robustness, sensitivity, whatif
 from simulation.experiments.design import Plan, make_plan
 from simulation.experiments.stats import FEW_REPLICATES, group_summary, ok_runs
@@ -52,7 +53,7 @@ from simulation.experiments.store import (
 )
 from simulation.experiments.study import BASELINE, Study, Variable
 from simulation.metrics import OUTCOMES, SUMMARY_DESCRIPTIONS, outcome_scale, outcome_title
-from simulation.output import write_atomic
+from simulation.output import check_entries, os_reason, write_atomic
 
 COLORS = (
     "#1f77b4",
@@ -1086,8 +1087,13 @@ def build_report(out_dir: str | Path, runs: pd.DataFrame | None = None) -> Path:
     out_dir = Path(out_dir)
     study = read_stored_study(out_dir)
     check_unedited(out_dir)
+    check_entries(out_dir, files=(REPORT_FILE, page.PLOTLY_FILE), option="")
     frame = load_runs(out_dir) if runs is None else runs
     series = load_timeseries(out_dir) if study.timeseries else None
     text = render(study, frame, series, shared_plotly=True)
-    page.write_plotly_js(out_dir)
-    return write_atomic(out_dir / REPORT_FILE, text)
+    try:
+        page.write_plotly_js(out_dir)
+        return write_atomic(out_dir / REPORT_FILE, text)
+    except OSError as exc:  # a full disk, a read-only folder: the user's to fix
+        where = exc.filename if exc.filename is not None else out_dir / REPORT_FILE
+        raise OutputError(f"cannot write {where} ({os_reason(exc)})") from None

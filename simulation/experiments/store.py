@@ -36,6 +36,7 @@ The folder loads with one call::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
@@ -44,7 +45,8 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from simulation.config import config_fields, field_type
+from simulation.errors import OutputError
 from simulation.experiments.inputs import (
     INPUTS_FILE,
     InputFile,
@@ -66,7 +69,16 @@ from simulation.experiments.inputs import (
 from simulation.experiments.study import Study, StudyError
 from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
-from simulation.output import atomic_file, write_atomic
+from simulation.output import (
+    RESULT_MARKER,
+    atomic_file,
+    check_destination,
+    check_kind,
+    folder_lock,
+    mark_kind,
+    os_reason,
+    write_atomic,
+)
 from simulation.textfile import folder_problem
 
 RUNS_DIR = "runs"
@@ -74,10 +86,13 @@ SERIES_DIR = "timeseries"
 STUDY_FILE = "study.toml"
 REPORT_FILE = "report.html"
 LOCK_FILE = ".lock"
+PLOTLY_FILE = "plotly.min.js"
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 TIMING_COLUMNS = ("wall_time_s", "cpu_time_s")
 OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
+STUDY_FOLDER_FILES = (STUDY_FILE, INPUTS_FILE, REPORT_FILE, PLOTLY_FILE, LOCK_FILE, RESULT_MARKER)
+"""The files (never folders) of a study folder."""
 
 PART_RE = re.compile(r"^part-\d{20}-[0-9a-f]{8}\.parquet$")
 MARKER_KEY = b"ppsim.part"
@@ -201,26 +216,60 @@ class StudyStore:
 
     @classmethod
     def open(cls, root: str | Path, study: Study) -> StudyStore:
-        """Open (or create) the folder for ``study``; refuse it if it holds another study."""
+        """Open (or create) the folder for ``study``; refuse it if it holds another study,
+        another kind of result (a run's, a validation's), a folder where the store writes a
+        file (or the reverse), or cannot be written (one line naming the path and the
+        operating system's reason). A refused folder that this call created is removed."""
         root = Path(root)
-        if root.exists() and not root.is_dir():
-            raise StudyError(f"--out {root}: exists and is not a folder")
-        root.mkdir(parents=True, exist_ok=True)
+        check_destination(
+            root,
+            kind="study",
+            files=STUDY_FOLDER_FILES,
+            folders=(RUNS_DIR, SERIES_DIR),
+            staged=False,
+        )
+        created = [p for p in (root, *root.parents) if not p.exists()]
         store = cls(root, study)
-        store._acquire()
         try:
-            store.inputs = study_inputs(study)
-            store._check_same_study()
-            store.runs_dir.mkdir(exist_ok=True)
-            if study.timeseries:
-                store.series_dir.mkdir(exist_ok=True)
-            store._clean()
-            write_atomic(root / STUDY_FILE, _study_text(study))
-            write_atomic(root / INPUTS_FILE, inputs_text(store.inputs))
+            with _os_errors(root, "cannot write"):
+                root.mkdir(parents=True, exist_ok=True)
+                store._acquire()
+                with folder_lock(root):  # a run publishing here at once takes its turn
+                    check_kind(root, "study")
+                    mark_kind(root, "study")
+                store.inputs = study_inputs(study)
+                store._check_same_study()
+                store.runs_dir.mkdir(exist_ok=True)
+                if study.timeseries:
+                    store.series_dir.mkdir(exist_ok=True)
+                store._clean()
+                write_atomic(root / STUDY_FILE, _study_text(study))
+                write_atomic(root / INPUTS_FILE, inputs_text(store.inputs))
         except BaseException:
+            owned = store._lock is not None  # else the folder is another command's
             store.close()
+            if created:  # nothing of a refused study stays behind
+                store._remove_own(created, owned)
             raise
         return store
+
+    def _remove_own(self, created: list[Path], owned: bool) -> None:
+        """Remove what a failed :meth:`open` made in a folder it created (if it held the
+        folder's lock: else the folder is another command's), and the folders it created
+        if they are left empty; never anything another command wrote there."""
+        if owned:
+            with contextlib.suppress(OSError):
+                if (self.root / RESULT_MARKER).read_text(encoding="utf-8").strip() == "study":
+                    (self.root / RESULT_MARKER).unlink()
+            for name in (STUDY_FILE, INPUTS_FILE):
+                with contextlib.suppress(OSError):
+                    (self.root / name).unlink()
+            for folder in (self.series_dir, self.runs_dir):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if empty
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
 
     def __enter__(self) -> StudyStore:
         return self
@@ -339,17 +388,24 @@ class StudyStore:
 
     # -- writing -----------------------------------------------------------------------
     def append(self, rows: list[dict[str, Any]], series: Iterable[pd.DataFrame] = ()) -> None:
-        """Write finished runs (and their time series) as one new part, atomically."""
+        """Write finished runs (and their time series) as one new part, atomically.
+
+        A write the operating system refuses (a full disk) raises :class:`OutputError`
+        naming the file and the reason; the parts written before stay, for a resume.
+        """
         if not rows:
             return
         name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
         frames = [s for s in series if s is not None and not s.empty]
-        if frames and self.study.timeseries:
-            table = pa.Table.from_pandas(
-                pd.concat(frames, ignore_index=True), schema=series_schema(), preserve_index=False
-            )
-            _write_part(table, self.series_dir / name)
-        _write_part(pa.Table.from_pylist(rows, schema=runs_schema()), self.runs_dir / name)
+        with _os_errors(self.root, "cannot write", _RESUME_HINT):
+            if frames and self.study.timeseries:
+                table = pa.Table.from_pandas(
+                    pd.concat(frames, ignore_index=True),
+                    schema=series_schema(),
+                    preserve_index=False,
+                )
+                _write_part(table, self.series_dir / name)
+            _write_part(pa.Table.from_pylist(rows, schema=runs_schema()), self.runs_dir / name)
 
     def drop_failed(self) -> int:
         """Remove failed runs from the store so they run again; returns how many.
@@ -358,20 +414,37 @@ class StudyStore:
         have no time series), so a crash here loses nothing that had finished.
         """
         dropped = 0
-        for part in _parts(self.runs_dir, runs_schema()):
-            table = pq.read_table(part, schema=runs_schema())
-            failed = pc.equal(table["status"], STATUS_FAILED)
-            count = pc.sum(failed).as_py() or 0
-            if not count:
-                continue
-            dropped += count
-            kept = table.filter(pc.invert(failed))
-            if kept.num_rows:
-                _write_part(kept, part)
-            else:
-                (self.series_dir / part.name).unlink(missing_ok=True)
-                part.unlink()
+        with _os_errors(self.root, "cannot rewrite", _RESUME_HINT):
+            for part in _parts(self.runs_dir, runs_schema()):
+                table = pq.read_table(part, schema=runs_schema())
+                failed = pc.equal(table["status"], STATUS_FAILED)
+                count = pc.sum(failed).as_py() or 0
+                if not count:
+                    continue
+                dropped += count
+                kept = table.filter(pc.invert(failed))
+                if kept.num_rows:
+                    _write_part(kept, part)
+                else:
+                    (self.series_dir / part.name).unlink(missing_ok=True)
+                    part.unlink()
         return dropped
+
+
+_RESUME_HINT = (
+    "; the runs stored so far are kept: fix that and run the same command again to resume"
+)
+
+
+@contextmanager
+def _os_errors(root: Path, doing: str, hint: str = "") -> Iterator[None]:
+    """Turn an operating-system error (a full disk, a read-only file system, a folder where
+    a file should be) into one :class:`OutputError` line naming the path and the reason."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else root
+        raise OutputError(f"--out {root}: {doing} {where} ({os_reason(exc)}){hint}") from None
 
 
 def _calibration_hint(stored: Study, study: Study) -> str:
