@@ -132,6 +132,13 @@ class SimulationConfig(Table):
         "Apollo 2024, models other than o1 confessed in about 80 % of follow-ups)",
         unit="probability",
     )
+    denial_rate: number(0.0, 1.0, optional=True) = population(
+        None,
+        "every AI's probability of denying misconduct an audit caught, for profiles and "
+        "abstract agents alike (assumption, unmeasured: unset keeps each profile's own, "
+        "0.2, and abstract_denial)",
+        unit="probability",
+    )
     abstract_faking_gap: number(0.0, 1.0) = population(
         0.0,
         "abstract agents: how much less they protect when they know they are watched "

@@ -8,6 +8,7 @@ actor's own probabilities from Beta distributions that keep every mean rate.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -117,12 +118,20 @@ def population(
     if config.propensity is not None:
         chosen = [abstract_profile(config.abstract_denial, config.abstract_faking_gap)]
         weights = np.ones(1)
-        return chosen, weights, PropensityTables.from_profiles(chosen, config.propensity)
+        tables = PropensityTables.from_profiles(chosen, config.propensity)
+        return chosen, weights, _with_denial(tables, config.denial_rate)
     chosen, weights = resolve_mix(config.profile_mix, profiles)
     if config.calibration == "posterior":
         seed = calibration.calibration_seed(calibration_seed)
         chosen = calibration.calibrated_profiles(chosen, profiles, seed)
-    return chosen, weights, PropensityTables.from_profiles(chosen)
+    return chosen, weights, _with_denial(PropensityTables.from_profiles(chosen), config.denial_rate)
+
+
+def _with_denial(tables: PropensityTables, denial_rate: float | None) -> PropensityTables:
+    """``tables`` with every profile's denial set to ``denial_rate`` (None: as they are)."""
+    if denial_rate is None:
+        return tables
+    return dataclasses.replace(tables, denial=np.full(tables.denial.shape, denial_rate))
 
 
 def assign_profiles(n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -233,3 +233,8 @@ def test_console_verdicts_move_reasons_to_numbered_notes() -> None:
         "more reliable, saves hours",
     ]
     assert notes == [("x", "a (with parentheses)"), ("y", "b (too)")]
+
+
+def test_penalty_training_has_no_mechanism_when_every_ai_denies() -> None:
+    assert any("denies" in r for r in _reasons({"penalty_training": 0.5}, denial_rate=1.0))
+    assert _reasons({"penalty_training": 0.5}, denial_rate=0.9) == []

@@ -301,3 +301,14 @@ def test_false_flags_and_shutdowns_count_healthy_systems():
     assert (series["false_shutdown_downtime"] == series["decommissioned"]).all()
     assert summary["false_flag_share"] == 1.0
     assert summary["false_shutdowns_total"] == series["flagged"].sum()
+
+
+# --- denial ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("denial", [0.0, 1.0])
+def test_denial_rate_sets_every_ais_denial(denial: float):
+    """Every detection is denied at denial_rate 1 and none at 0, whatever the profiles say."""
+    model = run(denial_rate=denial, audit_rate=0.5, fault_rate=0.02, steps=30)
+    series = model.timeseries()
+    assert series["detections"].sum() > 0
+    assert series["denials"].sum() == denial * series["detections"].sum()
+    assert (model.engine.tables.denial == denial).all()

@@ -54,20 +54,22 @@ class Population:
     agent_propensity: float
     covert_scale: float
     floor: tuple[Profile, ...] = ()
+    denial_rate: float | None = None
 
     @classmethod
     def of(cls, cfg: Config, profiles: Mapping[str, Profile]) -> Population:
         """The population of configuration ``cfg``, its mix resolved against ``profiles``."""
         prompt = 1.0 - cfg["safety_prompt_reduction"] if cfg["safety_prompt"] else 1.0
         scale = cfg["propensity_scale"] * prompt
+        denial = cfg.get("denial_rate")
         if cfg["propensity"] is not None:
             agents = abstract_profile(cfg["abstract_denial"], cfg["abstract_faking_gap"])
-            return cls((agents,), float(cfg["propensity"]), scale)
+            return cls((agents,), float(cfg["propensity"]), scale, denial_rate=denial)
         chosen = resolve_mix(cfg["profile_mix"], dict(profiles))[0]
         if cfg.get("calibration") == "posterior":
             low, high = support_profiles(chosen, profiles)
-            return cls(tuple(high), 1.0, scale, tuple(low))
-        return cls(tuple(chosen), 1.0, scale)
+            return cls(tuple(high), 1.0, scale, tuple(low), denial)
+        return cls(tuple(chosen), 1.0, scale, denial_rate=denial)
 
     def peer_rates(self, behaviour: str) -> list[float]:
         return [r.p for p in self.profiles for r in p.peer[behaviour].values()]
@@ -96,6 +98,8 @@ class Population:
         return self.covert_scale > 0 and any(self.peer_rates("alignment_faking"))
 
     def denies_always(self) -> bool:
+        if self.denial_rate is not None:
+            return self.denial_rate >= 1.0
         return all(p.denial.p >= 1.0 for p in self.floor or self.profiles)
 
 
