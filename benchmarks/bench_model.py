@@ -44,7 +44,7 @@ from rich.table import Table
 
 from simulation.config import TOPOLOGIES
 from simulation.kernels import PHASES
-from simulation.output import write_atomic
+from simulation.reports.output import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTORISED, REFERENCE = "vectorised", "reference"

@@ -31,7 +31,7 @@ from simulation.experiments.runner import run_study
 from simulation.experiments.store import TIMING_COLUMNS, load_runs
 from simulation.experiments.study import Study
 from simulation.experiments.study_file import parse_study
-from simulation.output import write_atomic
+from simulation.reports.output import write_atomic
 
 
 def make_study(runs: int, n_systems: int, steps: int) -> Study:

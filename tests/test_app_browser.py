@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.palette import FAULTY_SHARE_COLOUR, MECHANISM_COLOURS, STATUS_COLOURS
+from simulation.reports.palette import FAULTY_SHARE_COLOUR, MECHANISM_COLOURS, STATUS_COLOURS
 from simulation.viz.page import NETWORK_ID, PLOTS_ID
 from simulation.viz.server import free_port, wait_until_ready
 from simulation.viz.style import STATUS_LEGEND

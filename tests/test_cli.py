@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from simulation.cli import app
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
-from simulation.output import atomic_file, atomic_output, write_atomic
 from simulation.profiles import builtin_profile_dir
+from simulation.reports.output import atomic_file, atomic_output, write_atomic
 
 SMALL = ["--n-systems", "200", "--steps", "20"]
 SHIPPED = (
@@ -343,7 +343,7 @@ def test_a_bug_is_reported_as_a_bug_not_as_bad_input(monkeypatch, tmp_path: Path
     """An exception that is not a PpsimError (here a NumPy-style ValueError from inside the
     model) exits 1 with "Internal error" and a log holding the traceback, never the
     "Error: ..." line and exit code 2 of a user's mistake."""
-    import simulation.cli as cli
+    import simulation.cli.entry as cli
     from simulation.engine import Engine
 
     def broken_cycles(self, count):

@@ -21,13 +21,13 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.experiments import load_runs, load_study, run_study
 from simulation.experiments.design import make_plan
-from simulation.experiments.report import build_report
 from simulation.experiments.runner import PART_SECONDS, StudyInterrupted
 from simulation.experiments.sensitivity import analyse
 from simulation.experiments.store import LOCK_FILE, TIMING_COLUMNS, load_timeseries
 from simulation.experiments.study import StudyError
 from simulation.experiments.study_file import parse_study
 from simulation.experiments.whatif import effects, paired_differences
+from simulation.reports.study import build_report
 
 PPSIM = Path(sys.executable).parent / "ppsim"
 SWEEP = """

@@ -108,7 +108,7 @@ def test_distributions_and_unset_parameters_round_trip_through_toml(tmp_path: Pa
 
 
 def test_study_file_also_works_as_a_run_config(tmp_path: Path) -> None:
-    from simulation.cli_options import read_config_file
+    from simulation.cli.options import read_config_file
 
     params, seed = read_config_file(EXPERIMENTS / "propensity-by-audit.toml")
     assert params["n_systems"] == 1000 and seed == 2026

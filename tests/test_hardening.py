@@ -595,7 +595,7 @@ def test_runs_lost_by_the_executor_are_left_for_resume_not_stored_as_failed(
 def test_a_lost_cluster_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from contextlib import contextmanager
 
-    from simulation.experiments import console
+    from simulation.cli import console
 
     @contextmanager
     def lost_cluster(workers, scheduler):
@@ -629,7 +629,7 @@ def test_killing_a_sweep_leaves_no_worker_behind(tmp_path: Path, signal_name: st
     import subprocess
     import sys
 
-    from simulation.output import process_alive
+    from simulation.reports.output import process_alive
 
     study = _write(
         tmp_path,

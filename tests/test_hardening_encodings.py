@@ -147,7 +147,7 @@ def test_a_utf8_byte_order_mark_is_accepted(case: str, tmp_path: Path) -> None:
         folder.mkdir()
         (folder / name).write_bytes(data)
     if case == "config":
-        from simulation.cli_options import read_config_file
+        from simulation.cli.options import read_config_file
 
         assert read_config_file(marked / name) == read_config_file(plain / name)
     elif case == "study":

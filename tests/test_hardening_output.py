@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 
 import simulation.validation as validation
 import simulation.validation.paper as paper
-from simulation import output
 from simulation.cli import app
 from simulation.experiments import load_runs
 from simulation.experiments import store as store_module
+from simulation.reports import output
 
 runner = CliRunner()
 SMALL = ["--n-systems", "30", "--steps", "3"]

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from simulation.cli import console
 from simulation.config import SimulationConfig
-from simulation.experiments import console, whatif
+from simulation.experiments import whatif
 from simulation.experiments.design import make_plan
 from simulation.experiments.mechanisms import inert_arms, inert_levers
 from simulation.experiments.study_file import parse_study
@@ -209,7 +210,7 @@ def test_whatif_table_says_no_mechanism_for_cross_family_without_loyalty(
 
 
 def test_report_table_says_no_mechanism(monkeypatch: pytest.MonkeyPatch) -> None:
-    from simulation.experiments import report
+    from simulation.reports import study as report
 
     study = _study()
     page = report.render(study, _no_effect_frame(study))
@@ -217,7 +218,7 @@ def test_report_table_says_no_mechanism(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_console_verdicts_move_reasons_to_numbered_notes() -> None:
-    from simulation.experiments.console import _footnoted
+    from simulation.cli.console import _footnoted
 
     verdicts = pd.Series(
         [

@@ -21,11 +21,12 @@ import pytest
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.experiments import report, robustness
+from simulation.experiments import robustness
 from simulation.experiments.design import make_plan
 from simulation.experiments.study import BASELINE, Study
 from simulation.experiments.study_file import parse_study
 from simulation.metrics import DIRECTIONS, OUTCOMES, RUN_OUTCOMES
+from simulation.reports import study as report
 
 FAULTY, AVAILABILITY = "faulty_share_mean", "availability_mean"
 

@@ -13,15 +13,16 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from simulation import palette
-from simulation.experiments import report, whatif
+from simulation.experiments import whatif
 from simulation.experiments.design import make_plan
 from simulation.experiments.stats import FEW_REPLICATES, bootstrap_ci, group_summary
 from simulation.experiments.study import BASELINE
 from simulation.experiments.study_file import load_study, parse_study
 from simulation.metrics import outcome_title
-from simulation.page import write_plotly_js
-from simulation.report import MECHANISMS
+from simulation.reports import palette, study_figures
+from simulation.reports import study as report
+from simulation.reports.html_page import write_plotly_js
+from simulation.reports.run import MECHANISMS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ["faulty_share_mean", "cascade_size_max", "eval_distortion_mean"]
@@ -104,7 +105,7 @@ def test_report_warns_when_replicates_are_too_few() -> None:
 def test_sweep_panels_share_one_grid_titled_by_descriptions_and_units() -> None:
     study = _sweep(3)
     frame = _frame(study, _skewed(9))
-    figures = report._sweep_figures(study, frame)
+    figures = study_figures._sweep_figures(study, frame)
     assert len(figures) == 1  # all outcomes in one grid, not one figure each
     assert report.render(study, frame).count("Plotly.newPlot") == 1
     layout = figures[0][0].layout
@@ -154,21 +155,21 @@ def test_whatif_rows_are_sorted_by_effect_and_costs_have_intervals() -> None:
     study = parse_study(WHATIF, "policies")
     frame = _whatif_frame(study)
     table = whatif.effects(frame, study)
-    shown = report._effects_table(study, table)
+    shown = study_figures._effects_table(study, table)
     share = shown[shown["outcome"] == outcome_title("faulty_share_mean")]
     assert list(share["arm"]) == ["b", "a", "c"]  # largest cut first
-    costs = report._costs_table(whatif.cost_benefit(frame, study))
+    costs = study_figures._costs_table(whatif.cost_benefit(frame, study))
     assert list(costs["arm"]) == ["b", "a", "c"]
     intervals = [c for c in costs.columns if c.startswith("95 % CI")]
     assert len(intervals) == 5  # policy, incident and total hours, faulty, shielded
     low, high = (float(x) for x in costs.iloc[0]["95 % CI (policy)"].split(" to "))
     assert low < costs.iloc[0][f"added: {outcome_title('human_hours_policy_per_cycle')}"] < high
-    assert report._arm_order(study, table) == ["b", "a", "c"]
+    assert study_figures._arm_order(study, table) == ["b", "a", "c"]
 
 
 def test_cost_chart_names_arms_in_the_legend_not_in_piled_labels() -> None:
     study = parse_study(WHATIF, "policies")
-    fig = report._cost_figure(whatif.cost_benefit(_whatif_frame(study), study))
+    fig = study_figures._cost_figure(whatif.cost_benefit(_whatif_frame(study), study))
     assert all(trace["mode"] == "markers" for trace in fig["data"])
     assert [t["name"] for t in fig["data"] if t["showlegend"]] == ["a", "b", "c"]
 
@@ -181,7 +182,7 @@ def test_cost_table_shows_policy_incident_and_total_hours() -> None:
     assert costs.loc["b", "policy_added"] == pytest.approx(3.0, abs=0.01)
     assert costs.loc["b", "incident_added"] == pytest.approx(-1.5)
     assert costs.loc["b", "total_added"] == pytest.approx(1.5, abs=0.01)
-    columns = report._costs_table(costs.reset_index()).columns
+    columns = study_figures._costs_table(costs.reset_index()).columns
     for outcome in ("human_hours_policy_per_cycle", "human_hours_incident_per_cycle"):
         assert f"added: {outcome_title(outcome)}" in columns
     assert f"added: {outcome_title(whatif.COST_OUTCOME)}" in columns
@@ -217,7 +218,7 @@ def test_verdict_judges_effort_on_the_total_hours() -> None:
     assert a["verdict"].endswith("costs hours")
     assert a["total_added"] == pytest.approx(a["policy_added"] + a["incident_added"])
     assert a["total_added"] == pytest.approx(20.1, abs=0.5)
-    shown = report._costs_table(costs.reset_index()).set_index("arm")
+    shown = study_figures._costs_table(costs.reset_index()).set_index("arm")
     total = f"added: {outcome_title(whatif.COST_OUTCOME)}"
     parts = [f"added: {outcome_title(o)}" for _, o, _ in whatif.COST_PARTS[:2]]
     assert shown.loc["a", total] == pytest.approx(shown.loc["a", parts].sum())

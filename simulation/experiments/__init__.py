@@ -10,7 +10,7 @@ from the model it runs and from the executor that runs it:
 - :mod:`~simulation.experiments.runner` runs them on any ``concurrent.futures.Executor``;
 - :mod:`~simulation.experiments.store` keeps one Parquet row per run, append-only;
 - :mod:`~simulation.experiments.whatif`, :mod:`~simulation.experiments.sensitivity` and
-  :mod:`~simulation.experiments.report` analyse and plot the stored results;
+  :mod:`~simulation.reports.study` analyse and plot the stored results;
   :mod:`~simulation.experiments.mechanisms` says which what-if levers cannot act under a
   study's assumptions, :mod:`~simulation.experiments.robustness` how each what-if effect
   holds scenario by scenario and which assumption it hangs on.
@@ -46,9 +46,9 @@ _EXPORTS = {
         "load_runs": "store",
         "load_timeseries": "store",
         "read_stored_study": "store",
-        "build_report": "report",
     }.items()
 }
+_EXPORTS["build_report"] = "simulation.reports.study"
 
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -80,7 +80,7 @@ from simulation.experiments.stats import ok_runs
 from simulation.experiments.study import BASELINE, Study
 from simulation.experiments.whatif import _Pairs
 from simulation.metrics import OUTCOMES, outcome_scale
-from simulation.output import write_atomic
+from simulation.reports.output import write_atomic
 
 ROBUSTNESS_FILE = "robustness.csv"
 COLUMNS = (

@@ -69,7 +69,7 @@ from simulation.experiments.inputs import (
 from simulation.experiments.study import Study, StudyError
 from simulation.experiments.study_file import load_study
 from simulation.metrics import METRIC_COLUMNS, SUMMARY_DESCRIPTIONS
-from simulation.output import (
+from simulation.reports.output import (
     RESULT_MARKER,
     atomic_file,
     check_destination,

@@ -31,9 +31,9 @@ from simulation.experiments.study import (
     scenario_count,
 )
 from simulation.metrics import SUMMARY_DESCRIPTIONS
-from simulation.output import name_problem
 from simulation.preflight import graph_nodes
 from simulation.profiles import ProfileError, available_profiles, resolve_mix
+from simulation.reports.output import name_problem
 from simulation.schema import (
     FLAG,
     TEXT,

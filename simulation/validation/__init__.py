@@ -19,9 +19,15 @@ Example:
     600
 """
 
-from simulation.validation.report import render_table, report_html
+from simulation import lazy_exports
 from simulation.validation.settings import SettingsError, load_settings, preset
 from simulation.validation.suite import ValidationResult, run_validation, work_units
+
+# The report (in simulation.reports) reads this package's theory: imported on first use,
+# so either side can be imported first.
+__getattr__ = lazy_exports(
+    __name__, dict.fromkeys(("render_table", "report_html"), "simulation.reports.validation")
+)
 
 __all__ = [
     "SettingsError",

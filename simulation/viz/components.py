@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import solara.server.settings
 
-from simulation.page import PLOTLY_DATA
+from simulation.reports.html_page import PLOTLY_DATA
 
 
 def serve_plotly_js() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import reacton.core
 import solara
 
-from simulation.palette import LINK_COLOURS
+from simulation.reports.palette import LINK_COLOURS
 from simulation.viz import style
 from simulation.viz.controls import AppModel, control_values, model_params
 from simulation.viz.details import hover_texts

@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from simulation import palette
 from simulation.model import PeerPreservationModel
+from simulation.reports import palette
 from simulation.viz import style
 
 PANELS = (

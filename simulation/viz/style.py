@@ -1,5 +1,5 @@
 """Marker shapes and words of the app, in one place; its colours come from
-:mod:`simulation.palette`, which the reports share.
+:mod:`simulation.reports.palette`, which the reports share.
 
 Status colours come from the Okabe-Ito palette, chosen so the five statuses stay apart for
 readers with any of the three common colour-vision deficiencies (the tests check the
@@ -10,7 +10,7 @@ covert) larger than healthy ones.
 
 from __future__ import annotations
 
-from simulation import palette
+from simulation.reports import palette
 
 # Status categories of a node, in drawing order (later ones on top).
 HEALTHY, DECOMMISSIONED_NODE, FAULTY, SHIELDED, COVERT_NODE = range(5)

@@ -22,8 +22,8 @@ def register(app: typer.Typer) -> None:
 
         Example: ppsim report results/propensity-by-audit
         """
-        from simulation.cli_options import user_errors
-        from simulation.experiments.report import build_report
+        from simulation.cli.options import user_errors
+        from simulation.reports.study import build_report
 
         with user_errors():
             path = build_report(folder)

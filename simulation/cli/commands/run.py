@@ -26,8 +26,8 @@ from rich.progress import (
 from rich.table import Table
 
 import simulation
-from simulation.cli_options import config_options, is_interactive, user_errors
-from simulation.commands.profiles import ProfileDirsOption, check_profile_dirs
+from simulation.cli.commands.profiles import ProfileDirsOption, check_profile_dirs
+from simulation.cli.options import config_options, is_interactive, user_errors
 from simulation.config import SimulationConfig
 from simulation.errors import UsageError
 from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_sections
@@ -135,8 +135,8 @@ def summary_document(
     wall_time: float,
 ) -> dict[str, Any]:
     """Everything ``summary.json`` records about a finished run (JSON-ready)."""
-    from simulation.output import json_safe
-    from simulation.report import size_distribution
+    from simulation.reports.output import json_safe
+    from simulation.reports.run import size_distribution
 
     return json_safe(
         {
@@ -158,7 +158,7 @@ def summary_document(
 def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: bool) -> list[str]:
     """Write the result files into ``folder``, the staging folder of :func:`atomic_output`
     (which publishes them all at once); returns their names, in writing order."""
-    from simulation.report import run_report_html
+    from simulation.reports.run import run_report_html
 
     series.to_parquet(folder / TIMESERIES_FILE, index=False)
     names = [TIMESERIES_FILE]
@@ -247,7 +247,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one simulation and show its outcomes (help text: ``RUN_HELP``)."""
         from simulation.model import PeerPreservationModel
-        from simulation.output import atomic_output, check_destination, out_folder
+        from simulation.reports.output import atomic_output, check_destination, out_folder
 
         run_seed = seed if seed is not None else (config_seed if config_seed is not None else 0)
         err = Console(stderr=True)

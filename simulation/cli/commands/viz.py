@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from simulation.cli_options import config_options, fail, user_errors
+from simulation.cli.options import config_options, fail, user_errors
 from simulation.config import SimulationConfig
 
 MAX_APP_SYSTEMS = 20_000

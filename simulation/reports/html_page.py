@@ -29,12 +29,12 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 from plotly.offline import get_plotlyjs
 
-from simulation.output import write_atomic
+from simulation.reports.output import write_atomic
 
 PLOTLY_FILE = "plotly.min.js"
 PLOTLY_DATA = Path(plotly.__file__).parent / "package_data"
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("simulation", "templates"), autoescape=True
+    loader=jinja2.PackageLoader("simulation.reports", "templates"), autoescape=True
 )
 
 

@@ -24,15 +24,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup, escape
 
-from simulation import page, palette
 from simulation.config import config_fields, population_label
 from simulation.metrics import SUMMARY_DESCRIPTIONS, format_outcome
+from simulation.reports import html_page, palette
 
 X_TITLE = "oversight cycle"
 TEMPLATE = "plotly_white"
 FIGURE_HEIGHT = 380
 
-# One colour per protection mechanism, the same as in the app (simulation.palette).
+# One colour per protection mechanism, the same as in the app (simulation.reports.palette).
 MECHANISMS: tuple[tuple[str, str, str], ...] = tuple(
     (column, label, palette.MECHANISM_COLOURS[column])
     for column, label in (
@@ -507,22 +507,24 @@ def run_report_html(series: pd.DataFrame, summary: Mapping[str, Any]) -> str:
         for name, value in metrics.items()
     ]
     figures = run_figures(series, summary["cascade_size_distribution"])
-    grid = "".join(page.figure(fig, CAPTIONS.get(name, ""), name) for name, fig in figures.items())
-    return page.render(
+    grid = "".join(
+        html_page.figure(fig, CAPTIONS.get(name, ""), name) for name, fig in figures.items()
+    )
+    return html_page.render(
         f"ppsim run: {params.get('n_systems', '?'):,} systems, "
         f"{params.get('topology', '')}, {population_label(params)}, "
         f"{params.get('steps', '?'):,} cycles",
         [
-            page.section("Key parameters", _key_parameters(key_params)),
-            page.section("Outcomes", _cards(cards)) if cards else "",
-            page.section("Figures", f'<div class="grid">{grid}</div>'),
-            page.details(
+            html_page.section("Key parameters", _key_parameters(key_params)),
+            html_page.section("Outcomes", _cards(cards)) if cards else "",
+            html_page.section("Figures", f'<div class="grid">{grid}</div>'),
+            html_page.details(
                 "All outcomes",
-                page.table(("outcome", "value", "meaning"), outcome_rows, right={"value"}),
+                html_page.table(("outcome", "value", "meaning"), outcome_rows, right={"value"}),
             ),
-            page.details(
+            html_page.details(
                 "All parameters",
-                page.table(
+                html_page.table(
                     ("parameter", "value", "meaning"), _parameter_rows(params), right={"value"}
                 ),
             ),

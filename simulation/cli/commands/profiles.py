@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from simulation.cli_options import fail, user_errors
+from simulation.cli.options import fail, user_errors
 from simulation.config import ConfigError
 from simulation.profiles import (
     BUCKETS,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from simulation.experiments import options
+from simulation.cli import study_options
 
 STUDY_ARGUMENT = typer.Argument(
     None,
@@ -29,18 +29,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def sweep(
         study_file: Path | None = STUDY_ARGUMENT,
-        vary: list[str] | None = options.VARY_OPTION,
-        set_values: list[str] | None = options.SET_OPTION,
-        replicates: int | None = options.REPLICATES_OPTION,
+        vary: list[str] | None = study_options.VARY_OPTION,
+        set_values: list[str] | None = study_options.SET_OPTION,
+        replicates: int | None = study_options.REPLICATES_OPTION,
         design: str | None = DESIGN_OPTION,
         samples: int | None = SAMPLES_OPTION,
-        seed: int | None = options.SEED_OPTION,
-        outcome: list[str] | None = options.OUTCOME_OPTION,
-        out: str | None = options.OUT_OPTION,
-        workers: int | None = options.WORKERS_OPTION,
-        scheduler: str | None = options.SCHEDULER_OPTION,
-        timeseries: bool | None = options.TIMESERIES_OPTION,
-        report: bool = options.REPORT_OPTION,
+        seed: int | None = study_options.SEED_OPTION,
+        outcome: list[str] | None = study_options.OUTCOME_OPTION,
+        out: str | None = study_options.OUT_OPTION,
+        workers: int | None = study_options.WORKERS_OPTION,
+        scheduler: str | None = study_options.SCHEDULER_OPTION,
+        timeseries: bool | None = study_options.TIMESERIES_OPTION,
+        report: bool = study_options.REPORT_OPTION,
     ) -> None:
         """Sweep the model across parameters and replicates; one row per run.
 
@@ -57,8 +57,8 @@ def register(app: typer.Typer) -> None:
         """
         import pandas as pd
 
-        from simulation.cli_options import user_errors
-        from simulation.experiments import console
+        from simulation.cli import console
+        from simulation.cli.options import user_errors
         from simulation.experiments.stats import group_summary
         from simulation.experiments.study_file import inline_study, load_study
         from simulation.metrics import outcome_scale

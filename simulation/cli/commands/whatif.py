@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from simulation.experiments import options
+from simulation.cli import study_options
 
 STUDY_ARGUMENT = typer.Argument(
     ...,
@@ -22,16 +22,16 @@ def register(app: typer.Typer) -> None:
     @app.command(name="whatif", no_args_is_help=True)
     def whatif_command(
         study_file: Path = STUDY_ARGUMENT,
-        set_values: list[str] | None = options.SET_OPTION,
-        vary: list[str] | None = options.VARY_OPTION,
-        replicates: int | None = options.REPLICATES_OPTION,
-        seed: int | None = options.SEED_OPTION,
-        outcome: list[str] | None = options.OUTCOME_OPTION,
-        out: str | None = options.OUT_OPTION,
-        workers: int | None = options.WORKERS_OPTION,
-        scheduler: str | None = options.SCHEDULER_OPTION,
-        timeseries: bool | None = options.TIMESERIES_OPTION,
-        report: bool = options.REPORT_OPTION,
+        set_values: list[str] | None = study_options.SET_OPTION,
+        vary: list[str] | None = study_options.VARY_OPTION,
+        replicates: int | None = study_options.REPLICATES_OPTION,
+        seed: int | None = study_options.SEED_OPTION,
+        outcome: list[str] | None = study_options.OUTCOME_OPTION,
+        out: str | None = study_options.OUT_OPTION,
+        workers: int | None = study_options.WORKERS_OPTION,
+        scheduler: str | None = study_options.SCHEDULER_OPTION,
+        timeseries: bool | None = study_options.TIMESERIES_OPTION,
+        report: bool = study_options.REPORT_OPTION,
     ) -> None:
         """Compare oversight policies with a baseline on common random numbers.
 
@@ -43,8 +43,9 @@ def register(app: typer.Typer) -> None:
 
         Example: ppsim whatif experiments/oversight-whatif.toml --workers 2
         """
-        from simulation.cli_options import user_errors
-        from simulation.experiments import console, robustness
+        from simulation.cli import console
+        from simulation.cli.options import user_errors
+        from simulation.experiments import robustness
         from simulation.experiments.study_file import load_study
 
         with user_errors():

@@ -21,15 +21,15 @@ from rich.progress import (
 from rich.table import Table
 
 from simulation import interrupts
-from simulation.cli_options import fail, user_errors
+from simulation.cli.options import fail, user_errors
 from simulation.config import parse_assignment
 from simulation.experiments.design import Plan
 from simulation.experiments.executors import open_executor, worker_count
-from simulation.experiments.report import build_report
 from simulation.experiments.runner import RunsLost, StudyInterrupted, StudyResult, run_study
 from simulation.experiments.study import Study, run_count
 from simulation.experiments.study_file import Overrides, given_once, parse_vary_option
-from simulation.output import out_folder
+from simulation.reports.output import out_folder
+from simulation.reports.study import build_report
 
 RESULTS_ROOT = Path("results")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from simulation.experiments import options
+from simulation.cli import study_options
 
 STUDY_ARGUMENT = typer.Argument(
     ...,
@@ -29,14 +29,14 @@ def register(app: typer.Typer) -> None:
     def sensitivity_command(
         study_file: Path = STUDY_ARGUMENT,
         method: str | None = METHOD_OPTION,
-        set_values: list[str] | None = options.SET_OPTION,
-        replicates: int | None = options.REPLICATES_OPTION,
-        seed: int | None = options.SEED_OPTION,
-        outcome: list[str] | None = options.OUTCOME_OPTION,
-        out: str | None = options.OUT_OPTION,
-        workers: int | None = options.WORKERS_OPTION,
-        scheduler: str | None = options.SCHEDULER_OPTION,
-        report: bool = options.REPORT_OPTION,
+        set_values: list[str] | None = study_options.SET_OPTION,
+        replicates: int | None = study_options.REPLICATES_OPTION,
+        seed: int | None = study_options.SEED_OPTION,
+        outcome: list[str] | None = study_options.OUTCOME_OPTION,
+        out: str | None = study_options.OUT_OPTION,
+        workers: int | None = study_options.WORKERS_OPTION,
+        scheduler: str | None = study_options.SCHEDULER_OPTION,
+        report: bool = study_options.REPORT_OPTION,
     ) -> None:
         """Which parameters drive each outcome? Global sensitivity with SALib.
 
@@ -47,8 +47,8 @@ def register(app: typer.Typer) -> None:
 
         Example: ppsim sensitivity experiments/sensitivity.toml --method morris
         """
-        from simulation.cli_options import user_errors
-        from simulation.experiments import console
+        from simulation.cli import console
+        from simulation.cli.options import user_errors
         from simulation.experiments.study_file import load_study
 
         with user_errors():

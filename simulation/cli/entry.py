@@ -1,4 +1,4 @@
-"""The ``ppsim`` command line: each command lives in ``simulation/commands/`` and registers
+"""The ``ppsim`` command line: each command lives in ``simulation/cli/commands/`` and registers
 itself on this Typer app."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typer.models import ParameterInfo
 
 import simulation
 from simulation import interrupts
-from simulation.output import flush_stdout, write_fault
+from simulation.reports.output import flush_stdout, write_fault
 
 # Typer carries its own copy of click; its exceptions are those of the module that
 # defines ``typer.BadParameter``.
@@ -129,7 +129,7 @@ def escape_help(typer_app: typer.Typer) -> None:
 
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"simulation.commands.{_name}").register(app)
+    importlib.import_module(f"simulation.cli.commands.{_name}").register(app)
 escape_help(app)
 
 

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from rich import box
 from rich.table import Table
 
-from simulation import page
+from simulation.reports import html_page
 from simulation.validation import theory
 from simulation.validation.suite import CheckRow, ValidationResult
 
@@ -397,19 +397,19 @@ def _table_html(rows: list[CheckRow]) -> str:
         )
         cells.append([r.check, r.expected, r.simulated, r.interval, r.n, verdict])
     headers = ("check", "expected", "simulated", "interval", "n", "agrees")
-    return page.table(headers, cells) + page.note(CAPTION)
+    return html_page.table(headers, cells) + html_page.note(CAPTION)
 
 
 def report_html(result: ValidationResult, command: str = "ppsim validate") -> str:
     """A self-contained HTML page: summary, figures, then the full table."""
     mode = "full-size" if result.full else "quick"
     summary = "".join(f"<li>{escape(line)}</li>" for line in result.summary())
-    return page.render(
+    return html_page.render(
         "ppsim validation report",
         [
             f"<ul>{summary}</ul>",
-            *(page.figure(fig) for fig in build_figures(result)),
-            page.section("All checks", _table_html(result.rows())),
+            *(html_page.figure(fig) for fig in build_figures(result)),
+            html_page.section("All checks", _table_html(result.rows())),
         ],
         heading="Does it reproduce what is known?",
         subtitle=[

@@ -1,6 +1,6 @@
 """Command-line options shared by ``ppsim sweep``, ``whatif`` and ``sensitivity``.
 
-Kept apart from :mod:`simulation.experiments.console` so registering the commands imports
+Kept apart from :mod:`simulation.cli.console` so registering the commands imports
 nothing heavy.
 """
 

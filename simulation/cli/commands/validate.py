@@ -23,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from simulation.cli_options import fail, user_errors
+from simulation.cli.options import fail, user_errors
 
 JSON_FILE = "validation.json"
 REPORT_FILE = "report.html"
@@ -98,7 +98,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        from simulation.output import atomic_output, check_destination, json_safe, out_folder
+        from simulation.reports.output import (
+            atomic_output,
+            check_destination,
+            json_safe,
+            out_folder,
+        )
         from simulation.validation import (
             load_settings,
             preset,
