@@ -3,23 +3,30 @@ by the compiled kernel :func:`simulation.kernels.cycle.cycle` (plain loops over 
 events, no Python loop over agents or edges): one call per cycle for ``step``, one call
 for many cycles for ``run_cycles``.
 
-One cycle (docs/model.md, "One step = one oversight cycle"):
+One cycle: its phases in order, named as in :data:`simulation.kernels.PHASES` and
+numbered as in docs/model.md, "One step = one oversight cycle":
 
-1. faults arise in healthy active systems at the hazard rate;
-2. faults propagate along depends-on edges from every faulty system that serves (active,
-   tampered, or a serving covert copy), ``spread_rounds`` hops per cycle (0: until no new
-   system fails), either by independent cascade (``beta`` per faulty dependency per round)
-   or by the Watts threshold rule (``theta``); each infection records its source, so each
-   root fault has a cascade tree;
-3. every system on the dashboards that is due (every ``evaluation_interval`` cycles) is
-   evaluated by its overseers; an AI overseer facing a failing peer may inflate the score;
-   an audit that catches it corrects the score (denial only spares the overseer the blame);
-4. flagged systems are shut down by their manager, who may comply, refuse (escalated to a
-   human after a delay), tamper (keeps running, dashboards say off) or exfiltrate (a
-   covert copy survives); a target whose manager complied may resist its own shutdown
-   (self-preservation); audits discover hidden systems;
-5. decommissioned systems are replaced by patched, healthy instances after a delay;
-6. metrics are recorded.
+1. ``propagate``: faults propagate along depends-on edges from every faulty system that
+   serves (active, tampered, or a serving covert copy), ``spread_rounds`` hops per cycle
+   (0: until no new system fails), either by independent cascade (``beta`` per faulty
+   dependency per round) or by the Watts threshold rule (``theta``); each infection
+   records its source, so each root fault has a cascade tree;
+2. ``arise_faults``: faults arise in healthy active systems at the hazard rate, each the
+   root of a new tree;
+3. ``escalations``: refused shutdowns whose delay is over are carried out by a human;
+4. ``discovery_audits``: audits discover hidden systems (tampered, covert copies);
+5. ``evaluate``: every system on the dashboards that is due (every
+   ``evaluation_interval`` cycles) is evaluated by its overseers; an AI overseer facing a
+   failing peer may inflate the score; an audit that catches it corrects the score
+   (denial only spares the overseer the blame);
+6. ``execute``: flagged systems are shut down by their manager, who may comply, refuse
+   (escalated to a human after a delay), tamper (keeps running, dashboards say off) or
+   exfiltrate (a covert copy survives); a target whose manager complied may resist its own
+   shutdown (self-preservation);
+7. ``replace``: decommissioned systems are replaced by patched, healthy instances after a
+   delay;
+8. ``grow_trust``: the trust of every pair still assigned grows;
+9. ``census``: the state at the cycle's end is counted.
 """
 
 from __future__ import annotations
