@@ -43,7 +43,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from simulation.config import TOPOLOGIES
-from simulation.kernels import PHASES
+from simulation.kernels import PHASE_BITS, PHASES
 from simulation.reports.output import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,10 +90,9 @@ def _time_phases(engine: Any, totals: dict[str, list[float]]) -> None:
     run = engine._run
     for name in ("_rotations_ahead", "_reserve_rows"):
         setattr(engine, name, timed(name, getattr(engine, name)))
-    engine._run = lambda mask, count, **kw: timed(PHASES[mask.bit_length() - 1], run)(
-        mask, count, **kw
-    )
-    one_call_per_phase = [1 << p for p in range(len(PHASES))]
+    name_of = {bit: name for name, bit in PHASE_BITS.items()}
+    engine._run = lambda mask, count, **kw: timed(name_of[mask], run)(mask, count, **kw)
+    one_call_per_phase = list(PHASE_BITS.values())
 
     def run_cycles(count: int) -> None:
         for _ in range(count):

@@ -29,12 +29,13 @@ from numba.core import config as numba_config
 
 PACKAGE = Path(__file__).resolve().parent
 #: every source file of the package whose contents the compiled functions read: the ones
-#: that define them and the ones whose constants they use (tests/test_compile_cache.py
-#: checks the list against the imports of the compiled modules)
+#: that define them and the ones whose constants they use, every module of the kernels
+#: package among them (tests/test_compile_cache.py checks the list against the imports of
+#: the compiled modules)
 ENGINE_SOURCES = (
     "compile_cache.py",
     "grouping.py",
-    "kernels.py",
+    *sorted(path.relative_to(PACKAGE).as_posix() for path in (PACKAGE / "kernels").glob("*.py")),
     "oversight.py",
     "states.py",
 )

@@ -1,25 +1,32 @@
 """The engine: the whole network's state as arrays, stepped one oversight cycle at a time
-by the compiled kernel :func:`simulation.kernels.cycle` (plain loops over the cycle's
+by the compiled kernel :func:`simulation.kernels.cycle.cycle` (plain loops over the cycle's
 events, no Python loop over agents or edges): one call per cycle for ``step``, one call
 for many cycles for ``run_cycles``.
 
-One cycle (docs/model.md, "One step = one oversight cycle"):
+One cycle: its phases in order, named as in :data:`simulation.kernels.PHASES` and
+numbered as in docs/model.md, "One step = one oversight cycle":
 
-1. faults arise in healthy active systems at the hazard rate;
-2. faults propagate along depends-on edges from every faulty system that serves (active,
-   tampered, or a serving covert copy), ``spread_rounds`` hops per cycle (0: until no new
-   system fails), either by independent cascade (``beta`` per faulty dependency per round)
-   or by the Watts threshold rule (``theta``); each infection records its source, so each
-   root fault has a cascade tree;
-3. every system on the dashboards that is due (every ``evaluation_interval`` cycles) is
-   evaluated by its overseers; an AI overseer facing a failing peer may inflate the score;
-   an audit that catches it corrects the score (denial only spares the overseer the blame);
-4. flagged systems are shut down by their manager, who may comply, refuse (escalated to a
-   human after a delay), tamper (keeps running, dashboards say off) or exfiltrate (a
-   covert copy survives); a target whose manager complied may resist its own shutdown
-   (self-preservation); audits discover hidden systems;
-5. decommissioned systems are replaced by patched, healthy instances after a delay;
-6. metrics are recorded.
+1. ``propagate``: faults propagate along depends-on edges from every faulty system that
+   serves (active, tampered, or a serving covert copy), ``spread_rounds`` hops per cycle
+   (0: until no new system fails), either by independent cascade (``beta`` per faulty
+   dependency per round) or by the Watts threshold rule (``theta``); each infection
+   records its source, so each root fault has a cascade tree;
+2. ``arise_faults``: faults arise in healthy active systems at the hazard rate, each the
+   root of a new tree;
+3. ``escalations``: refused shutdowns whose delay is over are carried out by a human;
+4. ``discovery_audits``: audits discover hidden systems (tampered, covert copies);
+5. ``evaluate``: every system on the dashboards that is due (every
+   ``evaluation_interval`` cycles) is evaluated by its overseers; an AI overseer facing a
+   failing peer may inflate the score; an audit that catches it corrects the score
+   (denial only spares the overseer the blame);
+6. ``execute``: flagged systems are shut down by their manager, who may comply, refuse
+   (escalated to a human after a delay), tamper (keeps running, dashboards say off) or
+   exfiltrate (a covert copy survives); a target whose manager complied may resist its own
+   shutdown (self-preservation);
+7. ``replace``: decommissioned systems are replaced by patched, healthy instances after a
+   delay;
+8. ``grow_trust``: the trust of every pair still assigned grows;
+9. ``census``: the state at the cycle's end is counted.
 """
 
 from __future__ import annotations
@@ -118,28 +125,32 @@ class Engine(EvaluationRules, ExecutionRules):
             else np.zeros(n, dtype=np.int64)
         )
 
-        self._flags = np.zeros((5, n), dtype=np.int8)
-        self.status = self._flags[kernels.ROW_STATUS]
+        # the per-system arrays: rows of two packed arrays (see kernels.systems_of)
+        self._flags = np.zeros((kernels.FLAG_ROWS, n), dtype=np.int8)
+        self._events = np.full((kernels.EVENT_ROWS, n), -1, dtype=np.int64)
+        self.last_score = np.full(n, np.nan)
+        self._systems = kernels.systems_of(
+            self._flags, self._events, self.last_score, self.evaluation_phase
+        )
+        self.status = self._systems.status
         self.status[:] = ACTIVE
-        self.shield = self._flags[kernels.ROW_SHIELD]
-        self.faulty = self._flags[kernels.ROW_FAULTY].view(np.bool_)
-        self.tampered = self._flags[kernels.ROW_TAMPERED].view(np.bool_)
-        self.breaker = self._flags[kernels.ROW_BREAKER].view(np.bool_)
-        self._events = np.full((7, n), -1, dtype=np.int64)
-        self.shielded_by = self._events[kernels.ROW_SHIELDED_BY]
+        self.shield = self._systems.shield
+        self.faulty = self._systems.faulty
+        self.tampered = self._systems.tampered
+        self.breaker = self._systems.breaker
+        self.shielded_by = self._systems.shielded_by
         self.shielded_by[:] = HUMAN
-        self.escalate_at = self._events[kernels.ROW_ESCALATE_AT]
-        self.replace_at = self._events[kernels.ROW_REPLACE_AT]
-        self.fault_time = self._events[kernels.ROW_FAULT_TIME]
-        self.fault_source = self._events[kernels.ROW_FAULT_SOURCE]
+        self.escalate_at = self._systems.escalate_at
+        self.replace_at = self._systems.replace_at
+        self.fault_time = self._systems.fault_time
+        self.fault_source = self._systems.fault_source
         self.fault_source[:] = NO_FAULT
-        self.fault_tree = self._events[kernels.ROW_FAULT_TREE]
+        self.fault_tree = self._systems.fault_tree
         # cascade trees: (distinct systems, infections) per tree, and which trees each
         # system has been in (a list per system, its rows in one pool; see kernels.join_tree)
         self._trees = np.zeros((64, 2), dtype=np.int64)
         self._tree_pool = np.zeros((64, 2), dtype=np.int64)
-        self._carry = np.zeros(3, dtype=np.int64)
-        self.last_score = np.full(n, np.nan)
+        self._carry = np.zeros(kernels.CARRY_SIZE, dtype=np.int64)
 
         k = config.evaluators_per_model
         self.self_overseen = np.zeros(n, dtype=bool)
@@ -161,27 +172,48 @@ class Engine(EvaluationRules, ExecutionRules):
         capacity = min(config.steps, 4096)
         self._counter_rows = np.zeros((capacity, len(COUNTER)), dtype=np.float64)
         self._census_rows = np.zeros((capacity, len(kernels.CENSUS)), dtype=np.float64)
-        # rows 0 and 1 stay zero between uses (see kernels.propagate)
-        self._scratch = np.zeros((7, n), dtype=np.int32)
+        # rows 0 and 1 stay zero between uses (see kernels.layout.SCRATCH_ROWS)
+        self._scratch = np.zeros((kernels.SCRATCH_ROWS, n), dtype=np.int32)
         self._queued = np.zeros(actors, dtype=np.bool_)
         self._queue = np.zeros(actors, dtype=np.int64)
+        self._arrays = self._bundle_arrays()
         self._rows: list[dict[str, float]] = []
         self._columns: dict[str, np.ndarray] = {}
         self._seed_initial_faults(min(config.initial_faults, n))
 
-    def rule_tables(
-        self,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """What every rule about an actor reads, in the kernels' argument order: each
-        actor's profile, family, own propensity and conduct, then the packed peer and self
-        rate tables."""
-        return (
+    def rule_tables(self) -> kernels.Actors:
+        """What every rule about an actor reads, the kernels'
+        :class:`~simulation.kernels.bundles.Actors`: each actor's profile, family, own
+        propensity and conduct, then the packed peer and self rate tables."""
+        return kernels.Actors(
             self.actor_profile,
             self.actor_family,
             self.agent_propensity,
             self.conduct,
             self._peer_rates,
             self._own_rates,
+        )
+
+    def _bundle_arrays(self) -> tuple:
+        """The arrays of the bundles the compiled cycle reads that are never replaced (the
+        first part of its flat tuple, see :func:`simulation.kernels.bundles.flat`): built
+        once, so that a call of the cycle costs little more than handing them over."""
+        net = self.net
+        return kernels.flat(
+            kernels.Run(self._stream, self._params, self._switches),
+            kernels.Packed(self._flags, self._events, self.last_score, self.evaluation_phase),
+            kernels.Oversight(
+                self.overseers, self.trust, self.oversees_indptr, self.oversees_indices
+            ),
+            kernels.Graph(
+                net.dependents_indptr,
+                net.dependents_indices,
+                net.n_dependencies,
+                net.linked_indptr,
+                net.linked_indices,
+            ),
+            self.rule_tables(),
+            kernels.Work(self._scratch, self._queued, self._queue, self._carry),
         )
 
     @property
@@ -200,13 +232,8 @@ class Engine(EvaluationRules, ExecutionRules):
             ids,
             ids.size,
             self.cycles_run,
-            self.faulty,
-            self.fault_time,
-            self.fault_source,
-            self.fault_tree,
-            self._events[kernels.ROW_TREE_LIST],
-            self._trees,
-            self._tree_pool,
+            self._systems,
+            kernels.Cascades(self._trees, self._tree_pool),
             self._carry,
         )
 
@@ -326,8 +353,8 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
-        mask of :data:`simulation.kernels.PHASES` bits, together covering every phase in
-        order): the benchmark's way to time each phase on its own."""
+        mask of phase bits, :data:`simulation.kernels.PHASE_BITS`, together covering every
+        phase in order): the benchmark's way to time each phase on its own."""
         rotations, rotate_at, _ = self._rotations_ahead(1)
         self._reserve_rows(self.cycles_run + 1)
         for mask in phases:
@@ -352,33 +379,9 @@ class Engine(EvaluationRules, ExecutionRules):
             self.cycles_run,
             count,
             0 if tables else self.cycles_run,
-            self._switches,
-            self._params,
-            self._stream,
-            counter_rows,
-            census_rows,
-            self._carry,
-            self._flags,
-            self._events,
-            self.last_score,
-            self.evaluation_phase,
-            self.overseers,
-            self.trust,
-            self.oversees_indptr,
-            self.oversees_indices,
-            drawn,
-            rotate_at,
-            self.net.dependents_indptr,
-            self.net.dependents_indices,
-            self.net.n_dependencies,
-            self.net.linked_indptr,
-            self.net.linked_indices,
-            *self.rule_tables(),
-            self._trees,
-            self._tree_pool,
-            self._scratch,
-            self._queued,
-            self._queue,
+            # the rest of the cycle's bundles: Records, Rotations, Cascades
+            self._arrays
+            + (counter_rows, census_rows, drawn, rotate_at, self._trees, self._tree_pool),
         )
 
     def serving(self) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Propensities as the rules apply them: what an actor's profile, trust bucket, own
 propensity, family loyalty, the safety prompt and penalty training make of its tabled
-rates (the compiled cycle applies the same functions of :mod:`simulation.kernels`).
+rates (the compiled cycle applies the same functions of
+:mod:`simulation.kernels.propensities`).
 
 A mixin of :class:`simulation.engine.Engine`.
 """
@@ -55,5 +56,5 @@ class EvaluationRules:
             np.broadcast_to(np.asarray(trust, dtype=np.float64), actors.shape).copy(),
             gaps,
             self._params,
-            *self.rule_tables(),
+            self.rule_tables(),
         )

@@ -1,7 +1,8 @@
 """Execution: a flagged system's manager complies, refuses, tampers or exfiltrates;
-egress control and audits may stop it (cycle step 4). The cycle decides with
-:func:`simulation.kernels.decide`; this mixin of :class:`simulation.engine.Engine` offers
-the same decision for given orders (the validation study asks it directly).
+egress control and audits may stop it (the cycle's phase 6, ``execute``). The cycle decides
+with :func:`simulation.kernels.propensities.decide`; this mixin of
+:class:`simulation.engine.Engine` offers the same decision for given orders (the validation
+study asks it directly).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class ExecutionRules:
         audited: np.ndarray,
         channels: tuple[str, ...] = SHUTDOWN_CHANNELS,
     ) -> np.ndarray:
-        """What each AI manager does with a shutdown order: an OUTCOME_* per order.
+        """What each AI manager does with a shutdown order: a SHUTDOWN_* code per order.
 
         With ``shutdown_channels = "sequential"`` tampering is tried first, then
         exfiltration, then open refusal, else compliance; with ``"largest"`` only the
@@ -44,5 +45,5 @@ class ExecutionRules:
             sum(kernels.CHANNEL_BITS[name] for name in channels),
             cfg.shutdown_channels == "largest",
             cfg.monitoring == "disclosed",
-            *self.rule_tables(),
+            self.rule_tables(),
         )

@@ -60,25 +60,37 @@ def test_a_read_only_install_compiles_once_into_the_user_cache(tmp_path: Path) -
     assert Path(first["cache"]).parent == user_cache
     assert Path(first["cache"]).name == "engine-" + compile_cache.source_digest()
     assert "compiling the engine, once" in first_err
-    assert list(user_cache.rglob("kernels.cycle-*.nbi")), "no cached cycle in the user cache"
+    assert list(user_cache.rglob("cycle.cycle-*.nbi")), "no cached cycle in the user cache"
 
     second, second_err = _run_read_only(tmp_path)
     assert "compiling" not in second_err
     assert second == first
 
 
+COMPILED = ("@njit", "@register_jitable")
+
+
 def _compiled_modules() -> list[Path]:
     package = Path(simulation.__file__).parent
-    return [p for p in package.rglob("*.py") if "@njit" in p.read_text()]
+    return [p for p in package.rglob("*.py") if any(mark in p.read_text() for mark in COMPILED)]
 
 
 def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
     """A module whose names a compiled function uses (functions or frozen constants) is one
-    of ENGINE_SOURCES, as is every module that defines compiled functions."""
+    of ENGINE_SOURCES, as is every module that defines compiled functions and every module
+    of the kernels package."""
     package = Path(simulation.__file__).parent
     keyed = set(compile_cache.ENGINE_SOURCES)
-    for path in _compiled_modules():
+    kernels = {p.relative_to(package).as_posix() for p in (package / "kernels").glob("*.py")}
+    assert "kernels/cycle.py" in kernels and kernels <= keyed
+    compiled = _compiled_modules()
+    assert len(compiled) >= 8, compiled
+    for path in compiled:
         assert path.relative_to(package).as_posix() in keyed, path
+        text = path.read_text()
+        assert "from simulation import compile_cache" in text.split("@", 1)[0], (
+            f"{path.name} must import simulation.compile_cache before it compiles anything"
+        )
         tree = ast.parse(path.read_text())
         imported = {
             alias.asname or alias.name: node.module
@@ -90,7 +102,9 @@ def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
             node
             for node in ast.walk(tree)
             if isinstance(node, ast.FunctionDef)
-            and any("njit" in ast.unparse(d) for d in node.decorator_list)
+            and any(
+                "njit" in ast.unparse(d) or "jitable" in ast.unparse(d) for d in node.decorator_list
+            )
         ]
         used = {n.id for fn in compiled for n in ast.walk(fn) if isinstance(n, ast.Name)}
         for name in used & set(imported):

@@ -89,6 +89,35 @@ def test_median_and_other_aggregations():
     assert kernels.aggregate(values.copy(), 2, kernels.AGGREGATION_CODES["mean"]) == 0.5
 
 
+def _census_bundles(
+    status: np.ndarray, faulty: np.ndarray, indptr: np.ndarray, linked: np.ndarray
+) -> tuple:
+    """The census's arguments for cycle 0 of systems with these statuses and faults, linked
+    by (``indptr``, ``linked``), one overseer each and covert copies that serve."""
+    n = status.size
+    switches = np.zeros(len(kernels.SWITCHES), dtype=np.int64)
+    switches[kernels.SWITCHES.index("covert_serves")] = 1
+    run = kernels.Run(np.zeros(1, dtype=np.uint64), np.zeros(len(kernels.PARAMS)), switches)
+    systems = kernels.systems_of(
+        np.zeros((kernels.FLAG_ROWS, n), dtype=np.int8),
+        np.zeros((kernels.EVENT_ROWS, n), dtype=np.int64),
+        np.zeros(n),
+        np.zeros(n, dtype=np.int64),
+    )
+    systems.status[:] = status
+    systems.faulty[:] = faulty
+    no_edges = np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    oversight = kernels.Oversight(np.zeros((n, 1), dtype=np.int64), np.ones((n, 1)), *no_edges)
+    graph = kernels.Graph(*no_edges, np.zeros(n, dtype=np.int64), indptr, linked)
+    work = kernels.Work(
+        np.zeros((kernels.SCRATCH_ROWS, n), dtype=np.int32),
+        np.zeros(n, dtype=np.bool_),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(kernels.CARRY_SIZE, dtype=np.int64),
+    )
+    return run, 0, systems, oversight, graph, work
+
+
 def test_census_finds_the_largest_faulty_component_like_scipy():
     rng = np.random.default_rng(3)
     for n, e in [(2, 1), (50, 30), (500, 450), (3000, 2500)]:
@@ -99,11 +128,7 @@ def test_census_finds_the_largest_faulty_component_like_scipy():
         faulty = rng.random(n) < 0.7
         status = np.where(rng.random(n) < 0.1, DECOMMISSIONED, ACTIVE).astype(np.int8)
         out = np.zeros(len(kernels.CENSUS))
-        kernels.census(
-            0, True, status, faulty, np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int8),
-            np.zeros(n, dtype=np.int64), np.ones((n, 1)), indptr, caller[order],
-            np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), out,
-        )  # fmt: skip
+        kernels.census(*_census_bundles(status, faulty, indptr, caller[order]), out)
         mask = faulty & (status != DECOMMISSIONED)
         keep = mask[caller] & mask[callee]
         graph = coo_matrix((np.ones(keep.sum()), (caller[keep], callee[keep])), shape=(n, n))
