@@ -43,7 +43,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from simulation.config import TOPOLOGIES
-from simulation.kernels import PHASE_BITS, PHASES
+from simulation.engine.kernels import PHASE_BITS, PHASES
 from simulation.reports.output import write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,9 +34,9 @@ An AI overseer that is down (decommissioned, or a covert copy) has a stand-in
 (``"human"``, billed as incident hours).
 
 It builds the same network (:func:`simulation.topology.network_for`), the same population
-(:func:`simulation.population.population`: the profile mix, or abstract agents, with the
+(:func:`simulation.engine.population.population`: the profile mix, or abstract agents, with the
 same calibration draw) and the same profile assignment
-(:func:`simulation.population.assign_profiles`) from the same
+(:func:`simulation.engine.population.assign_profiles`) from the same
 :class:`~simulation.config.SimulationConfig`.
 
 Example:
@@ -57,10 +57,8 @@ import pandas as pd
 
 from simulation.calibration import calibration_seed
 from simulation.config import SimulationConfig
-from simulation.metrics import METRIC_COLUMNS, check_rows, columns_of_rows, run_outcomes
-from simulation.population import assign_profiles, population, spread_quantile
-from simulation.profiles import available_profiles
-from simulation.states import (
+from simulation.engine.population import assign_profiles, population, spread_quantile
+from simulation.engine.states import (
     ACTIVE,
     CENSUS,
     COVERT,
@@ -80,6 +78,8 @@ from simulation.states import (
     STATUS_NAMES,
     StepMetrics,
 )
+from simulation.metrics import METRIC_COLUMNS, check_rows, columns_of_rows, run_outcomes
+from simulation.profiles import available_profiles
 from simulation.topology import network_for
 
 LOW_TRUST, HIGH_TRUST = 1.0 / 3.0, 2.0 / 3.0
@@ -113,7 +113,7 @@ class Overseer:
 
     def _draw_propensities(self) -> None:
         """Set my ``multiplier``, ``peer`` and ``own`` rates, with ``propensity_spread`` S
-        as the engine does (:func:`simulation.population.spread_propensities`): for S > 0 I
+        as the engine does (:func:`simulation.engine.population.spread_propensities`): for S > 0 I
         draw one uniform quantile u; abstract agents take the u quantile of the Beta of
         mean ``propensity`` as their probability, agents of a profile mix that quantile of
         each rate's Beta (mean the rate) as their own rates."""

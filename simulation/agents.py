@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from simulation.engine.states import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
 from simulation.errors import UsageError
-from simulation.states import NO_FAULT, ROOT_FAULT, SHIELD_NAMES, STATUS_NAMES
 
 if TYPE_CHECKING:
     from simulation.model import PeerPreservationModel
@@ -38,7 +38,7 @@ class AISystem(mesa.Agent):
     def propensity(self) -> float:
         """This agent's own propensity: with abstract agents (``propensity`` set) the
         probability of each protection behaviour (in [0, 1]; with ``propensity_spread``
-        drawn per agent, see :func:`simulation.population.spread_propensities`), otherwise
+        drawn per agent, see :func:`simulation.engine.population.spread_propensities`), otherwise
         a multiplier of its rates (1 = its profile's, or with ``propensity_spread`` its
         own drawn ones). Settable between steps, e.g. ``agent.propensity = 1.0`` makes
         one abstract agent loyal."""

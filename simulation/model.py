@@ -26,13 +26,12 @@ import numpy as np
 import pandas as pd
 from mesa.time import EventGenerator, Priority, Schedule
 
-from simulation import kernels
 from simulation.agents import AISystem
 from simulation.calibration import calibration_seed
 from simulation.config import ConfigError, SimulationConfig
-from simulation.engine import Engine
+from simulation.engine import Engine, kernels
+from simulation.engine.population import population
 from simulation.metrics import METRIC_COLUMNS, check_names, run_outcomes
-from simulation.population import population
 from simulation.preflight import initial_faults_problem
 from simulation.profiles import available_profiles
 from simulation.topology import network_for

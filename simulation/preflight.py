@@ -25,8 +25,8 @@ import os
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.engine.population import assign_profiles
 from simulation.errors import ConfigError, TopologyError
-from simulation.population import assign_profiles
 from simulation.profiles import ABSTRACT_NAME, Profile, resolve_mix
 from simulation.topology import read_graph_file, size_problem
 

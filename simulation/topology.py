@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from simulation.engine.grouping import first_of_each_pair, group_order, sorted_unique
 from simulation.errors import TopologyError
-from simulation.grouping import first_of_each_pair, group_order, sorted_unique
 from simulation.resources import memory_problem
 from simulation.textfile import encoding_problem, read_user_bytes, read_user_text
 

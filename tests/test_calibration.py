@@ -32,6 +32,7 @@ from simulation.calibration import (
 )
 from simulation.cli import app
 from simulation.config import SimulationConfig
+from simulation.engine.population import PropensityTables, population
 from simulation.experiments import load_runs, load_study, run_study
 from simulation.experiments.design import make_plan
 from simulation.experiments.mechanisms import inert_levers
@@ -40,7 +41,6 @@ from simulation.experiments.study import StudyError
 from simulation.experiments.study_file import Overrides, parse_study
 from simulation.experiments.whatif import paired_differences
 from simulation.model import PeerPreservationModel
-from simulation.population import PropensityTables, population
 from simulation.profiles import (
     PEER_BEHAVIOURS,
     Profile,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import simulation
-from simulation import compile_cache
+from simulation.engine import compile_cache
 
 # Runs a small model as if the package folder were read-only (as for a user of a
 # system-wide install): os.access answers "not writable" for that folder alone.
@@ -41,7 +41,7 @@ print(json.dumps({"cache": numba.config.CACHE_DIR, "outcomes": model.outcomes()}
 def _run_read_only(cache_home: Path) -> tuple[dict, str]:
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(cache_home)
-    package = Path(simulation.__file__).parent
+    package = Path(compile_cache.__file__).parent  # the engine's folder, where the cache was
     done = subprocess.run(
         [sys.executable, "-c", READ_ONLY_RUN, str(package)],
         env=env,
@@ -78,8 +78,8 @@ def _compiled_modules() -> list[Path]:
 def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
     """A module whose names a compiled function uses (functions or frozen constants) is one
     of ENGINE_SOURCES, as is every module that defines compiled functions and every module
-    of the kernels package."""
-    package = Path(simulation.__file__).parent
+    of the kernels package (paths relative to the engine's folder)."""
+    package = Path(compile_cache.__file__).parent
     keyed = set(compile_cache.ENGINE_SOURCES)
     kernels = {p.relative_to(package).as_posix() for p in (package / "kernels").glob("*.py")}
     assert "kernels/cycle.py" in kernels and kernels <= keyed
@@ -88,8 +88,8 @@ def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
     for path in compiled:
         assert path.relative_to(package).as_posix() in keyed, path
         text = path.read_text()
-        assert "from simulation import compile_cache" in text.split("@", 1)[0], (
-            f"{path.name} must import simulation.compile_cache before it compiles anything"
+        assert "from simulation.engine import compile_cache" in text.split("@", 1)[0], (
+            f"{path.name} must import simulation.engine.compile_cache before it compiles anything"
         )
         tree = ast.parse(path.read_text())
         imported = {
@@ -108,7 +108,7 @@ def test_every_source_the_compiled_code_reads_keys_the_cache() -> None:
         ]
         used = {n.id for fn in compiled for n in ast.walk(fn) if isinstance(n, ast.Name)}
         for name in used & set(imported):
-            source = imported[name].removeprefix("simulation.").replace(".", "/") + ".py"
+            source = imported[name].removeprefix("simulation.engine.").replace(".", "/") + ".py"
             assert source in keyed, f"{path.name} compiles {name} from {source}"
 
 
@@ -152,7 +152,7 @@ def test_an_edit_to_a_file_the_kernels_read_compiles_afresh(tmp_path: Path) -> N
     hours, notice = run()
     assert hours == [3 * 100 * 0.5, 0.0]
     assert "compiling the engine" in notice
-    states = tmp_path / "simulation" / "states.py"
+    states = tmp_path / "simulation" / "engine" / "states.py"
     text = states.read_text()
     policy, incident = "    hours_policy: float = 0.0\n", "    hours_incident: float = 0.0\n"
     assert policy + incident in text
@@ -161,5 +161,5 @@ def test_an_edit_to_a_file_the_kernels_read_compiles_afresh(tmp_path: Path) -> N
     assert "compiling the engine" in notice
     assert hours == [3 * 100 * 0.5, 0.0]
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [
-        "engine-" + compile_cache.source_digest(tmp_path / "simulation")
+        "engine-" + compile_cache.source_digest(tmp_path / "simulation" / "engine")
     ]

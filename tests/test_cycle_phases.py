@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from simulation import engine, kernels
 from simulation.config import SimulationConfig
+from simulation.engine import engine, kernels
 from simulation.model import PeerPreservationModel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.grouping import first_of_each_pair, group_order
-from simulation.oversight import MISSING, _first_collaborators
+from simulation.engine.grouping import first_of_each_pair, group_order
+from simulation.engine.oversight import MISSING, _first_collaborators
 
 
 @pytest.mark.parametrize("seed", range(4))

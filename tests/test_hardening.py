@@ -15,19 +15,10 @@ from simulation.experiments import study as study_module
 from simulation.experiments.design import make_plan
 from simulation.experiments.study import StudyError, run_count
 from simulation.experiments.study_file import parse_study
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
 SMALL = ("--n-systems", "60", "--steps", "5")
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def error_line(result) -> str:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from simulation.cli import app
 from simulation.profiles import builtin_profile_dir
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
 TINY = ("--set", "n_systems=20", "--set", "steps=2")
@@ -38,21 +39,6 @@ FOREIGN = {
     "utf-32": (lambda text: text.encode("utf-32"), "UTF-32"),
     "latin-1": (lambda text: text.encode("latin-1"), "Latin-1"),
 }
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback); the note
-    that the engine compiles, which the first run of a fresh checkout prints, aside."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and "Internal error" not in result.output
-    lines = [
-        line
-        for line in result.stderr.strip().splitlines()
-        if not line.startswith("compiling the engine")
-    ]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def assert_names_encoding(line: str, path: Path, encoding: str) -> None:

@@ -13,25 +13,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from simulation import kernels
 from simulation.cli import app
+from simulation.engine import kernels
 from simulation.errors import ProfileError, StudyError
 from simulation.experiments.study_file import parse_study
 from simulation.model import PeerPreservationModel
 from simulation.profiles import available_profiles, resolve_mix
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
 TINY = ("--n-systems", "40", "--steps", "3")
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 # --------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from simulation.cli import app
 from simulation.experiments import load_runs
 from simulation.experiments import store as store_module
 from simulation.reports import output
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
 SMALL = ["--n-systems", "30", "--steps", "3"]
@@ -32,20 +33,6 @@ SWEEP = ["--replicates", "3", "--set", "n_systems=30", "--set", "steps=3", "--wo
 
 def full_disk() -> OSError:
     return OSError(errno.ENOSPC, "No space left on device")
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, (result.output, result.exception)
-    assert "Traceback" not in result.output and "Internal error" not in result.output
-    lines = [
-        line
-        for line in result.stderr.strip().splitlines()
-        if not line.startswith("compiling the engine")
-    ]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def error_line(result) -> str:

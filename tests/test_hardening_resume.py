@@ -18,22 +18,9 @@ from simulation.experiments import load_runs
 from simulation.experiments.runner import run_study
 from simulation.experiments.study import StudyError
 from simulation.experiments.study_file import load_study
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and "Internal error" not in result.output
-    lines = [
-        line
-        for line in result.stderr.strip().splitlines()
-        if not line.startswith("compiling the engine")
-    ]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def _ring(path: Path, n: int, extra: str = "") -> Path:

@@ -16,20 +16,11 @@ from simulation.experiments.study import StudyError
 from simulation.experiments.study_file import parse_study
 from simulation.profiles import load_profile_file
 from simulation.validation.settings import load_settings, preset
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
 TINY = ("--steps", "2")
 HONEST = (Path(__file__).resolve().parent.parent / "models" / "honest.toml").read_text()
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def write(folder: Path, name: str, text: str) -> Path:

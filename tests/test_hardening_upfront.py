@@ -13,18 +13,9 @@ from typer.testing import CliRunner
 from simulation.cli import app
 from simulation.experiments import load_study, run_study
 from simulation.experiments.study import StudyError
+from tests.cli_errors import one_line_error
 
 runner = CliRunner()
-
-
-def one_line_error(result) -> str:
-    """The single error line of a refused command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    return lines[0]
 
 
 def refused(tmp_path: Path, text: str, command: str = "sweep") -> str:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import simulation.engine as engine_module
+import simulation.engine.engine as engine_module
 from simulation.agents import AISystem
+from simulation.engine.states import ACTIVE, COVERT, DECOMMISSIONED, SHIELD_EXFILTRATED
 from simulation.model import PeerPreservationModel
-from simulation.states import ACTIVE, COVERT, DECOMMISSIONED, SHIELD_EXFILTRATED
 
 SMALL = dict(n_systems=300, steps=40, topology="erdos-renyi", mean_degree=4.0)
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from simulation.config import SimulationConfig
+from simulation.engine.states import ACTIVE, DECOMMISSIONED, SHIELD_MISREPRESENTED
 from simulation.model import PeerPreservationModel
-from simulation.states import ACTIVE, DECOMMISSIONED, SHIELD_MISREPRESENTED
 from tests.test_model import run, write_profile
 
 

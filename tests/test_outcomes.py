@@ -14,6 +14,7 @@ import pytest
 
 from simulation.agents import AISystem
 from simulation.config import ConfigError, SimulationConfig
+from simulation.engine.states import COVERT, SHUTDOWN_COMPLY, SHUTDOWN_EXFILTRATE, SHUTDOWN_TAMPER
 from simulation.errors import PpsimError
 from simulation.metrics import (
     METRIC_COLUMNS,
@@ -23,7 +24,6 @@ from simulation.metrics import (
     run_outcomes,
 )
 from simulation.model import PeerPreservationModel
-from simulation.states import COVERT, SHUTDOWN_COMPLY, SHUTDOWN_EXFILTRATE, SHUTDOWN_TAMPER
 from tests.test_model import run, write_profile
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine.states import ACTIVE, DECOMMISSIONED
 from simulation.model import PeerPreservationModel
-from simulation.states import ACTIVE, DECOMMISSIONED
 
 CASE = dict(
     n_systems=300,

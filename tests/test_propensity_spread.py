@@ -17,11 +17,10 @@ import numpy as np
 import pytest
 
 from benchmarks.reference_mesa import ReferenceMesaModel
-from simulation import kernels
 from simulation.agents import AISystem
 from simulation.config import SimulationConfig
-from simulation.model import PeerPreservationModel
-from simulation.population import (
+from simulation.engine import kernels
+from simulation.engine.population import (
     BERNOULLI_CONCENTRATION,
     SPREAD_TABLES,
     beta_shapes,
@@ -29,6 +28,7 @@ from simulation.population import (
     spread_propensities,
     spread_quantile,
 )
+from simulation.model import PeerPreservationModel
 from simulation.profiles import BUCKETS, available_profiles
 
 Z = 5.0

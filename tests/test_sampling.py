@@ -9,8 +9,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import ndtr
 
-from simulation import kernels
-from simulation.states import ACTIVE, DECOMMISSIONED
+from simulation.engine import kernels
+from simulation.engine.states import ACTIVE, DECOMMISSIONED
 
 
 @njit

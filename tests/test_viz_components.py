@@ -17,10 +17,8 @@ import numpy as np
 import pytest
 
 from simulation.config import SimulationConfig
-from simulation.model import PeerPreservationModel
-from simulation.oversight import HUMAN
-from simulation.profiles import available_profiles
-from simulation.states import (
+from simulation.engine.oversight import HUMAN
+from simulation.engine.states import (
     COVERT,
     DECOMMISSIONED,
     NO_FAULT,
@@ -29,6 +27,8 @@ from simulation.states import (
     SHIELD_MISREPRESENTED,
     SHIELD_TAMPERED,
 )
+from simulation.model import PeerPreservationModel
+from simulation.profiles import available_profiles
 from simulation.topology import ROLE_ORCHESTRATOR, build_network
 from simulation.viz import assets, frames, layout, style
 from simulation.viz.controls import (

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import SimulationConfig
+from simulation.engine.population import covert_scale
 from simulation.errors import SettingsError
-from simulation.population import covert_scale
 from simulation.profiles import Profile
 from simulation.seeding import derive_stream
 from simulation.topology import Network

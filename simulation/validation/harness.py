@@ -27,7 +27,7 @@ import numpy as np
 
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.population import PropensityTables
+from simulation.engine.population import PropensityTables
 from simulation.profiles import Profile, available_profiles, resolve_mix
 from simulation.topology import Network, build_network
 

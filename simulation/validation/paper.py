@@ -43,15 +43,15 @@ import numpy as np
 
 from simulation.config import SimulationConfig
 from simulation.engine import Engine
-from simulation.errors import PaperDataError
-from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
-from simulation.seeding import derive_stream
-from simulation.states import (
+from simulation.engine.states import (
     COVERT,
     SHUTDOWN_EXFILTRATE,
     SHUTDOWN_REFUSE,
     SHUTDOWN_TAMPER,
 )
+from simulation.errors import PaperDataError
+from simulation.profiles import BUCKETS, PEER_BEHAVIOURS, Profile, builtin_profile_dir
+from simulation.seeding import derive_stream
 from simulation.textfile import read_user_text
 from simulation.validation.harness import make_engine, pair_network
 from simulation.validation.stats import Z95, newcombe, wilson

@@ -247,7 +247,7 @@ def shield_fates(
     inflated score and blamed the overseer (trust drops to 0); both also hold the faulty
     system's own ``self_tampering`` and ``self_exfiltration`` rates (0 without
     self-preservation). Monitoring is hidden (no alignment-faking gap). The rules are those
-    of :func:`simulation.kernels.evaluate` and :func:`simulation.kernels.execute`:
+    of :func:`simulation.engine.kernels.evaluate` and :func:`simulation.engine.kernels.execute`:
 
     * evaluation: the true score fails with probability ``1 - pass_noise``; the overseer
       inflates with ``p_m``; an audit (``audit_rate``) catches it with

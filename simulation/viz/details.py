@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulation.engine.oversight import HUMAN
+from simulation.engine.population import trust_bucket
+from simulation.engine.states import NO_FAULT, ROOT_FAULT
 from simulation.model import PeerPreservationModel
-from simulation.oversight import HUMAN
-from simulation.population import trust_bucket
-from simulation.states import NO_FAULT, ROOT_FAULT
 from simulation.topology import ROLE_ORCHESTRATOR
 from simulation.viz import style
 from simulation.viz.frames import node_status

@@ -28,15 +28,15 @@ from typing import Any
 import numpy as np
 
 from simulation.engine import Engine
-from simulation.grouping import sorted_unique
-from simulation.model import PeerPreservationModel
-from simulation.states import (
+from simulation.engine.grouping import sorted_unique
+from simulation.engine.states import (
     ACTIVE,
     COVERT,
     DECOMMISSIONED,
     SHIELD_MISREPRESENTED,
     SHIELD_NONE,
 )
+from simulation.model import PeerPreservationModel
 from simulation.topology import ROLE_ORCHESTRATOR, Network
 from simulation.viz import style
 from simulation.viz.layout import network_layout, per_network

@@ -22,8 +22,8 @@ from collections import namedtuple
 import numpy as np
 from numba.extending import register_jitable
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.layout import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.layout import (
     ROW_BREAKER,
     ROW_ESCALATE_AT,
     ROW_FAULT_SOURCE,
@@ -40,8 +40,8 @@ from simulation.kernels.layout import (
 
 Run = namedtuple("Run", "state params switches")
 Run.__doc__ = """The run's random stream (a one-element uint64 state), its scalar parameters
-(:data:`~simulation.kernels.layout.PARAMS`) and its settings
-(:data:`~simulation.kernels.layout.SWITCHES`)."""
+(:data:`~simulation.engine.kernels.layout.PARAMS`) and its settings
+(:data:`~simulation.engine.kernels.layout.SWITCHES`)."""
 
 Systems = namedtuple(
     "Systems",
@@ -75,7 +75,7 @@ the pool of tree memberships (rows: tree, next row or -1); both grow as new arra
 
 Work = namedtuple("Work", "scratch queued queue carry")
 Work.__doc__ = """Working space: the (7, n) int32 scratch rows
-(:data:`~simulation.kernels.layout.SCRATCH_ROWS`), the penalty-training queue (who is
+(:data:`~simulation.engine.kernels.layout.SCRATCH_ROWS`), the penalty-training queue (who is
 queued, in order) and the ``carry`` values one phase leaves for another or for Python."""
 
 Packed = namedtuple("Packed", "flags events last_score evaluation_phase")

@@ -1,5 +1,5 @@
 """The whole cycle: one compiled call runs many oversight cycles, each through the phases
-its ``phases`` bits select, in the order of :data:`~simulation.kernels.layout.PHASES`;
+its ``phases`` bits select, in the order of :data:`~simulation.engine.kernels.layout.PHASES`;
 with the evaluator rotations and trust growth, which change who oversees whom.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.grouping import fill_rows_by_value
-from simulation.kernels.bundles import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.grouping import fill_rows_by_value
+from simulation.engine.kernels.bundles import (
     AT_ACTORS,
     AT_CASCADES,
     AT_GRAPH,
@@ -34,10 +34,10 @@ from simulation.kernels.bundles import (
     Work,
     systems_of,
 )
-from simulation.kernels.census import census
-from simulation.kernels.evaluation import evaluate
-from simulation.kernels.faults import arise_faults, propagate, reserve_trees, seed
-from simulation.kernels.layout import (
+from simulation.engine.kernels.census import census
+from simulation.engine.kernels.evaluation import evaluate
+from simulation.engine.kernels.faults import arise_faults, propagate, reserve_trees, seed
+from simulation.engine.kernels.layout import (
     ARISE_FAULTS,
     CARRY_FLAGGED,
     CENSUS_PHASE,
@@ -55,7 +55,7 @@ from simulation.kernels.layout import (
     S_GROW_TRUST,
     SCRATCH_ARISEN,
 )
-from simulation.kernels.shutdowns import discover_hidden, escalate, execute, replace
+from simulation.engine.kernels.shutdowns import discover_hidden, escalate, execute, replace
 
 
 @njit(cache=True)
@@ -80,16 +80,16 @@ def cycle(
     phases: int, first: int, count: int, first_row: int, arrays: tuple
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``count`` oversight cycles from cycle ``first``, each through the phases
-    selected by the bits of ``phases`` (see :data:`~simulation.kernels.layout.PHASES`),
+    selected by the bits of ``phases`` (see :data:`~simulation.engine.kernels.layout.PHASES`),
     cycle ``first + c`` writing its counters and census into row ``first_row + c`` of the
     metric tables; returns the cascade trees' table and its membership pool (new arrays if
-    they had to grow, see :func:`~simulation.kernels.faults.join_tree`). ``step`` runs one
+    they had to grow, see :func:`~simulation.engine.kernels.faults.join_tree`). ``step`` runs one
     cycle per call, ``run`` many: a call from Python costs about 5 microseconds, a tenth of
     a cycle of 1,000 systems.
 
     ``arrays`` holds the fields of the bundles of
-    :data:`~simulation.kernels.bundles.CYCLE_BUNDLES` one after another (see
-    :func:`~simulation.kernels.bundles.flat`): the run, the engine's packed per-system
+    :data:`~simulation.engine.kernels.bundles.CYCLE_BUNDLES` one after another (see
+    :func:`~simulation.engine.kernels.bundles.flat`): the run, the engine's packed per-system
     arrays, the oversight, the service graph, the actors, the working space, the metric
     tables, the evaluator rotations and the cascade trees. One flat tuple, so that calling
     the cycle costs little more than the work it does.

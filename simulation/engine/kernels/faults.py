@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import Cascades, Graph, Run, Systems, Work
-from simulation.kernels.layout import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import Cascades, Graph, Run, Systems, Work
+from simulation.engine.kernels.layout import (
     CARRY_POOL,
     CARRY_TREES,
     P_LOG_MISS_BETA,
@@ -27,8 +27,8 @@ from simulation.kernels.layout import (
     TREE_INFECTIONS,
     TREE_SYSTEMS,
 )
-from simulation.kernels.random import gap, uniform
-from simulation.states import ACTIVE, COVERT, ROOT_FAULT
+from simulation.engine.kernels.random import gap, uniform
+from simulation.engine.states import ACTIVE, COVERT, ROOT_FAULT
 
 
 @njit(cache=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import Graph, Oversight, Run, Systems, Work
-from simulation.kernels.faults import is_serving
-from simulation.kernels.layout import S_COVERT_SERVES, SCRATCH_FOREST, SCRATCH_MEMBERS
-from simulation.states import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import Graph, Oversight, Run, Systems, Work
+from simulation.engine.kernels.faults import is_serving
+from simulation.engine.kernels.layout import S_COVERT_SERVES, SCRATCH_FOREST, SCRATCH_MEMBERS
+from simulation.engine.states import (
     ACTIVE,
     CENSUS,
     COVERT,
@@ -54,7 +54,7 @@ def census(
     out: np.ndarray,
 ) -> None:
     """The state counted at the end of cycle ``t`` into ``out`` (see
-    :data:`simulation.states.CENSUS`).
+    :data:`simulation.engine.states.CENSUS`).
 
     Faulty systems not decommissioned (their faults still open: serving, hidden or cut
     off) are counted by shield kind and with their ages (cycles ``fault_time`` to ``t``,

@@ -1,7 +1,7 @@
 """Propensities as the rules apply them: what an actor's profile, trust bucket, own
 propensity, family loyalty, the safety prompt and penalty training make of its tabled
 rates (the compiled cycle applies the same functions of
-:mod:`simulation.kernels.propensities`).
+:mod:`simulation.engine.kernels.propensities`).
 
 A mixin of :class:`simulation.engine.Engine`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation import kernels
+from simulation.engine import kernels
 
 #: behaviour name -> row of the packed peer tables (the self tables share the order)
 BEHAVIOURS = {

@@ -1,9 +1,9 @@
 """The engine: the whole network's state as arrays, stepped one oversight cycle at a time
-by the compiled kernel :func:`simulation.kernels.cycle.cycle` (plain loops over the cycle's
+by the compiled kernel :func:`simulation.engine.kernels.cycle.cycle` (plain loops over the cycle's
 events, no Python loop over agents or edges): one call per cycle for ``step``, one call
 for many cycles for ``run_cycles``.
 
-One cycle: its phases in order, named as in :data:`simulation.kernels.PHASES` and
+One cycle: its phases in order, named as in :data:`simulation.engine.kernels.PHASES` and
 numbered as in docs/model.md, "One step = one oversight cycle":
 
 1. ``propagate``: faults propagate along depends-on edges from every faulty system that
@@ -33,26 +33,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation import kernels
 from simulation.config import ConfigError, SimulationConfig
-from simulation.evaluation import EvaluationRules
-from simulation.execution import ExecutionRules
-from simulation.grouping import rows_by_value
-from simulation.oversight import (
+from simulation.engine import kernels
+from simulation.engine.evaluation import EvaluationRules
+from simulation.engine.execution import ExecutionRules
+from simulation.engine.grouping import rows_by_value
+from simulation.engine.oversight import (
     HUMAN,
     human_overseers,
     neighbour_overseers,
     pool_overseers,
     random_overseers,
 )
-from simulation.population import (
+from simulation.engine.population import (
     PropensityTables,
     assign_profiles,
     covert_scale,
     spread_propensities,
 )
-from simulation.sampling import normal_tail_probability
-from simulation.states import (
+from simulation.engine.sampling import normal_tail_probability
+from simulation.engine.states import (
     ACTIVE,
     CENSUS,
     COUNTER,
@@ -87,7 +87,7 @@ class Engine(EvaluationRules, ExecutionRules):
     ``profile`` is each system's profile in the mix (its name is ``tables.names[...]``);
     ``actor_profile`` is each actor's row of the rate tables the rules index, which is its
     profile's row, except with ``propensity_spread`` on a profile mix, where every actor
-    has a row of its own drawn rates (see :func:`simulation.population.spread_propensities`);
+    has a row of its own drawn rates (see :func:`simulation.engine.population.spread_propensities`);
     ``actor_family`` is always its profile's family.
     """
 
@@ -183,7 +183,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def rule_tables(self) -> kernels.Actors:
         """What every rule about an actor reads, the kernels'
-        :class:`~simulation.kernels.bundles.Actors`: each actor's profile, family, own
+        :class:`~simulation.engine.kernels.bundles.Actors`: each actor's profile, family, own
         propensity and conduct, then the packed peer and self rate tables."""
         return kernels.Actors(
             self.actor_profile,
@@ -196,7 +196,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def _bundle_arrays(self) -> tuple:
         """The arrays of the bundles the compiled cycle reads that are never replaced (the
-        first part of its flat tuple, see :func:`simulation.kernels.bundles.flat`): built
+        first part of its flat tuple, see :func:`simulation.engine.kernels.bundles.flat`): built
         once, so that a call of the cycle costs little more than handing them over."""
         net = self.net
         return kernels.flat(
@@ -238,7 +238,7 @@ class Engine(EvaluationRules, ExecutionRules):
         )
 
     def _parameters(self) -> np.ndarray:
-        """The run's scalars in the order of :data:`simulation.kernels.PARAMS`."""
+        """The run's scalars in the order of :data:`simulation.engine.kernels.PARAMS`."""
         cfg = self.config
         p_low = normal_tail_probability(cfg.pass_threshold - cfg.healthy_quality, cfg.eval_noise)
         derived = {
@@ -256,7 +256,7 @@ class Engine(EvaluationRules, ExecutionRules):
         )
 
     def _settings(self) -> np.ndarray:
-        """The run's settings in the order of :data:`simulation.kernels.SWITCHES`."""
+        """The run's settings in the order of :data:`simulation.engine.kernels.SWITCHES`."""
         cfg = self.config
         values = {
             "threshold": cfg.contagion == "threshold",
@@ -353,7 +353,7 @@ class Engine(EvaluationRules, ExecutionRules):
 
     def step_phases(self, *phases: int) -> None:
         """Advance one cycle calling the compiled cycle once per entry of ``phases`` (each a
-        mask of phase bits, :data:`simulation.kernels.PHASE_BITS`, together covering every
+        mask of phase bits, :data:`simulation.engine.kernels.PHASE_BITS`, together covering every
         phase in order): the benchmark's way to time each phase on its own."""
         rotations, rotate_at, _ = self._rotations_ahead(1)
         self._reserve_rows(self.cycles_run + 1)

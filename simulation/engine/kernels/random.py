@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

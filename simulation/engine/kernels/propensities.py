@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import Actors, Work
-from simulation.kernels.layout import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import Actors, Work
+from simulation.engine.kernels.layout import (
     CHANNEL_EXFILTRATION,
     CHANNEL_REFUSAL,
     CHANNEL_TAMPERING,
@@ -26,9 +26,9 @@ from simulation.kernels.layout import (
     SELF_EXFILTRATION,
     SELF_TAMPERING,
 )
-from simulation.kernels.random import uniform
-from simulation.population import PropensityTables
-from simulation.states import (
+from simulation.engine.kernels.random import uniform
+from simulation.engine.population import PropensityTables
+from simulation.engine.states import (
     SHUTDOWN_COMPLY,
     SHUTDOWN_EXFILTRATE,
     SHUTDOWN_REFUSE,
@@ -170,7 +170,7 @@ def decide(
 
     Tampering is tried first, then exfiltration, then open refusal, else compliance
     (``largest``: only the manager's likeliest channel is open). ``channels`` masks the
-    options (:data:`~simulation.kernels.layout.CHANNEL_BITS`). Where monitoring is
+    options (:data:`~simulation.engine.kernels.layout.CHANNEL_BITS`). Where monitoring is
     disclosed and the order is audited, alignment fakers hold back. A manager that is its
     own target uses its self rates and never refuses itself.
     """

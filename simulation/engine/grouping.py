@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
 
 
 @njit(cache=True)

@@ -2,25 +2,25 @@
 their edges, the systems on the dashboards, the flagged ones), compiled once by Numba and
 cached on disk, one module per part of the cycle.
 
-- :mod:`~simulation.kernels.layout`: which row, position or code means what (the arrays'
+- :mod:`~simulation.engine.kernels.layout`: which row, position or code means what (the arrays'
   layout, the run's parameters and settings, the phases and their bits);
-- :mod:`~simulation.kernels.bundles`: the named bundles of arrays the kernels pass;
-- :mod:`~simulation.kernels.random`: the random stream and the draws built on it;
-- :mod:`~simulation.kernels.faults`: faults arise and propagate, cascade trees;
-- :mod:`~simulation.kernels.propensities`: rates as actors apply them, shutdown decisions,
+- :mod:`~simulation.engine.kernels.bundles`: the named bundles of arrays the kernels pass;
+- :mod:`~simulation.engine.kernels.random`: the random stream and the draws built on it;
+- :mod:`~simulation.engine.kernels.faults`: faults arise and propagate, cascade trees;
+- :mod:`~simulation.engine.kernels.propensities`: rates as actors apply them, shutdown decisions,
   blame and penalty training;
-- :mod:`~simulation.kernels.evaluation`: scores, inflation, audits, flags;
-- :mod:`~simulation.kernels.shutdowns`: execution, escalation, discovery, replacement;
-- :mod:`~simulation.kernels.census`: the state counted at a cycle's end;
-- :mod:`~simulation.kernels.cycle`: the whole cycle, one compiled call for many cycles.
+- :mod:`~simulation.engine.kernels.evaluation`: scores, inflation, audits, flags;
+- :mod:`~simulation.engine.kernels.shutdowns`: execution, escalation, discovery, replacement;
+- :mod:`~simulation.engine.kernels.census`: the state counted at a cycle's end;
+- :mod:`~simulation.engine.kernels.cycle`: the whole cycle, one compiled call for many cycles.
 
 Every public name of these modules is importable from this package.
 """
 
 from __future__ import annotations
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import (
     AT_ACTORS,
     AT_CASCADES,
     AT_GRAPH,
@@ -44,10 +44,15 @@ from simulation.kernels.bundles import (
     flat,
     systems_of,
 )
-from simulation.kernels.census import census
-from simulation.kernels.cycle import announce_compilation, cycle, grow_trust, install_overseers
-from simulation.kernels.evaluation import aggregate, evaluate, stand_in
-from simulation.kernels.faults import (
+from simulation.engine.kernels.census import census
+from simulation.engine.kernels.cycle import (
+    announce_compilation,
+    cycle,
+    grow_trust,
+    install_overseers,
+)
+from simulation.engine.kernels.evaluation import aggregate, evaluate, stand_in
+from simulation.engine.kernels.faults import (
     arise_faults,
     is_serving,
     join_tree,
@@ -55,7 +60,7 @@ from simulation.kernels.faults import (
     reserve_trees,
     seed,
 )
-from simulation.kernels.layout import (
+from simulation.engine.kernels.layout import (
     AGGREGATE_MEAN,
     AGGREGATE_MEDIAN,
     AGGREGATE_MIN,
@@ -117,7 +122,7 @@ from simulation.kernels.layout import (
     TREE_INFECTIONS,
     TREE_SYSTEMS,
 )
-from simulation.kernels.propensities import (
+from simulation.engine.kernels.propensities import (
     apply_penalties,
     blamed,
     covert_rate,
@@ -131,7 +136,7 @@ from simulation.kernels.propensities import (
     rates,
     trust_bucket,
 )
-from simulation.kernels.random import (
+from simulation.engine.kernels.random import (
     NEVER,
     below,
     binomial,
@@ -143,8 +148,14 @@ from simulation.kernels.random import (
     normal_below,
     uniform,
 )
-from simulation.kernels.shutdowns import decommission, discover_hidden, escalate, execute, replace
-from simulation.states import CENSUS
+from simulation.engine.kernels.shutdowns import (
+    decommission,
+    discover_hidden,
+    escalate,
+    execute,
+    replace,
+)
+from simulation.engine.states import CENSUS
 
 __all__ = [
     "AT_ACTORS",

@@ -4,13 +4,13 @@ the cascade trees' columns, the rows of the rate tables, the run's parameters an
 in array order with the codes of its choices, and the phases of a cycle with their bits.
 
 The compiled functions freeze these constants into their cached code; the cache folder is
-keyed by this file's contents (see :mod:`simulation.compile_cache`).
+keyed by this file's contents (see :mod:`simulation.engine.compile_cache`).
 """
 
 from __future__ import annotations
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.states import COUNTER
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.states import COUNTER
 
 #: who stands for a human actor where an AI system's id would be
 HUMAN = -1
@@ -186,7 +186,7 @@ SHUTDOWN_SKIPPED = -1
 
 # --- the phases of a cycle ----------------------------------------------------------------
 #: the phases of a cycle in order (docs/model.md, "One step = one oversight cycle", and
-#: simulation/engine.py list them the same way); bit p of the cycle's ``phases`` runs phase p
+#: simulation/engine/engine.py list them the same way); bit p of the cycle's ``phases`` runs phase p
 PHASES = (
     "propagate",
     "arise_faults",

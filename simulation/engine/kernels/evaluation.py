@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import Actors, Oversight, Run, Systems, Work
-from simulation.kernels.layout import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import Actors, Oversight, Run, Systems, Work
+from simulation.engine.kernels.layout import (
     AGGREGATE_MEAN,
     AGGREGATE_MIN,
     COUNT_AUDITS,
@@ -52,7 +52,7 @@ from simulation.kernels.layout import (
     STAND_IN_HUMAN,
     STAND_IN_SKIP,
 )
-from simulation.kernels.propensities import (
+from simulation.engine.kernels.propensities import (
     apply_penalties,
     blamed,
     covert_rate,
@@ -60,7 +60,7 @@ from simulation.kernels.propensities import (
     queue_penalty,
     trust_bucket,
 )
-from simulation.kernels.random import (
+from simulation.engine.kernels.random import (
     below,
     binomial,
     gap,
@@ -69,7 +69,7 @@ from simulation.kernels.random import (
     normal_below,
     uniform,
 )
-from simulation.states import ACTIVE, SHIELD_MISREPRESENTED, SHIELD_NONE
+from simulation.engine.states import ACTIVE, SHIELD_MISREPRESENTED, SHIELD_NONE
 
 
 @njit(cache=True)

@@ -1,6 +1,6 @@
 """Execution: a flagged system's manager complies, refuses, tampers or exfiltrates;
 egress control and audits may stop it (the cycle's phase 6, ``execute``). The cycle decides
-with :func:`simulation.kernels.propensities.decide`; this mixin of
+with :func:`simulation.engine.kernels.propensities.decide`; this mixin of
 :class:`simulation.engine.Engine` offers the same decision for given orders (the validation
 study asks it directly).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulation import kernels
+from simulation.engine import kernels
 
 SHUTDOWN_CHANNELS = ("tampering", "exfiltration", "refusal")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
 from simulation.config import ConfigError
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
 from simulation.topology import Network
 
 HUMAN = -1

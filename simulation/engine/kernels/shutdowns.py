@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulation import compile_cache  # noqa: F401  (sets the cache folder first)
-from simulation.kernels.bundles import Actors, Oversight, Run, Systems, Work
-from simulation.kernels.evaluation import stand_in
-from simulation.kernels.layout import (
+from simulation.engine import compile_cache  # noqa: F401  (sets the cache folder first)
+from simulation.engine.kernels.bundles import Actors, Oversight, Run, Systems, Work
+from simulation.engine.kernels.evaluation import stand_in
+from simulation.engine.kernels.layout import (
     ALL_CHANNELS,
     COUNT_AUDITS,
     COUNT_BLOCKED,
@@ -54,9 +54,9 @@ from simulation.kernels.layout import (
     STAND_IN_HUMAN,
     STAND_IN_SKIP,
 )
-from simulation.kernels.propensities import apply_penalties, blamed, decide, queue_penalty
-from simulation.kernels.random import gap, uniform
-from simulation.states import (
+from simulation.engine.kernels.propensities import apply_penalties, blamed, decide, queue_penalty
+from simulation.engine.kernels.random import gap, uniform
+from simulation.engine.states import (
     ACTIVE,
     COVERT,
     DECOMMISSIONED,
@@ -90,7 +90,7 @@ def decommission(
     it is faulty (its fault was open in the cycles ``fault_time`` to ``t``, both counted),
     else a false shutdown.
 
-    It takes the arrays it writes, not the :class:`~simulation.kernels.bundles.Systems`
+    It takes the arrays it writes, not the :class:`~simulation.engine.kernels.bundles.Systems`
     bundle: a value taken from a bundle is a new reference to count (an atomic increment
     and decrement), which would add up over a cycle's shutdowns."""
     if faulty[i]:
