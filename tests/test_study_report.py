@@ -163,7 +163,7 @@ def test_whatif_rows_are_sorted_by_effect_and_costs_have_intervals() -> None:
     intervals = [c for c in costs.columns if c.startswith("95 % CI")]
     assert len(intervals) == 5  # policy, incident and total hours, faulty, shielded
     low, high = (float(x) for x in costs.iloc[0]["95 % CI (policy)"].split(" to "))
-    assert low < costs.iloc[0][f"added: {outcome_title('human_hours_policy_per_cycle')}"] < high
+    assert low < costs.iloc[0]["policy h/cycle added"] < high
     assert study_figures._arm_order(study, table) == ["b", "a", "c"]
 
 
@@ -183,9 +183,9 @@ def test_cost_table_shows_policy_incident_and_total_hours() -> None:
     assert costs.loc["b", "incident_added"] == pytest.approx(-1.5)
     assert costs.loc["b", "total_added"] == pytest.approx(1.5, abs=0.01)
     columns = study_figures._costs_table(costs.reset_index()).columns
-    for outcome in ("human_hours_policy_per_cycle", "human_hours_incident_per_cycle"):
-        assert f"added: {outcome_title(outcome)}" in columns
-    assert f"added: {outcome_title(whatif.COST_OUTCOME)}" in columns
+    for label in ("policy h/cycle added", "incident h/cycle added"):
+        assert label in columns
+    assert "total h/cycle added" in columns
     assert {"95 % CI (policy)", "95 % CI (incident)", "95 % CI (total)"} <= set(columns)
     # stored runs without the incident hours still get the policy and total columns
     older = whatif.cost_benefit(frame.drop(columns="human_hours_incident_per_cycle"), study)
@@ -219,8 +219,8 @@ def test_verdict_judges_effort_on_the_total_hours() -> None:
     assert a["total_added"] == pytest.approx(a["policy_added"] + a["incident_added"])
     assert a["total_added"] == pytest.approx(20.1, abs=0.5)
     shown = study_figures._costs_table(costs.reset_index()).set_index("arm")
-    total = f"added: {outcome_title(whatif.COST_OUTCOME)}"
-    parts = [f"added: {outcome_title(o)}" for _, o, _ in whatif.COST_PARTS[:2]]
+    total = "total h/cycle added"
+    parts = [label for _, _, label in whatif.COST_PARTS[:2]]
     assert shown.loc["a", total] == pytest.approx(shown.loc["a", parts].sum())
     assert "costs hours" in shown.loc["a", "verdict"]
 

@@ -511,9 +511,9 @@ def _costs_table(costs: pd.DataFrame) -> pd.DataFrame:
     factor, _ = outcome_scale(whatif.FAULTY)
     rows = costs.sort_values("faulty_share_reduction", ascending=False)
     table = pd.DataFrame({"arm": rows["arm"], "n": rows["n"]})
-    for key, outcome, _ in whatif.COST_PARTS:
+    for key, _, label in whatif.COST_PARTS:
         if f"{key}_added" in rows:
-            table[f"added: {outcome_title(outcome)}"] = rows[f"{key}_added"]
+            table[label] = rows[f"{key}_added"]
             table[f"95 % CI ({key})"] = _interval_text(rows[f"{key}_low"], rows[f"{key}_high"])
     table["faulty share cut (pp)"] = rows["faulty_share_reduction"] * factor
     table["95 % CI (faulty)"] = _interval_text(rows["faulty_low"], rows["faulty_high"], factor)
