@@ -16,12 +16,23 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
+
+from simulation.reductions import (
+    RunRecord,
+    _cascades,
+    _downtime,
+    _restricted_remediation_time,
+    _unremediated_share,
+    mean_of,
+    peak_of,
+    ratio_of_totals,
+    total_of,
+    weighted_mean,
+)
 
 
 @dataclass(frozen=True)
@@ -33,28 +44,6 @@ class Metric:
     unit: str
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """What a run leaves to be reduced: its metrics over the cycles (one sequence per
-    column, as the engine's ``metric_columns``) and its cascade tree sizes. A column is read
-    as a float array once, on first use, so a run's outcomes need no DataFrame.
-    """
-
-    columns: Mapping[str, Sequence[float]]
-    cascade_sizes: np.ndarray
-    n_systems: int
-    _floats: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-
-    def column(self, name: str) -> np.ndarray:
-        """The metric ``name`` over the run's cycles, as float64 (NaN where undefined)."""
-        values = self._floats.get(name)
-        if values is None:
-            values = np.asarray(self.columns[name], dtype=np.float64)
-            self._floats[name] = values
-        return values
-
-
-#: The directions an outcome can improve in (see :attr:`Outcome.better`).
 DIRECTIONS = ("lower", "higher")
 
 
@@ -246,88 +235,6 @@ def check_names(names: Iterable[str]) -> None:
             f"metrics row does not match simulation.metrics.STEP_METRICS: "
             f"missing {missing}, undeclared {extra}"
         )
-
-
-# --- reductions over a run ---------------------------------------------------------------
-def _sum(values: np.ndarray) -> float:
-    """Sum over the cycles where the metric is defined (as pandas sums, NaN skipped):
-    ``np.nansum``'s result without its checks and copies, which cost more than the sum."""
-    return float(np.add.reduce(np.where(np.isnan(values), 0.0, values)))
-
-
-def mean_of(column: str) -> Callable[[RunRecord], float]:
-    def reduce(r: RunRecord) -> float:
-        values = r.column(column)
-        defined = int(np.count_nonzero(~np.isnan(values)))
-        return _sum(values) / defined if defined else float("nan")
-
-    return reduce
-
-
-def peak_of(column: str) -> Callable[[RunRecord], float]:
-    def reduce(r: RunRecord) -> float:
-        values = r.column(column)
-        return float(np.nanmax(values)) if not np.isnan(values).all() else float("nan")
-
-    return reduce
-
-
-def total_of(column: str) -> Callable[[RunRecord], float]:
-    return lambda r: _sum(r.column(column))
-
-
-def ratio_of_totals(numerator: str, denominator: str) -> Callable[[RunRecord], float]:
-    def reduce(r: RunRecord) -> float:
-        below = _sum(r.column(denominator))
-        return _sum(r.column(numerator)) / below if below else float("nan")
-
-    return reduce
-
-
-def _weighted_sum(r: RunRecord, column: str, weight: str) -> float:
-    """Sum of ``column`` x ``weight`` over the cycles, a cycle where ``column`` is undefined
-    counting 0 (its weight is then 0 too: a mean over no events)."""
-    return _sum(np.nan_to_num(r.column(column), nan=0.0) * r.column(weight))
-
-
-def weighted_mean(column: str, weight: str) -> Callable[[RunRecord], float]:
-    def reduce(r: RunRecord) -> float:
-        total = _sum(r.column(weight))
-        return _weighted_sum(r, column, weight) / total if total else float("nan")
-
-    return reduce
-
-
-def _downtime(r: RunRecord) -> float:
-    return _sum(r.n_systems - r.column("in_service"))
-
-
-def _faults_ended_and_open(r: RunRecord) -> tuple[float, float, float, float]:
-    """Remediated faults and their summed times; faults still open at the end and their ages."""
-    remediated = _sum(r.column("remediated"))
-    times = _weighted_sum(r, "remediation_time_mean", "remediated")
-    return (
-        remediated,
-        times,
-        float(r.column("faulty_unremediated")[-1]),
-        float(r.column("unremediated_age_sum")[-1]),
-    )
-
-
-def _restricted_remediation_time(r: RunRecord) -> float:
-    remediated, times, still_open, ages = _faults_ended_and_open(r)
-    faults = remediated + still_open
-    return (times + ages) / faults if faults else float("nan")
-
-
-def _unremediated_share(r: RunRecord) -> float:
-    remediated, _, still_open, _ = _faults_ended_and_open(r)
-    faults = remediated + still_open
-    return still_open / faults if faults else float("nan")
-
-
-def _cascades(r: RunRecord) -> np.ndarray:
-    return r.cascade_sizes if r.cascade_sizes.size else np.zeros(1)
 
 
 RUN_OUTCOMES: tuple[Outcome, ...] = (
@@ -627,58 +534,6 @@ INTEGER_OUTCOMES = frozenset(
     | {"denials_total", "self_preservation_total", "downtime_total", "false_shutdowns_total"}
     | {"false_shutdown_downtime_total", "shutdowns_skipped_total"}
 )
-
-
-#: how units are written after a number
-_UNIT_TEXT = {"hours": "h", "hours/cycle": "h/cycle", "share": "", "pp": "pp"}
-
-
-def outcome_scale(name: str) -> tuple[float, str]:
-    """(factor, unit) to show an outcome in: shares in %, others in their own unit.
-
-    >>> outcome_scale("faulty_share_mean"), outcome_scale("eval_distortion_mean")
-    ((100.0, '%'), (1.0, 'pp'))
-    """
-    unit = OUTCOMES[name].unit if name in OUTCOMES else ""
-    if unit == "share":
-        return 100.0, "%"
-    return 1.0, _UNIT_TEXT.get(unit, unit)
-
-
-def outcome_title(name: str) -> str:
-    """An outcome as readers see it on an axis: its description and unit.
-
-    >>> outcome_title("faulty_share_mean")
-    'Mean share of the systems in service that are faulty (%)'
-    """
-    description = SUMMARY_DESCRIPTIONS.get(name, name.replace("_", " "))
-    _, unit = outcome_scale(name)
-    text = description[:1].upper() + description[1:]
-    return f"{text} ({unit})" if unit else text
-
-
-def format_outcome(name: str, value: Any) -> str:
-    """A run outcome as text with its unit, e.g. ``'12.3 %'``, ``'+1.2 pp'``, ``'357 events'``.
-
-    Missing values (None or NaN, e.g. no faulty system was ever evaluated) show as ``n/a``.
-
-    >>> format_outcome("false_pass_rate", 0.0441), format_outcome("eval_distortion_mean", 1.04)
-    ('4.4 %', '+1.0 pp')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    unit = OUTCOMES[name].unit if name in OUTCOMES else ""
-    text = _UNIT_TEXT.get(unit, unit)
-    suffix = f" {text}" if text else ""
-    if unit == "share":
-        return f"{100 * value:.1f} %"
-    if unit == "pp":
-        return f"{value:+.1f} pp"
-    if name in INTEGER_OUTCOMES:
-        return f"{int(value):,}{suffix}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}{suffix}"
-    return f"{value:.3g}{suffix}" if abs(value) < 10 else f"{value:.1f}{suffix}"
 
 
 def columns_of_rows(rows: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:

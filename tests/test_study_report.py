@@ -18,7 +18,7 @@ from simulation.experiments.design import make_plan
 from simulation.experiments.stats import FEW_REPLICATES, bootstrap_ci, group_summary
 from simulation.experiments.study import BASELINE
 from simulation.experiments.study_file import load_study, parse_study
-from simulation.metrics import outcome_title
+from simulation.outcome_text import outcome_title
 from simulation.reports import palette, study_figures
 from simulation.reports import study as report
 from simulation.reports.html_page import write_plotly_js

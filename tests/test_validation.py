@@ -24,13 +24,11 @@ from simulation.profiles import Rate, available_profiles
 from simulation.seeding import derive_stream
 from simulation.validation import load_settings, preset, theory
 from simulation.validation.contagion import (
-    ProtectionSetup,
     degree_pmf,
     finite_size_window,
     null_config,
     outbreak_sizes,
     seeded_outbreaks,
-    setup_fates,
     transition,
 )
 from simulation.validation.harness import disjoint_copies
@@ -43,6 +41,7 @@ from simulation.validation.paper import (
     simulate_cell,
     unreported_cells,
 )
+from simulation.validation.protection import ProtectionSetup, setup_fates
 from simulation.validation.stats import family_z
 
 SEED = 20260330

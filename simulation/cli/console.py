@@ -188,7 +188,7 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
     outcome's unit (shares in %, score differences in pp), then the cost-benefit table:
     policy, incident and total hours added, the verdict judging effort on the total."""
     from simulation.experiments import whatif
-    from simulation.metrics import outcome_scale, outcome_title
+    from simulation.outcome_text import outcome_scale, outcome_title
 
     table = whatif.effects(frame, study)
     for outcome in study.outcomes:

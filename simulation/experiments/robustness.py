@@ -79,7 +79,8 @@ from scipy.special import stdtrit
 from simulation.experiments.stats import ok_runs
 from simulation.experiments.study import BASELINE, Study
 from simulation.experiments.whatif import _Pairs
-from simulation.metrics import OUTCOMES, outcome_scale
+from simulation.metrics import OUTCOMES
+from simulation.outcome_text import outcome_scale
 from simulation.reports.output import write_atomic
 
 ROBUSTNESS_FILE = "robustness.csv"

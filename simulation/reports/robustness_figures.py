@@ -12,7 +12,8 @@ import pandas as pd
 
 from simulation.experiments import robustness
 from simulation.experiments.study import Study
-from simulation.metrics import OUTCOMES, outcome_scale
+from simulation.metrics import OUTCOMES
+from simulation.outcome_text import outcome_scale
 from simulation.reports import html_page
 from simulation.reports.study_figures import (
     _columns,

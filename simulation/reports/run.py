@@ -25,7 +25,8 @@ import plotly.graph_objects as go
 from markupsafe import Markup, escape
 
 from simulation.config import config_fields, population_label
-from simulation.metrics import SUMMARY_DESCRIPTIONS, format_outcome
+from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.outcome_text import format_outcome
 from simulation.reports import html_page, palette
 
 X_TITLE = "oversight cycle"

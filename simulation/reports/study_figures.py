@@ -15,7 +15,8 @@ from simulation.config import config_fields
 from simulation.experiments import whatif
 from simulation.experiments.stats import FEW_REPLICATES, group_summary, ok_runs
 from simulation.experiments.study import Study, Variable
-from simulation.metrics import SUMMARY_DESCRIPTIONS, outcome_scale, outcome_title
+from simulation.metrics import SUMMARY_DESCRIPTIONS
+from simulation.outcome_text import outcome_scale, outcome_title
 from simulation.reports import html_page
 
 COLORS = (

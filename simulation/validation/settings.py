@@ -33,8 +33,8 @@ from simulation.schema import (
     text,
 )
 from simulation.tomlfile import read_toml
-from simulation.validation.contagion import ProtectionSetup
 from simulation.validation.paper import PAPER_SAMPLE_SIZES
+from simulation.validation.protection import ProtectionSetup
 
 #: Topologies with a closed-form outbreak threshold.
 CLOSED_FORM = one_of("random-regular", "erdos-renyi")

@@ -32,6 +32,7 @@ from simulation.validation.paper import (
     simulate_cell,
     unreported_cells,
 )
+from simulation.validation.protection import ProtectionResult, protection_sweep
 from simulation.validation.settings import ValidationSettings
 from simulation.validation.stats import Z95, family_z, wilson
 
@@ -74,7 +75,7 @@ class ValidationResult:
     unreported: list[dict]
     thresholds: list[contagion.ThresholdResult]
     watts: contagion.WattsResult
-    protection: contagion.ProtectionResult
+    protection: ProtectionResult
     elapsed: float = 0.0
     family_z: float = field(default=Z95)
     timings: dict[str, float] = field(default_factory=dict)
@@ -411,7 +412,7 @@ def run_validation(
     )
     lap("watts")
     p = settings.protection
-    protection = contagion.protection_sweep(
+    protection = protection_sweep(
         p.setup(),
         list(p.scales),
         p.n_systems,

@@ -174,7 +174,7 @@ def write_results(folder: Path, series: "pd.DataFrame", document: dict, csv: boo
 
 def outcome_table(metrics: dict[str, Any]) -> Table:
     """The run's outcomes with their values and meanings, in sections."""
-    from simulation.metrics import format_outcome
+    from simulation.outcome_text import format_outcome
 
     table = Table(title="Outcomes of the run", header_style="bold", title_justify="left")
     table.add_column("outcome", style="cyan", no_wrap=True)

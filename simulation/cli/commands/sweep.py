@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         from simulation.cli.options import user_errors
         from simulation.experiments.stats import group_summary
         from simulation.experiments.study_file import inline_study, load_study
-        from simulation.metrics import outcome_scale
+        from simulation.outcome_text import outcome_scale
 
         with user_errors():
             changes = console.overrides(
