@@ -34,6 +34,8 @@ CROSS_FAMILY = (
     "assignment: 'cross-family' needs a profile_mix with at least two model families; add a "
     "profile of another family or choose another assignment"
 )
+"""Why a population of one model family cannot have cross-family overseers: the engine's
+refusal, which :func:`check_run` makes before a study writes anything."""
 
 
 @functools.lru_cache(maxsize=64)

@@ -61,6 +61,7 @@ from simulation.engine.states import (
     metric_columns,
     rows_of_columns,
 )
+from simulation.preflight import CROSS_FAMILY
 from simulation.topology import Network
 
 
@@ -282,10 +283,7 @@ class Engine(EvaluationRules, ExecutionRules):
         cfg, rng, n = self.config, self.rng, self.n
         family = self.family if cfg.assignment == "cross-family" else None
         if cfg.assignment == "cross-family" and np.unique(self.family).size < 2:
-            raise ConfigError(
-                "assignment: 'cross-family' needs a profile_mix with at least two model "
-                "families; add a profile of another family or choose another assignment"
-            )
+            raise ConfigError(CROSS_FAMILY)
         if cfg.assignment in ("neighbours", "cross-family"):
             return neighbour_overseers(self.net, k, rng, family)
         if cfg.assignment == "rotation":

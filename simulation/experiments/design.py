@@ -190,15 +190,17 @@ def check_runs(plan: Plan) -> None:
         try:
             check_run(SimulationConfig.model_construct(**run.config), profiles)
         except PpsimError as exc:
-            sid = plan.scenario_ids[run.scenario]
-            where = f"scenario {sid}" + (f", arm {run.arm}" if plan.study.kind == "whatif" else "")
-            text = str(exc).splitlines()[0]
-            raise StudyError(f"{plan.study.origin}: {where}: {text}") from None
+            raise _run_error(plan.study, plan.scenario_ids[run.scenario], run.arm, exc) from None
 
 
 def _validated(values: dict[str, Any], study: Study, sid: str, arm: str) -> dict[str, Any]:
     try:
         return SimulationConfig.from_mapping(values).to_dict()
     except ConfigError as exc:
-        where = f"scenario {sid}" + (f", arm {arm}" if study.kind == "whatif" else "")
-        raise StudyError(f"{study.origin}: {where}: {str(exc).splitlines()[0]}") from None
+        raise _run_error(study, sid, arm, exc) from None
+
+
+def _run_error(study: Study, sid: str, arm: str, exc: Exception) -> StudyError:
+    """``exc``'s first line as the study's refusal, naming the scenario (and the arm)."""
+    where = f"scenario {sid}" + (f", arm {arm}" if study.kind == "whatif" else "")
+    return StudyError(f"{study.origin}: {where}: {str(exc).splitlines()[0]}")
