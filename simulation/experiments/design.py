@@ -127,30 +127,50 @@ def scenarios(study: Study) -> tuple[list[str], list[dict[str, Any]], np.ndarray
 
 
 def make_plan(study: Study) -> Plan:
-    """Every run of the study with its key, seed and validated configuration.
+    """Every run of the study with its key, seed and validated configuration (a search's
+    plan holds its baseline and comparison arms; its candidates come from
+    :func:`policy_runs` as the optimiser proposes them).
 
     Raises:
         StudyError: a combination of values is invalid (names the scenario and arm).
     """
     ids, values, unit = scenarios(study)
-    base = study.base.to_dict()
     runs: list[RunSpec] = []
     for arm_index, arm in enumerate(study.arm_names):
-        changes = study.arm_changes(arm)
-        for scenario, (sid, vals) in enumerate(zip(ids, values, strict=True)):
-            config = _validated({**base, **changes, **vals}, study, sid, arm)
-            for rep in range(study.replicates):
-                seed_key = f"{sid}|rep={rep}"
-                key = f"{arm}|{seed_key}" if study.kind == "whatif" else seed_key
-                # Sensitivity: every sample point of a replicate shares its seed, so the
-                # indices measure the parameters, not seed-to-seed noise.
-                common = f"rep={rep}" if study.kind == "sensitivity" else seed_key
-                seed = derive_seed(study.seed, common)
-                runs.append(RunSpec(key, arm, arm_index, scenario, rep, seed, config))
+        runs += policy_runs(study, arm, study.arm_changes(arm), ids, values, arm_index)
     keys = [r.key for r in runs]
     if len(set(keys)) != len(keys):
         raise StudyError(f"{study.origin}: vary: two scenarios share a run key; rename values")
     return Plan(study, tuple(ids), tuple(values), unit, tuple(runs))
+
+
+def policy_runs(
+    study: Study,
+    arm: str,
+    changes: dict[str, Any],
+    ids: list[str] | tuple[str, ...],
+    values: list[dict[str, Any]] | tuple[dict[str, Any], ...],
+    arm_index: int = 0,
+) -> list[RunSpec]:
+    """The runs of one policy (``changes`` to the base) on every scenario and replicate,
+    seeded by scenario and replicate alone: every policy meets the same seeds.
+
+    Raises:
+        StudyError: a combination of values is invalid (names the scenario and arm).
+    """
+    base = study.base.to_dict()
+    runs = []
+    for scenario, (sid, vals) in enumerate(zip(ids, values, strict=True)):
+        config = _validated({**base, **changes, **vals}, study, sid, arm)
+        for rep in range(study.replicates):
+            seed_key = f"{sid}|rep={rep}"
+            key = f"{arm}|{seed_key}" if study.kind in ("whatif", "search") else seed_key
+            # Sensitivity: every sample point of a replicate shares its seed, so the
+            # indices measure the parameters, not seed-to-seed noise.
+            common = f"rep={rep}" if study.kind == "sensitivity" else seed_key
+            seed = derive_seed(study.seed, common)
+            runs.append(RunSpec(key, arm, arm_index, scenario, rep, seed, config))
+    return runs
 
 
 PREFLIGHT_FIELDS = (
@@ -202,5 +222,5 @@ def _validated(values: dict[str, Any], study: Study, sid: str, arm: str) -> dict
 
 def _run_error(study: Study, sid: str, arm: str, exc: Exception) -> StudyError:
     """``exc``'s first line as the study's refusal, naming the scenario (and the arm)."""
-    where = f"scenario {sid}" + (f", arm {arm}" if study.kind == "whatif" else "")
+    where = f"scenario {sid}" + (f", arm {arm}" if study.kind in ("whatif", "search") else "")
     return StudyError(f"{study.origin}: {where}: {str(exc).splitlines()[0]}")

@@ -298,40 +298,73 @@ def run_study(
         if progress is not None:
             progress.start(len(plan.runs), skipped, retried)
         rows = flush_rows or min(500, max(1, len(plan.runs) // 20))
-        collector = _Collector(store, progress, flush_seconds, rows)
+        total = len(plan.runs)
         try:
-            with interrupts.handled():
-                if executor is None:
-                    for spec in pending:
-                        collector.add([execute_run(spec, study.timeseries)])
-                        collector.maybe_flush()
-                else:
-                    _run_on(executor, pending, study.timeseries, collector, max(1, workers))
-        except KeyboardInterrupt as stop:
-            with interrupts.deferred():  # a second Ctrl-C does not lose the finished runs
-                collector.flush()
-            raise StudyInterrupted(
-                out_dir, skipped + collector.ran, len(plan.runs), interrupts.signal_of(stop)
-            ) from None
-        except _Lost as lost:
-            collector.flush()
-            stored = skipped + collector.ran
-            total = len(plan.runs)
-            raise RunsLost(out_dir, stored, total, total - stored, str(lost)) from None
-        collector.flush()
+            ran, failed = execute_pending(
+                store, pending, executor, workers, study.timeseries, progress, flush_seconds, rows
+            )
+        except PendingInterrupted as stop:
+            raise StudyInterrupted(out_dir, skipped + stop.ran, total, stop.signum) from None
+        except PendingLost as lost:
+            stored_now = skipped + lost.ran
+            raise RunsLost(out_dir, stored_now, total, total - stored_now, lost.reason) from None
         store.check_inputs_unchanged()
         frame = store.load()
-    return StudyResult(
-        study,
-        out_dir,
-        len(plan.runs),
-        skipped,
-        retried,
-        collector.ran,
-        collector.failed,
-        frame,
-        plan,
-    )
+    return StudyResult(study, out_dir, total, skipped, retried, ran, failed, frame, plan)
+
+
+class PendingInterrupted(Exception):
+    """:func:`execute_pending` was stopped by a signal after storing ``ran`` runs."""
+
+    def __init__(self, ran: int, signum: int) -> None:
+        self.ran, self.signum = ran, signum
+        super().__init__(f"interrupted after {ran} runs")
+
+
+class PendingLost(Exception):
+    """:func:`execute_pending`'s executor lost runs for good after ``ran`` were stored."""
+
+    def __init__(self, ran: int, reason: str) -> None:
+        self.ran, self.reason = ran, reason
+        super().__init__(reason)
+
+
+def execute_pending(
+    store: StudyStore,
+    pending: Sequence[RunSpec],
+    executor: Executor | None,
+    workers: int,
+    timeseries: bool,
+    progress: Progress | None,
+    flush_seconds: float = 2.0,
+    flush_rows: int = 500,
+) -> tuple[int, int]:
+    """Run ``pending`` on ``executor`` (``None``: in this process) and store every finished
+    run in ``store``; return how many ran and how many of them failed.
+
+    Raises:
+        PendingInterrupted: Ctrl-C or SIGTERM; the finished runs are stored first.
+        PendingLost: the executor lost runs even after running them again; the finished
+            runs are stored.
+    """
+    collector = _Collector(store, progress, flush_seconds, flush_rows)
+    try:
+        with interrupts.handled():
+            if executor is None:
+                for spec in pending:
+                    collector.add([execute_run(spec, timeseries)])
+                    collector.maybe_flush()
+            else:
+                _run_on(executor, list(pending), timeseries, collector, max(1, workers))
+    except KeyboardInterrupt as stop:
+        with interrupts.deferred():  # a second Ctrl-C does not lose the finished runs
+            collector.flush()
+        raise PendingInterrupted(collector.ran, interrupts.signal_of(stop)) from None
+    except _Lost as lost:
+        collector.flush()
+        raise PendingLost(collector.ran, str(lost)) from None
+    collector.flush()
+    return collector.ran, collector.failed
 
 
 def _run_on(

@@ -194,9 +194,14 @@ def _sort(frame: pd.DataFrame, arm_order: tuple[str, ...]) -> pd.DataFrame:
         return frame.reset_index(drop=True)
     rank = frame["arm"].map({a: i for i, a in enumerate(arm_order)}).fillna(len(arm_order))
     order = pd.DataFrame(
-        {"a": rank.to_numpy(), "s": frame["scenario"].to_numpy(), "r": frame["replicate"]}
+        {
+            "a": rank.to_numpy(),
+            "n": frame["arm"].to_numpy(),  # a search's candidates, which the study does not list
+            "s": frame["scenario"].to_numpy(),
+            "r": frame["replicate"].to_numpy(),
+        }
     )
-    index = order.sort_values(["a", "s", "r"], kind="stable").index
+    index = order.sort_values(["a", "n", "s", "r"], kind="stable").index
     return frame.loc[index].reset_index(drop=True)
 
 

@@ -27,7 +27,7 @@ from simulation.config import SimulationConfig
 from simulation.errors import StudyError
 from simulation.schema import Spec
 
-KINDS = ("sweep", "whatif", "sensitivity")
+KINDS = ("sweep", "whatif", "sensitivity", "search")
 DESIGNS = ("factorial", "lhs")
 METHODS = ("sobol", "morris")
 BASELINE = "baseline"
@@ -95,6 +95,62 @@ class Arm:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """An outcome a search minimises or maximises (``sense``: ``"min"`` or ``"max"``)."""
+
+    name: str
+    sense: str
+
+    @property
+    def sign(self) -> float:
+        """+1 for ``min``, -1 for ``max``: multiplied in, every objective is minimised."""
+        return 1.0 if self.sense == "min" else -1.0
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A bound a search candidate's scored outcome must keep: ``low <= value <= high``."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+
+    def violation(self, value: float) -> float:
+        """How far ``value`` lies outside the bounds (0 inside; inf for a missing value)."""
+        if value != value:  # NaN: the outcome could not be scored
+            return float("inf")
+        below = self.low - value if self.low is not None else 0.0
+        above = value - self.high if self.high is not None else 0.0
+        return max(0.0, below, above)
+
+    def describe(self) -> str:
+        """``name <= 40`` or ``0.1 <= name <= 0.2``."""
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} <= {self.name} <= {self.high:g}"
+        if self.high is not None:
+            return f"{self.name} <= {self.high:g}"
+        return f"{self.name} >= {self.low:g}"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a search runs: the optimiser, its population and generations, and how each
+    candidate is scored over the scenarios (``mean``, ``quantile`` or ``max-regret``)."""
+
+    algorithm: str = "nsga2"
+    population: int = 16
+    generations: int = 10
+    score: str = "mean"
+    quantile: float = 0.9
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if self.score != "quantile":
+            del data["quantile"]
+        return data
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study; build it with :mod:`~simulation.experiments.study_file`."""
 
@@ -115,6 +171,10 @@ class Study:
     second_order: bool = False
     morris_trajectories: int = 10
     morris_levels: int = 4
+    levers: tuple[Variable, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    search: SearchSettings | None = None
     origin: str = ""
 
     @property
@@ -164,14 +224,31 @@ class Study:
         data["vary"] = {v.name: v.to_spec() for v in self.vary}
         if self.arms:
             data["arms"] = {a.name: dict(a.changes) for a in self.arms}
+        if self.kind == "search":
+            data["levers"] = {v.name: v.to_spec() for v in self.levers}
+            data["objectives"] = {o.name: o.sense for o in self.objectives}
+            data["constraints"] = {
+                c.name: {k: v for k, v in (("min", c.low), ("max", c.high)) if v is not None}
+                for c in self.constraints
+            }
+            data["search"] = self.search.to_dict() if self.search else {}
         return data
 
     def fingerprint(self) -> str:
         """Hash of everything that decides which runs exist and what they compute (not the
-        name, description or outcomes, so changing them keeps the stored runs)."""
+        name, description or outcomes, so changing them keeps the stored runs).
+
+        A search's levers, objectives, constraints, comparison arms and settings are left
+        out too: each of its runs depends only on its configuration and seed, so the runs of
+        a search stay valid when those change, and a search given more generations (or
+        other objectives) resumes in the same folder, reusing every candidate it meets again.
+        """
         data = self.to_dict()
         for key in ("name", "description", "outcomes"):
             data.pop(key, None)
+        if self.kind == "search":
+            for key in ("levers", "objectives", "constraints", "search", "arms"):
+                data.pop(key, None)
         if self.kind == "sensitivity":
             data.pop("sobol" if self.method == "morris" else "morris")
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -203,8 +280,13 @@ def scenario_count(study: Study) -> int:
 
 
 def run_count(study: Study) -> int:
-    """How many runs the study has (arms x scenarios x replicates), by arithmetic alone."""
-    return len(study.arm_names) * scenario_count(study) * study.replicates
+    """How many runs the study has (arms x scenarios x replicates), by arithmetic alone; for
+    a search, at most (population x generations + the baseline and comparison arms) x
+    scenarios x replicates (a candidate met twice runs once)."""
+    policies = len(study.arm_names)
+    if study.kind == "search" and study.search is not None:
+        policies += study.search.population * study.search.generations
+    return policies * scenario_count(study) * study.replicates
 
 
 def check_size(study: Study) -> None:

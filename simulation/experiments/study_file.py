@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from simulation.config import ConfigError, SimulationConfig, config_fields, parse_value
+from simulation.config import SimulationConfig, config_fields
 from simulation.errors import PpsimError, StudyError
+from simulation.experiments import search_file
 from simulation.experiments import study as model
+from simulation.experiments.overrides import (  # noqa: F401 - the public names of study files
+    Overrides,
+    given_once,
+    parse_vary_option,
+)
 from simulation.experiments.study import (
     BASELINE,
     DEFAULT_OUTCOMES,
@@ -239,6 +243,10 @@ class StudyFile(Table):
         dict[str, plain(_vary_form)], known_keys(_PARAMS, SimulationConfig.unknown_key)
     ] = {}
     arms: dict[str, dict[str, Any]] = {}
+    levers: dict[str, plain(_vary_form)] = {}
+    objectives: dict[str, Any] = {}
+    constraints: dict[str, Any] = {}
+    search: search_file.SearchTable = search_file.SearchTable()
     method: one_of(*METHODS) = "sobol"
     sobol: SobolTable = SobolTable()
     morris: MorrisTable = MorrisTable()
@@ -268,8 +276,9 @@ class StudyFile(Table):
                     text = "a distribution needs design = 'lhs' (with samples = N) or a "
                     text += f"sensitivity study; a factorial sweep takes {_RANGE_FORMS}"
                     raise problem(text, "vary", name)
-        if self.kind != "whatif" and self.arms:
-            raise problem("policy arms are only for kind = 'whatif'", "arms")
+        search_file.check_tables(self, given)
+        if self.kind not in ("whatif", "search") and self.arms:
+            raise problem("policy arms are only for kind = 'whatif' (or 'search')", "arms")
         if self.kind == "whatif" and not self.arms:
             raise problem(
                 "a what-if study needs at least one arm: [arms.NAME] with parameters", "arms"
@@ -370,7 +379,13 @@ def parse_study(data: dict[str, Any], origin: str = "study") -> Study:
     vary = tuple(_variable(name, spec, raw.base, err) for name, spec in raw.vary.items())
     arms = tuple(_arm(arm, changes, raw, origin, err) for arm, changes in raw.arms.items())
     copied = ("name", "kind", "seed", "replicates", "design", "outcomes", "timeseries", "method")
+    if raw.kind == "search":
+        searched = search_file.search_parts(raw, _variable, err, origin)
+        copied = tuple(key for key in copied if key != "outcomes")
+    else:
+        searched = {}
     study = Study(
+        **searched,
         **{key: getattr(raw, key) for key in (*copied, "base", "description")},
         vary=vary,
         arms=arms,
@@ -437,6 +452,8 @@ def _arm(arm: str, changes: dict[str, Any], raw: StudyFile, origin: str, err: _F
     at = ("arms", arm)
     if arm == BASELINE:
         raise err(at, f"{BASELINE!r} is the base configuration; give the arm another name")
+    if raw.kind == "search" and arm.startswith(search_file.CANDIDATE_PREFIX):
+        raise err(at, f"names starting {search_file.CANDIDATE_PREFIX!r} are the candidates'")
     if found := name_problem(arm):
         raise err(at, found)
     if not changes:
@@ -486,104 +503,3 @@ def _file_problem(path: str) -> str | None:
         except PpsimError as exc:
             return str(exc).splitlines()[0].removeprefix("graph_file: ")
     return None
-
-
-@dataclass
-class Overrides:
-    """Command-line changes applied to a study before validation."""
-
-    set_values: dict[str, Any] = field(default_factory=dict)
-    vary: dict[str, Any] = field(default_factory=dict)
-    replicates: int | None = None
-    seed: int | None = None
-    design: str | None = None
-    samples: int | None = None
-    outcomes: list[str] | None = None
-    timeseries: bool | None = None
-    name: str | None = None
-
-    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
-        """A copy of raw study data with these changes merged in."""
-        out = dict(data)
-        vary = dict(out.get("vary") or {})
-        for name in self.set_values:
-            if name in vary or name in self.vary:
-                raise StudyError(
-                    f"--set {name}: {name} is also varied (by the study or --vary); to fix it "
-                    f"to one value use --vary {name}=VALUE"
-                )
-        if self.set_values:
-            base = out.get("base")
-            out["base"] = {**(base if isinstance(base, dict) else {}), **self.set_values}
-        if self.vary:
-            out["vary"] = {**vary, **self.vary}
-        for key in ("replicates", "seed", "design", "samples", "outcomes", "timeseries", "name"):
-            value = getattr(self, key)
-            if value is not None and value != []:
-                out[key] = value
-        return out
-
-
-def given_once(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]:
-    """``(name, value)`` pairs of a repeatable option as a dict, refusing a name given twice
-    (the later one would replace the earlier in silence)."""
-    found: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in found:
-            how = f"give all its values in one {option}" if option == "--vary" else "give it once"
-            raise StudyError(f"{option} {name}: given twice; {how}")
-        found[name] = value
-    return found
-
-
-_DIST_RE = re.compile(r"^(uniform|loguniform|integers|choice)\((.*)\)$")
-
-
-def parse_vary_option(item: str) -> tuple[str, Any]:
-    """Parse ``--vary name=spec`` (``0:0.5:6``, ``0,0.5,1``, ``a;b``, one value or a
-    distribution such as ``uniform(0,1)``) into a study ``[vary]`` entry."""
-    where = f"--vary {item!r}"
-    if "=" not in item:
-        raise StudyError(f"{where}: expected name=values, e.g. --vary audit_rate=0:0.5:6")
-    name, _, text = item.partition("=")
-    name = name.strip().replace("-", "_")
-    if name not in _PARAMS:
-        raise StudyError(f"--vary: {SimulationConfig.unknown_key(name)}")
-    text = text.strip()
-    if not text:
-        raise StudyError(f"{where}: empty list of values")
-
-    def value(t: str) -> Any:
-        try:
-            return parse_value(name, t)
-        except ConfigError as exc:
-            raise StudyError(f"{where}: {str(exc).removeprefix(f'{name}: ')}") from None
-
-    def number(t: str) -> float | int:
-        try:
-            x = float(t)
-        except ValueError:
-            raise StudyError(f"{where}: {t.strip()!r} is not a number") from None
-        return int(x) if x.is_integer() and _PARAMS[name].spec.type_name == "int" else x
-
-    match = _DIST_RE.match(text)
-    if match:
-        dist, inner = match.groups()
-        separator = ";" if dist == "choice" and ";" in inner else ","
-        parts = [p for p in inner.split(separator) if p.strip()]
-        if dist == "choice":
-            return name, {"choice": [value(p) for p in parts]}
-        if len(parts) != 2:
-            raise StudyError(f"{where}: expected {dist}(low,high)")
-        return name, {dist: [number(p) for p in parts]}
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise StudyError(f"{where}: expected start:stop:count, e.g. 0:0.5:6")
-        try:
-            count = int(parts[2])
-        except ValueError:
-            raise StudyError(f"{where}: count {parts[2]!r} is not an integer") from None
-        return name, {"range": [number(parts[0]), number(parts[1])], "num": count}
-    separator = ";" if ";" in text else ","
-    return name, [value(p) for p in text.split(separator) if p.strip()]
