@@ -91,7 +91,17 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 TIMING_COLUMNS = ("wall_time_s", "cpu_time_s")
 OUTCOMES = tuple(SUMMARY_DESCRIPTIONS)
-STUDY_FOLDER_FILES = (STUDY_FILE, INPUTS_FILE, REPORT_FILE, PLOTLY_FILE, LOCK_FILE, RESULT_MARKER)
+SEARCH_FILES = ("front.parquet", "candidates.parquet", "comparison.parquet", "convergence.csv")
+"""What a search writes beside its runs (:mod:`simulation.experiments.search`)."""
+STUDY_FOLDER_FILES = (
+    STUDY_FILE,
+    INPUTS_FILE,
+    REPORT_FILE,
+    PLOTLY_FILE,
+    LOCK_FILE,
+    RESULT_MARKER,
+    *SEARCH_FILES,
+)
 """The files (never folders) of a study folder."""
 
 PART_RE = re.compile(r"^part-\d{20}-[0-9a-f]{8}\.parquet$")
@@ -387,9 +397,13 @@ class StudyStore:
         frame = _read(self.runs_dir, runs_schema(), ["run_key", "status"])
         return dict(zip(frame["run_key"], frame["status"], strict=True))
 
-    def load(self) -> pd.DataFrame:
-        """Every stored run, one row each, in run-key order."""
-        return _sort(_read(self.runs_dir, runs_schema()), self.study.arm_names)
+    def load(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every stored run, one row each, in run-key order (only ``columns``, if given;
+        ``run_key``, ``arm``, ``scenario`` and ``replicate`` are always among them)."""
+        if columns is not None:
+            keys = ["run_key", "arm", "scenario", "replicate"]
+            columns = keys + [c for c in dict.fromkeys(columns) if c not in keys]
+        return _sort(_read(self.runs_dir, runs_schema(), columns), self.study.arm_names)
 
     # -- writing -----------------------------------------------------------------------
     def append(self, rows: list[dict[str, Any]], series: Iterable[pd.DataFrame] = ()) -> None:
