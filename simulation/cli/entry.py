@@ -97,6 +97,7 @@ COMMAND_MODULES = (
     "sweep",
     "whatif",
     "sensitivity",
+    "search",
     "report",
     "validate",
     "viz",

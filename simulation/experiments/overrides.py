@@ -27,6 +27,7 @@ class Overrides:
     outcomes: list[str] | None = None
     timeseries: bool | None = None
     name: str | None = None
+    search: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of raw study data with these changes merged in."""
@@ -43,6 +44,9 @@ class Overrides:
             out["base"] = {**(base if isinstance(base, dict) else {}), **self.set_values}
         if self.vary:
             out["vary"] = {**vary, **self.vary}
+        if self.search:
+            table = out.get("search")
+            out["search"] = {**(table if isinstance(table, dict) else {}), **self.search}
         for key in ("replicates", "seed", "design", "samples", "outcomes", "timeseries", "name"):
             value = getattr(self, key)
             if value is not None and value != []:

@@ -298,6 +298,10 @@ def build_report(out_dir: str | Path, runs: pd.DataFrame | None = None) -> Path:
     out_dir = Path(out_dir)
     study = read_stored_study(out_dir)
     check_unedited(out_dir)
+    if study.kind == "search":
+        from simulation.reports.search import build_search_report
+
+        return build_search_report(out_dir)
     check_entries(out_dir, files=(REPORT_FILE, html_page.PLOTLY_FILE), option="")
     frame = load_runs(out_dir) if runs is None else runs
     series = load_timeseries(out_dir) if study.timeseries else None
