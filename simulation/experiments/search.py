@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -118,11 +119,13 @@ def _optimiser(study: Study) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     settings = study.search
     kind = NSGAIIISampler if settings.algorithm == "nsga3" else NSGAIISampler
-    sampler = kind(
-        population_size=settings.population,
-        seed=derive_seed(study.seed, SAMPLER_KEY) % 2**32,
-        constraints_func=_constraints_of if study.constraints else None,
-    )
+    with warnings.catch_warnings():  # constraints_func is marked experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = kind(
+            population_size=settings.population,
+            seed=derive_seed(study.seed, SAMPLER_KEY) % 2**32,
+            constraints_func=_constraints_of if study.constraints else None,
+        )
     return optuna.create_study(directions=["minimize"] * len(study.objectives), sampler=sampler)
 
 
