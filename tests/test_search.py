@@ -14,13 +14,13 @@ import pytest
 from optuna._hypervolume import compute_hypervolume
 
 from simulation.experiments import runner
-from simulation.experiments.search import on_grid, policy_text, run_search
 from simulation.experiments.scoring import (
     Normaliser,
     hypervolume,
     non_dominated,
     score_outcome,
 )
+from simulation.experiments.search import on_grid, policy_text, run_search
 from simulation.experiments.store import OUTCOMES, load_runs
 from simulation.experiments.study import Variable
 from simulation.experiments.study_file import parse_study
