@@ -98,6 +98,7 @@ COMMAND_MODULES = (
     "whatif",
     "sensitivity",
     "report",
+    "discover",
     "validate",
     "viz",
 )
