@@ -4,7 +4,8 @@ box drawn over the ranges of the uncertain assumptions.
 The trajectory is a scatter of coverage against density, one point per box, coloured by
 how many assumptions it restricts; hovering names a box and its limits, clicking one
 shows them below the figure, and a table lists every box's limits. The chosen box is a
-bar per assumption: its full range (or all its values) in grey, the box's part in colour.
+bar per assumption: its full range (or all its values) in light grey, the box's part in
+colour (a darker grey when the box leaves the assumption unrestricted).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from simulation.reports.output import atomic_file, os_reason
 from simulation.reports.palette import FAULTY_SHARE_COLOUR, STATUS_COLOURS
 
 RANGE_COLOUR = "#e6e6e6"
+UNRESTRICTED_COLOUR = "#bdbdbd"
 BOX_COLOUR = FAULTY_SHARE_COLOUR
 CHOSEN_COLOUR = STATUS_COLOURS[4]
 CHOICE_WORDS = {
@@ -134,7 +136,8 @@ def box_figure(discovery: Discovery) -> dict[str, Any]:
             for i, value in enumerate(values):
                 kept = value in box.limits[name]
                 text = f"{name} = {value}: {'in' if kept else 'outside'} the box"
-                colour = BOX_COLOUR if kept else RANGE_COLOUR
+                colour = UNRESTRICTED_COLOUR if name not in box.restricted else BOX_COLOUR
+                colour = colour if kept else RANGE_COLOUR
                 bar(name, i / len(values), (i + 1) / len(values), text, colour)
             continue
         low, high = trajectory.ranges[name]
@@ -145,7 +148,7 @@ def box_figure(discovery: Discovery) -> dict[str, Any]:
         text = limit_text(trajectory, box, name, integer)
         if name not in box.restricted:
             text = f"{name}: not restricted"
-        bar(name, start, end, text, BOX_COLOUR if name in box.restricted else "#bdbdbd")
+        bar(name, start, end, text, BOX_COLOUR if name in box.restricted else UNRESTRICTED_COLOUR)
     return {
         "data": [
             {
