@@ -99,6 +99,7 @@ COMMAND_MODULES = (
     "sensitivity",
     "search",
     "report",
+    "discover",
     "validate",
     "viz",
 )
