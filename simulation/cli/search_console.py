@@ -7,12 +7,14 @@ import math
 import signal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from simulation import interrupts
-from simulation.cli.console import RESULTS_ROOT, err_console, print_table
+from simulation.cli.console import RESULTS_ROOT, err_console, out_console, print_table
 from simulation.cli.options import fail, user_errors
 from simulation.experiments.executors import open_executor, worker_count
 from simulation.experiments.search import (
@@ -63,9 +65,9 @@ class SearchBar:
     def generation_done(self, record: GenerationRecord) -> None:
         reused = f", {record.stored} stored" if record.stored else ""
         self.bar.console.print(
-            f"generation {record.generation}: {record.candidates} candidates ({record.new} "
-            f"new; {record.ran} runs ran{reused}), {record.evaluated} evaluated, front "
-            f"{record.front}, hypervolume {record.hypervolume:.4f}",
+            f"generation {record.generation}: {record.new} new of {record.candidates} "
+            f"({record.ran} runs{reused}); front {record.front} of {record.evaluated}, "
+            f"hypervolume {record.hypervolume:.4f}",
             highlight=False,
         )
 
@@ -138,6 +140,54 @@ def _scored(frame: pd.DataFrame, study: Study) -> dict[str, list[str]]:
     }
 
 
+def _number(x: float) -> str:
+    """Three significant digits, whole numbers from 100 up (no exponent)."""
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _lever_text(value: object) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+FRONT_COLUMNS = 10
+"""Front policies shown side by side; the rest are in front.parquet and the report."""
+
+
+def _print_front(front: pd.DataFrame, study: Study, title: str) -> None:
+    """The front side by side, one column per policy (in order of the first objective):
+    its name, its levers, then each scored outcome and its interval."""
+    shown = front.head(FRONT_COLUMNS)
+    names = [o.name for o in study.objectives]
+    names += [c.name for c in study.constraints if c.name not in names]
+    table = Table(title=title, title_justify="left")
+    table.add_column("", no_wrap=True)
+    for i in range(len(shown)):
+        table.add_column(f"F{i + 1}", justify="right", overflow="fold")
+    table.add_row("candidate", *(c.removeprefix("cand-") for c in shown["candidate"]))
+    for lever in study.levers:
+        table.add_row(lever.name, *(_lever_text(v) for v in shown[lever.name]))
+    table.add_section()
+    units = []
+    for name in names:
+        factor, unit = outcome_scale(name)
+        units.append(f"{name} in {unit}" if unit else name)
+        table.add_row(name, *(_number(factor * v) for v in shown[name]))
+        for side in ("low", "high"):
+            values = shown[f"{name}_{side}"]
+            table.add_row(f"  95% CI {side}", *(_number(factor * v) for v in values))
+    table.caption = "; ".join(units) + "; 95% CI: bootstrap over the scenarios"
+    table.caption_justify = "left"
+    out_console.print(table)
+    if len(front) > FRONT_COLUMNS:
+        out_console.print(
+            f"... {len(front) - FRONT_COLUMNS} more front policies in front.parquet and the report."
+        )
+
+
 def print_search(result: SearchResult) -> None:
     """The front (each policy's levers and scores), the baseline and comparison arms and
     which front policies dominate them, and the files written."""
@@ -153,24 +203,26 @@ def print_search(result: SearchResult) -> None:
             "empty; see candidates.parquet for each one's violation.[/]"
         )
     else:
-        print_table(
-            pd.DataFrame(
-                {"candidate": front["candidate"], "policy": front["policy"]} | _scored(front, study)
-            ),
-            title,
-            limit=100,
-        )
+        _print_front(front, study, title)
     comparison = result.comparison
-    verdicts = [
-        f"dominated by {len(d.split())} front policies" if d else "not dominated by the front"
-        for d in comparison["dominated_by"]
-    ]
+    size = len(front)
+    verdicts = [f"by {len(d.split())} of {size}" if d else "no" for d in comparison["dominated_by"]]
+    columns: dict[str, list[str]] = {
+        "policy": list(comparison["policy_name"]),
+        "changes": list(comparison["policy"]),
+    }
+    for name in [o.name for o in study.objectives]:
+        factor, unit = outcome_scale(name)
+        columns[f"{name} ({unit})" if unit else name] = [
+            _number(factor * v) for v in comparison[name]
+        ]
+        columns["95% CI" + " " * len(columns)] = [
+            f"{_number(factor * lo)}–{_number(factor * hi)}"
+            for lo, hi in zip(comparison[f"{name}_low"], comparison[f"{name}_high"], strict=True)
+        ]
+    columns["dominated by the front"] = verdicts
     print_table(
-        pd.DataFrame(
-            {"policy": comparison["policy_name"], "changes": comparison["policy"]}
-            | _scored(comparison, study)
-            | {"against the front": verdicts}
-        ),
+        pd.DataFrame(columns),
         "The baseline and the comparison arms, scored the same way",
         limit=100,
     )
