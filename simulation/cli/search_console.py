@@ -153,7 +153,7 @@ def _lever_text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-FRONT_COLUMNS = 10
+FRONT_COLUMNS = 8
 """Front policies shown side by side; the rest are in front.parquet and the report."""
 
 
