@@ -139,6 +139,35 @@ def test_same_seed_same_front_and_a_longer_search_replays_the_shorter(planted, t
     assert len(keys) == len(load_runs(tmp_path / "a"))
 
 
+def test_three_objectives_with_nsga3(monkeypatch, tmp_path):
+    """A third objective (the shielded share, planted as the audit rate's distance from
+    0.25) keeps more of the audit range on the front; every front policy is
+    non-dominated in all three, and the convergence is a hypervolume in three."""
+
+    def three(spec, timeseries=False):
+        output = planted_run(spec)
+        output.row["shielded_mean"] = abs(spec.config["audit_rate"] - 0.25)
+        return output
+
+    monkeypatch.setattr(runner, "execute_run", three)
+    objectives = {
+        "human_hours_per_cycle": "min",
+        "faulty_share_mean": "min",
+        "shielded_mean": "min",
+    }
+    study = search_study(
+        objectives=objectives, search={"algorithm": "nsga3", "population": 12, "generations": 4}
+    )
+    result = run_search(study, tmp_path / "out")
+    names = list(objectives)
+    points = result.candidates[result.candidates["feasible"]][names].to_numpy()
+    front = result.front[names].to_numpy()
+    assert len(front) >= 3
+    for point in front:  # nothing evaluated dominates a front point
+        assert not ((points <= point).all(axis=1) & (points < point).any(axis=1)).any()
+    assert (result.convergence["hypervolume"] > 0).all()
+
+
 def test_scores_by_quantile_and_regret(planted, tmp_path):
     quantile = run_search(
         search_study(search={"population": 8, "generations": 2, "score": "quantile"}),

@@ -117,6 +117,34 @@ def test_same_front_in_process_in_a_pool_and_on_a_dask_cluster(tmp_path):
     )
     assert found.exit_code == 0, found.output
     assert f"Policy {member}" in found.output
+    # F1 names the front's first policy, as ppsim search prints it
+    by_number = runner.invoke(
+        app,
+        [
+            "discover",
+            str(tmp_path / "one"),
+            "--policy",
+            "F1",
+            "--fail",
+            f"faulty_share_mean > {threshold}",
+            "--out",
+            str(tmp_path / "f1.html"),
+        ],
+    )
+    assert by_number.exit_code == 0, by_number.output
+    assert f"Policy {member}" in by_number.output
+    beyond = runner.invoke(
+        app,
+        [
+            "discover",
+            str(tmp_path / "one"),
+            "--policy",
+            f"F{len(front) + 1}",
+            "--fail",
+            f"faulty_share_mean > {threshold}",
+        ],
+    )
+    assert f"F1 to F{len(front)}" in one_line_error(beyond)
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
@@ -48,7 +49,7 @@ from simulation.experiments.runner import (
 )
 from simulation.experiments.search_file import CANDIDATE_PREFIX
 from simulation.experiments.store import SEARCH_FILES, StudyStore
-from simulation.experiments.study import BASELINE, Study, Variable
+from simulation.experiments.study import BASELINE, Study, StudyError, Variable
 from simulation.reports.output import atomic_file, write_atomic
 from simulation.seeding import derive_seed
 
@@ -468,3 +469,20 @@ def write_outputs(result: SearchResult) -> dict[str, Path]:
     path = result.out_dir / CONVERGENCE_FILE
     paths[CONVERGENCE_FILE] = write_atomic(path, result.convergence.to_csv(index=False))
     return paths
+
+
+def front_policy(folder: str | Path, name: str) -> str:
+    """The candidate a search folder's front calls ``name`` (``F1`` is the front's first
+    policy, in the order of the first objective, as ``ppsim search`` prints it); any other
+    name as it is. An ``F<n>`` beyond the front is refused naming its size."""
+    match = re.fullmatch(r"[Ff](\d+)", name.strip())
+    path = Path(folder) / FRONT_FILE
+    if match is None or not path.is_file():
+        return name
+    front = pd.read_parquet(path, columns=["candidate"])["candidate"]
+    index = int(match.group(1))
+    if not 1 <= index <= len(front):
+        raise StudyError(
+            f"--policy {name}: the front of {folder} has {len(front)} policies, F1 to F{len(front)}"
+        )
+    return str(front.iloc[index - 1])

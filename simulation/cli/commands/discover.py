@@ -16,7 +16,8 @@ POLICY_OPTION = typer.Option(
     "baseline",
     "--policy",
     help="the policy whose failures to explain: an arm of a what-if, a candidate of a "
-    "search (any value of the runs' arm column)",
+    "search (any value of the runs' arm column), or F1, F2, ... for a search's front as "
+    "'ppsim search' numbers it",
 )
 FAIL_OPTION = typer.Option(
     ...,
@@ -92,6 +93,7 @@ def register(app: typer.Typer) -> None:
         from simulation.cli.options import user_errors
         from simulation.errors import UsageError
         from simulation.experiments import discovery
+        from simulation.experiments.search import front_policy
         from simulation.experiments.store import check_unedited, load_runs, read_stored_study
         from simulation.reports.discovery import check_report_path, write_discovery
 
@@ -103,6 +105,8 @@ def register(app: typer.Typer) -> None:
             check_unedited(folder)
             if out is not None:
                 check_report_path(out)
+            if study.kind == "search":
+                policy = front_policy(folder, policy)
             found = discovery.discover(
                 folder,
                 load_runs(folder),
