@@ -125,28 +125,48 @@ def front_figure(study: Study, candidates: pd.DataFrame, comparison: pd.DataFram
     )
     arms = comparison.assign(feasible=comparison["feasible"].astype(bool))
     colours = [BASELINE_COLOUR if n == "baseline" else ARM_COLOUR for n in arms["policy_name"]]
+    points_of_arms = _points(arms, study)
     fig.add_scatter(
-        **_points(arms, study),
+        x=points_of_arms["x"],
+        y=points_of_arms["y"],
         mode="markers+text",
         name="baseline and comparison arms",
         text=arms["policy_name"],
-        textposition="top right",
+        textposition=[_LABEL_PLACES[i % len(_LABEL_PLACES)] for i in range(len(arms))],
         textfont={"size": 11, "color": "#444"},
         marker={"color": colours, "size": 11, "symbol": "diamond"},
+        error_x={**points_of_arms["error_x"], "color": "rgba(213, 94, 0, 0.35)"},
+        error_y={**points_of_arms["error_y"], "color": "rgba(213, 94, 0, 0.35)"},
         hovertext=_hover(arms, study, "policy_name"),
         hovertemplate=hover,
     )
     x, y = (o.name for o in study.objectives[:2])
+    every = pd.concat([candidates, comparison])
     fig.update_layout(
         template="plotly_white",
         height=560,
-        xaxis_title=_axis(study, x),
-        yaxis_title=_axis(study, y),
+        xaxis={"title": {"text": _axis(study, x)}, "type": _scale(every[x])},
+        yaxis={"title": {"text": _axis(study, y)}, "type": _scale(every[y])},
         legend={"orientation": "h", "y": -0.18},
         margin={"t": 30, "l": 70, "r": 20},
         hoverlabel={"align": "left"},
     )
     return fig
+
+
+_LABEL_PLACES = ("top right", "bottom right", "top left", "bottom left")
+"""Where the arms' labels go, in turn, so arms close together keep legible names."""
+LOG_SPAN = 100.0
+"""An axis whose positive values span more than this factor is drawn on a log scale."""
+
+
+def _scale(values: pd.Series) -> str:
+    """``"log"`` for positive values spanning more than :data:`LOG_SPAN`, else linear (so
+    a front near zero is not squashed under policies a hundred times worse)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) and (finite > 0).all() and finite.max() / finite.min() > LOG_SPAN:
+        return "log"
+    return "linear"
 
 
 def convergence_figure(convergence: pd.DataFrame) -> go.Figure:
