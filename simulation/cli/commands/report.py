@@ -9,7 +9,8 @@ import typer
 FOLDER_ARGUMENT = typer.Argument(
     ...,
     metavar="DIR",
-    help="Results folder of a sweep, what-if, sensitivity study or search (holds study.toml and runs/).",
+    help="Results folder of a sweep, what-if, sensitivity study or search (holds study.toml "
+    "and runs/).",
 )
 
 
