@@ -58,6 +58,18 @@ def _hover(frame: pd.DataFrame, study: Study, label: str) -> list[str]:
     return texts
 
 
+def _bars(frame: pd.DataFrame, name: str, factor: float) -> dict[str, Any]:
+    """Error bars from a score's ``_low`` and ``_high`` columns, in display units."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": factor * (frame[f"{name}_high"] - frame[name]),
+        "arrayminus": factor * (frame[name] - frame[f"{name}_low"]),
+        "thickness": 1,
+        "width": 0,
+    }
+
+
 def _points(frame: pd.DataFrame, study: Study) -> dict[str, Any]:
     x, y = (o.name for o in study.objectives[:2])
     fx, _ = outcome_scale(x)
@@ -65,22 +77,8 @@ def _points(frame: pd.DataFrame, study: Study) -> dict[str, Any]:
     return {
         "x": fx * frame[x],
         "y": fy * frame[y],
-        "error_x": {
-            "type": "data",
-            "symmetric": False,
-            "array": fx * (frame[f"{x}_high"] - frame[x]),
-            "arrayminus": fx * (frame[x] - frame[f"{x}_low"]),
-            "thickness": 1,
-            "width": 0,
-        },
-        "error_y": {
-            "type": "data",
-            "symmetric": False,
-            "array": fy * (frame[f"{y}_high"] - frame[y]),
-            "arrayminus": fy * (frame[y] - frame[f"{y}_low"]),
-            "thickness": 1,
-            "width": 0,
-        },
+        "error_x": _bars(frame, x, fx),
+        "error_y": _bars(frame, y, fy),
     }
 
 
