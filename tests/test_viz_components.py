@@ -568,7 +568,7 @@ def test_run_length_is_a_control_and_a_finished_run_can_continue() -> None:
 
 
 def test_app_state_plays_pauses_steps_and_resets() -> None:
-    from simulation.viz.page import MAX_CYCLES_PER_FRAME, AppState
+    from simulation.viz.state import MAX_CYCLES_PER_FRAME, AppState
 
     state = AppState(SimulationConfig(n_systems=80, steps=30), seed=2)
     state.step()
