@@ -65,6 +65,10 @@ PLOT_POINTS = f"""() => {{
     const el = document.getElementById('{PLOTS_ID}');
     return el && el.data ? el.data[0].x.length : -1;
 }}"""
+# The selected system's details include the text given (the panel may be re-rendering).
+DETAILS_SHOW = (
+    "(document.querySelector('.ppsim-details') || {{textContent: ''}}).textContent.includes('{}')"
+)
 LEGEND = """() => Object.fromEntries([...document.querySelectorAll('.ppsim-net-legend [data-meta]')]
     .map(e => [e.dataset.meta, e.textContent]))"""
 # Screen position of the first point of the first trace with ``meta`` and ``uid`` given.
@@ -333,14 +337,16 @@ def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> N
     page.wait_for_function(f"({LEGEND})()['selected'].endsWith(': 1')", timeout=15_000)
     legend = page.evaluate(LEGEND)
     assert _count(legend["link:tree"]) >= 1
-    details = page.locator(".ppsim-details")
-    assert f"System {system}" in (details.text_content() or "")
+    page.wait_for_function(
+        DETAILS_SHOW.format(f"System {system} "),
+        timeout=15_000,
+    )
     caught = page.locator(".ppsim-caught-from")
     box = caught.bounding_box()
     assert box is not None and box["y"] + box["height"] <= HEIGHT  # above the fold
     caught.click()
     page.wait_for_function(
-        f"document.querySelector('.ppsim-details').textContent.includes('System {source} ')",
+        DETAILS_SHOW.format(f"System {source} "),
         timeout=15_000,
     )
     assert _count(page.evaluate(LEGEND)["link:tree"]) >= 1  # the same tree, from its source
@@ -626,7 +632,7 @@ def test_cascades_view_draws_the_touched_systems_and_zooms_to_a_cascade(
     system = int((button.text_content() or "").split("system ")[1].split(":")[0])
     button.click()
     page.wait_for_function(
-        f"document.querySelector('.ppsim-details').textContent.includes('System {system} ')",
+        DETAILS_SHOW.format(f"System {system} "),
         timeout=15_000,
     )
     page.wait_for_function(f"({ranges})()[1] < {before[1]} * 0.9", timeout=15_000)
