@@ -646,8 +646,9 @@ def test_a_refusal_uses_the_sidebars_words_and_reaches_the_terminal(
     browser_page: tuple, server: dict
 ) -> None:
     page, _ = browser_page
-    _choose(page, "Who evaluates and manages each system", "A model of another family")
     _choose(page, "Which AI models (behaviour profiles)", "Honest only (never shields)")
+    page.wait_for_timeout(500)  # the list closes
+    _choose(page, "Who evaluates and manages each system", "A model of another family")
     _button(page, "Reset").click()
     error = page.locator(".ppsim-build-error")
     error.wait_for(timeout=30_000)
@@ -658,7 +659,6 @@ def test_a_refusal_uses_the_sidebars_words_and_reaches_the_terminal(
     # ppsim viz relays the server's warning to its terminal as it happens, and its log.
     assert "WARNING ppsim viz: settings that cannot be run" in server["log"]()
     _choose(page, "Who evaluates and manages each system", "Its collaborators (trusted neighbours)")
-    _choose(page, "Which AI models (behaviour profiles)", "Study average (all study models pooled)")
     _button(page, "Reset").click()
     page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
 
