@@ -11,8 +11,12 @@ button and waiting for it to be still before it clicks); what a cycle sends to t
 pace means close to the speed asked for), the frames drawn per second, and how long after
 the click on Pause the drawing stops changing (and how many frames it drew after it).
 
+With ``--late N`` (150 by default; 0 skips it) the Steps are timed again after the page
+has played to cycle N, when the network holds far more faulty systems, covert copies and
+cascades than in the first cycles: a late Step costs more than an early one.
+
     uv run python benchmarks/bench_app.py                  # 1,000, 5,000 and 20,000 systems
-    uv run python benchmarks/bench_app.py --sizes 1000 --steps 10 --play 1000
+    uv run python benchmarks/bench_app.py --sizes 1000 --steps 10 --play 1000 --late 150
 
 Needs Playwright (a development dependency) and Chromium at ``/usr/bin/chromium``.
 """
@@ -31,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simulation.config import SimulationConfig  # noqa: E402
 from simulation.model import PeerPreservationModel  # noqa: E402
+from simulation.viz.cascades import resolve_view  # noqa: E402
 from simulation.viz.frames import network_frame, network_scene  # noqa: E402
 from simulation.viz.page import NETWORK_ID, PLOT_CHUNK  # noqa: E402
 from simulation.viz.plots import plots_tail  # noqa: E402
@@ -56,7 +61,7 @@ def server_side(config: SimulationConfig, cycles: int = 20) -> dict[str, float]:
     for _ in range(cycles):
         model.step()
     started = time.perf_counter()
-    frame = network_frame(model, selected=-1)
+    frame = network_frame(model, selected=-1, view=resolve_view("auto", config.n_systems))
     plots = plots_tail(model, start=cycles - cycles % PLOT_CHUNK)
     frame_ms = 1000 * (time.perf_counter() - started)
     return {
@@ -97,6 +102,32 @@ def measure_play(page, speed: int, seconds: float) -> dict[str, float]:
     }
 
 
+def play_to(page, cycle: int) -> None:
+    """Play at 50 cycles per second until the drawing shows ``cycle`` or later, then pause
+    and wait until the drawing settles."""
+    page.get_by_label("Play speed (cycles per second)").click(force=True)
+    page.get_by_role("option", name="50", exact=True).click()
+    page.get_by_role("button", name="▶", exact=True).click()
+    page.wait_for_function(f"({CYCLE})() >= {cycle}", timeout=600_000, polling=100)
+    page.get_by_role("button", name="❚❚", exact=True).click()
+    page.wait_for_timeout(2000)
+    page.get_by_label("Play speed (cycles per second)").click(force=True)
+    page.get_by_role("option", name="10", exact=True).click()
+
+
+def step_summary(timings: list[StepTiming]) -> str:
+    """Median and maximum of the Steps' click-to-redrawn times, with the median parts."""
+    answer, network, plots, driver = (
+        _median(timings, f"{part}_ms") for part in ("answer", "network", "plots", "driver")
+    )
+    totals = [t.total_ms for t in timings]
+    return (
+        f"median {statistics.median(totals):.0f} ms, max {max(totals):.0f} ms "
+        f"(answer {answer:.0f}, network {network:.0f}, plots {plots:.0f}; "
+        f"from Playwright's call {driver:.0f})"
+    )
+
+
 def _median(timings: list[StepTiming], field: str) -> float:
     return statistics.median(getattr(t, field) for t in timings)
 
@@ -110,28 +141,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--play", default="5000", help="sizes at which Play is measured")
     parser.add_argument("--speed", type=int, default=10, help="cycles per second asked for")
     parser.add_argument("--play-seconds", type=float, default=10.0, help="how long to play")
+    parser.add_argument(
+        "--late", type=int, default=150, help="time the Steps again after this cycle (0: no)"
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     args = parser.parse_args(argv)
     play_sizes = {int(s) for s in args.play.split(",") if s}
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.1f}; topology {args.topology}")
     for n in (int(s) for s in args.sizes.split(",")):
-        config = SimulationConfig(n_systems=n, topology=args.topology)
+        run_length = max(200, args.late + 2 * args.steps + 200)
+        config = SimulationConfig(n_systems=n, topology=args.topology, steps=run_length)
         server = server_side(config)
         started = time.perf_counter()
         with app_page(config, 0, args.chromium) as page:
             opened = time.perf_counter() - started
             timings = time_steps(page, args.steps)
-            answer, network, plots, driver = (
-                _median(timings, f"{part}_ms") for part in ("answer", "network", "plots", "driver")
-            )
-            totals = [t.total_ms for t in timings]
             line = (
-                f"{n:>6,} systems: open {opened:.1f} s; Step, click to redrawn: median "
-                f"{statistics.median(totals):.0f} ms, max {max(totals):.0f} ms "
-                f"(answer {answer:.0f}, network {network:.0f}, plots {plots:.0f}; "
-                f"from Playwright's call {driver:.0f}); "
-                f"sent per cycle {server['frame_kb']:.1f} KB frame + {server['plots_kb']:.1f} "
+                f"{n:>6,} systems: open {opened:.1f} s; Step, click to redrawn: "
+                f"{step_summary(timings)}; sent per cycle {server['frame_kb']:.1f} KB frame + "
+                f"{server['plots_kb']:.1f} "
                 f"KB plot points, built in {server['frame_ms']:.0f} ms; layout and scene once: "
                 f"{server['scene_ms']:.0f} ms, {server['scene_kb']:.0f} KB"
             )
@@ -142,6 +171,17 @@ def main(argv: list[str] | None = None) -> int:
                     f"{play['frames_per_s']:.1f} frames/s, pause settles in "
                     f"{play['pause_ms']:.0f} ms ({play['frames_after_pause']:.0f} frames after)"
                 )
+            if args.late > 0:
+                play_to(page, args.late)
+                late_from = page.evaluate(CYCLE)
+                late = time_steps(page, args.steps)
+                line += f"; late Steps (from cycle {late_from}): {step_summary(late)}"
+                if n in play_sizes:
+                    play = measure_play(page, args.speed, args.play_seconds)
+                    line += (
+                        f"; late Play at {args.speed}/s: {play['cycles_per_s']:.1f} cycles/s, "
+                        f"{play['frames_per_s']:.1f} frames/s"
+                    )
         print(line, flush=True)
     return 0
 

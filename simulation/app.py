@@ -14,6 +14,8 @@ network) with them; until then the sidebar says which settings wait for it.
 
 from __future__ import annotations
 
+import logging
+
 import solara
 import solara.server.settings
 
@@ -30,6 +32,11 @@ serve_plotly_js()
 solara.server.settings.telemetry.mixpanel_enable = False
 solara.server.settings.theme.show_banner = False
 INITIAL_CONFIG, INITIAL_SEED = settings_from_env()
+# The app's own warnings go to the server's output, which ``ppsim viz`` shows and logs.
+_handler = logging.StreamHandler()
+_handler.setFormatter(logging.Formatter("%(levelname)s ppsim viz: %(message)s"))
+logging.getLogger("ppsim.viz").addHandler(_handler)
+logging.getLogger("ppsim.viz").propagate = False
 
 
 # The first cycle of a process loads the compiled engine from Numba's cache (about a

@@ -65,6 +65,10 @@ PLOT_POINTS = f"""() => {{
     const el = document.getElementById('{PLOTS_ID}');
     return el && el.data ? el.data[0].x.length : -1;
 }}"""
+# The selected system's details include the text given (the panel may be re-rendering).
+DETAILS_SHOW = (
+    "(document.querySelector('.ppsim-details') || {{textContent: ''}}).textContent.includes('{}')"
+)
 LEGEND = """() => Object.fromEntries([...document.querySelectorAll('.ppsim-net-legend [data-meta]')]
     .map(e => [e.dataset.meta, e.textContent]))"""
 # Screen position of the first point of the first trace with ``meta`` and ``uid`` given.
@@ -209,7 +213,14 @@ def test_page_shows_network_and_plots(browser_page: tuple) -> None:
     legend = page.evaluate(LEGEND)
     names = [legend[f"status-{i}"].split(":")[0] for i in range(len(STATUS_LEGEND))]
     assert names == list(STATUS_LEGEND)
-    for link in ("link:all", "link:exposed", "link:shield", "link:spread", "link:tree"):
+    for link in (
+        "link:all",
+        "link:exposed",
+        "link:cascade",
+        "link:shield",
+        "link:spread",
+        "link:tree",
+    ):
         assert link in legend
     plots = page.evaluate(
         f"() => document.getElementById('{PLOTS_ID}').data.map(t => [t.meta, t.x.length])"
@@ -237,6 +248,15 @@ def test_hovering_a_system_shows_its_details(browser_page: tuple) -> None:
     assert f"System {system}" in shown
     for part in ("Profile:", "Propensity: 1.00", "Status: healthy", "Quality:", "Source of fault:"):
         assert part in shown
+    # The label is drawn above the legends: the page's topmost element at its centre is
+    # part of the network's figure, never a legend.
+    on_top = page.evaluate(
+        f"""() => {{ const r = document.querySelector('#{NETWORK_ID} .hoverlayer .hovertext')
+            .getBoundingClientRect();
+            const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return [!!e.closest('#{NETWORK_ID}'), !!e.closest('.ppsim-net-legend')]; }}"""
+    )
+    assert on_top == [True, False]
     page.mouse.move(5, 5)
 
 
@@ -317,14 +337,16 @@ def test_clicking_a_system_highlights_its_cascade_tree(browser_page: tuple) -> N
     page.wait_for_function(f"({LEGEND})()['selected'].endsWith(': 1')", timeout=15_000)
     legend = page.evaluate(LEGEND)
     assert _count(legend["link:tree"]) >= 1
-    details = page.locator(".ppsim-details")
-    assert f"System {system}" in (details.text_content() or "")
+    page.wait_for_function(
+        DETAILS_SHOW.format(f"System {system} "),
+        timeout=15_000,
+    )
     caught = page.locator(".ppsim-caught-from")
     box = caught.bounding_box()
     assert box is not None and box["y"] + box["height"] <= HEIGHT  # above the fold
     caught.click()
     page.wait_for_function(
-        f"document.querySelector('.ppsim-details').textContent.includes('System {source} ')",
+        DETAILS_SHOW.format(f"System {source} "),
         timeout=15_000,
     )
     assert _count(page.evaluate(LEGEND)["link:tree"]) >= 1  # the same tree, from its source
@@ -431,6 +453,77 @@ def test_page_fits_1400_by_900(browser_page: tuple) -> None:
     _, x_top, _, x_bottom = boxes["xtitle"][0]
     for _, top, _, bottom in boxes["plotLegend"]:
         assert bottom <= x_top or top >= x_bottom
+    _assert_plots_and_network_fit(page)
+    _assert_sidebar_keeps_its_run_card_in_view(page)
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _assert_plots_and_network_fit(page) -> None:
+    """Panel titles clear of tick labels, the plots' legend under the title of its panel,
+    the network's drawing filling its panel above its legends."""
+    found = page.evaluate(
+        f"""() => {{
+        const box = (el) => {{ const r = el.getBoundingClientRect();
+            return [r.left, r.top, r.right, r.bottom]; }};
+        const plots = document.getElementById('{PLOTS_ID}');
+        const net = document.getElementById('{NETWORK_ID}');
+        const xa = net._fullLayout.xaxis, ya = net._fullLayout.yaxis;
+        return {{
+            titles: [...plots.querySelectorAll('.ppsim-panel-title')].map(box),
+            ticks: [...plots.querySelectorAll('svg text[text-anchor="end"]')].map(box),
+            legend: box(plots.querySelector('.ppsim-plot-legend')),
+            drawing: [xa._length, ya._length],
+            panel: box(net),
+            legends: box(document.querySelector('.ppsim-net-legend')),
+        }};
+    }}"""
+    )
+    for title in found["titles"]:
+        assert not any(_overlap(title, tick) for tick in found["ticks"])
+    # The legend of the mechanisms lies between the second panel's title and the third's.
+    assert found["titles"][1][3] <= found["legend"][1] < found["titles"][2][1]
+    width, height = found["drawing"]
+    panel = found["panel"]
+    assert width >= (panel[2] - panel[0]) - 10  # the drawing spans the panel's width
+    assert height >= (found["legends"][1] - panel[1]) - 40  # and reaches down to the legends
+    assert height > 380
+
+
+def _assert_sidebar_keeps_its_run_card_in_view(page) -> None:
+    """Scrolled to its end, the sidebar still shows Reset at its top."""
+    scrolled = page.evaluate(
+        """() => {
+        const card = document.querySelector('.ppsim-run-card');
+        let el = card.parentElement;
+        while (el && el.scrollHeight <= el.clientHeight + 1) el = el.parentElement;
+        if (!el) return null;
+        el.scrollTop = el.scrollHeight;
+        return el.scrollTop;
+    }"""
+    )
+    assert scrolled and scrolled > 50  # the sidebar is longer than the window
+    page.wait_for_timeout(300)
+    reset = _button(page, "Reset").bounding_box()
+    assert reset is not None and reset["y"] >= 0 and reset["y"] + reset["height"] <= HEIGHT
+    top = page.evaluate(
+        "() => { const r = document.querySelector('.ppsim-run-card .v-btn')"
+        ".getBoundingClientRect(); return document.elementFromPoint(r.left + 5, r.top + 5)"
+        ".closest('.ppsim-run-card') !== null; }"
+    )
+    assert top  # Reset is not under the settings scrolled past it
+    # Every drop-down shows its whole value.
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.v-select__selection-text')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+    )
+    assert cut == []
+    page.evaluate(
+        "() => { let el = document.querySelector('.ppsim-run-card').parentElement;"
+        " while (el) { el.scrollTop = 0; el = el.parentElement; } }"
+    )
 
 
 def test_units_and_colours_are_those_of_the_palette(browser_page: tuple) -> None:
@@ -480,11 +573,94 @@ def test_end_of_run_says_so_and_offers_to_continue(browser_page: tuple) -> None:
     assert "20 of 20 cycles" in (banner.text_content() or "")
     assert page.evaluate(CYCLE) == 20
     assert _button(page, "Step").is_disabled()
+    # Both buttons lie whole inside the sidebar's card.
+    card = page.locator(".ppsim-run-card").bounding_box()
+    for name in ("Continue for 20 more cycles", "Start again"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box is not None and card is not None
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+        assert box["y"] + box["height"] <= HEIGHT
+    _assert_sidebar_keeps_its_run_card_in_view(page)
     page.get_by_role("button", name="Continue for 20 more cycles").click()
     page.wait_for_function("!document.querySelector('.ppsim-end-of-run')", timeout=15_000)
     _step(page)
     assert page.evaluate(CYCLE) == 21
     _choose(page, "Play speed (cycles per second)", "10")
+
+
+def test_faulty_shows_when_systems_are_evaluated_less_often(browser_page: tuple) -> None:
+    page, _ = browser_page
+    note = page.locator(".ppsim-net-legend .ppsim-legend-note").text_content() or ""
+    assert note.startswith("Faulty:") and "evaluat" in note
+    _choose(page, "How often each system is evaluated", "Every 5 cycles")
+    _choose(page, "How far a fault spreads per cycle", "2 hops per cycle")
+    cue = page.locator(".ppsim-reset-cue")
+    cue.wait_for(timeout=10_000)
+    assert "How often each system is evaluated" in (cue.text_content() or "")
+    _button(page, "Reset").click()
+    page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
+    faulty = 0
+    for _ in range(8):
+        _step(page)
+        faulty = max(faulty, _count(page.evaluate(LEGEND)["status-2"]))
+    assert faulty > 0
+    _choose(page, "How often each system is evaluated", "Every cycle")
+    _choose(page, "How far a fault spreads per cycle", "1 hop per cycle")
+
+
+def test_cascades_view_draws_the_touched_systems_and_zooms_to_a_cascade(
+    browser_page: tuple,
+) -> None:
+    page, _ = browser_page
+    _button(page, "Reset").click()
+    page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
+    _step(page, 10)
+    _choose(page, "Network view", "Cascades: faulty systems and their trees")
+    page.wait_for_function(f"({LEGEND})()['status-0'].includes('not drawn')", timeout=15_000)
+    legend = page.evaluate(LEGEND)
+    touched = sum(_count(legend[f"status-{i}"]) for i in range(1, 5))
+    drawn = page.evaluate(COUNT_NODES)
+    assert 0 < drawn <= touched  # healthy systems are not markers in this view
+    assert _count(legend["link:cascade"]) >= 1
+    exposed = page.locator(".ppsim-net-legend [data-meta='link:exposed']")
+    assert "ppsim-legend-off" in (exposed.get_attribute("class") or "")
+    ranges = f"""() => {{ const l = document.getElementById('{NETWORK_ID}')._fullLayout;
+        return [l.xaxis.range[1] - l.xaxis.range[0], l.yaxis.range[1] - l.yaxis.range[0]]; }}"""
+    before = page.evaluate(ranges)
+    button = page.locator(".ppsim-cascade-button").first
+    button.wait_for(timeout=10_000)
+    system = int((button.text_content() or "").split("system ")[1].split(":")[0])
+    button.click()
+    page.wait_for_function(
+        DETAILS_SHOW.format(f"System {system} "),
+        timeout=15_000,
+    )
+    page.wait_for_function(f"({ranges})()[1] < {before[1]} * 0.9", timeout=15_000)
+    assert page.locator(".ppsim-zoom-cascade").count() == 1
+    _button(page, "Clear").click()
+    _choose(page, "Network view", "Every system")
+    page.wait_for_function(f"({COUNT_NODES})() > {drawn}", timeout=15_000)
+
+
+def test_a_refusal_uses_the_sidebars_words_and_reaches_the_terminal(
+    browser_page: tuple, server: dict
+) -> None:
+    page, _ = browser_page
+    _choose(page, "Which AI models (behaviour profiles)", "Honest only (never shields)")
+    page.wait_for_timeout(500)  # the list closes
+    _choose(page, "Who evaluates and manages each system", "A model of another family")
+    _button(page, "Reset").click()
+    error = page.locator(".ppsim-build-error")
+    error.wait_for(timeout=30_000)
+    text = error.text_content() or ""
+    assert "A model of another family" in text and "Which AI models" in text
+    assert "cross-family" not in text and "profile_mix" not in text
+    page.wait_for_timeout(500)
+    # ppsim viz relays the server's warning to its terminal as it happens, and its log.
+    assert "WARNING ppsim viz: settings that cannot be run" in server["log"]()
+    _choose(page, "Who evaluates and manages each system", "Its collaborators (trusted neighbours)")
+    _button(page, "Reset").click()
+    page.wait_for_function(f"({CYCLE})() === 0", timeout=30_000)
 
 
 def test_random_clicks_never_break_the_page(browser_page: tuple, server: dict) -> None:
@@ -559,3 +735,8 @@ def test_ctrl_c_stops_the_server_cleanly(server: dict, browser_page: tuple) -> N
     assert f"The app is running at {server['url']}" in log
     assert "Stopped." in log
     assert "Traceback" not in log
+    # The log stays in the file named at the start and at the stop.
+    named = [line.split(": ", 1)[1] for line in log.splitlines() if "server's log (" in line]
+    assert named and f"The server's log is in {named[0]}" in log
+    kept = Path(named[0]).read_text()
+    assert "WARNING ppsim viz: settings that cannot be run" in kept

@@ -568,7 +568,7 @@ def test_run_length_is_a_control_and_a_finished_run_can_continue() -> None:
 
 
 def test_app_state_plays_pauses_steps_and_resets() -> None:
-    from simulation.viz.page import MAX_CYCLES_PER_FRAME, AppState
+    from simulation.viz.state import MAX_CYCLES_PER_FRAME, AppState
 
     state = AppState(SimulationConfig(n_systems=80, steps=30), seed=2)
     state.step()
@@ -599,3 +599,143 @@ def test_app_state_plays_pauses_steps_and_resets() -> None:
     assert state.selected.value == 7
     state.select("nonsense")
     assert state.selected.value == -1
+
+
+# --- the cascades view ------------------------------------------------------------------
+def _cascading_model(n: int = 2_000, cycles: int = 25) -> PeerPreservationModel:
+    model = PeerPreservationModel(n_systems=n, fault_rate=0.01, propensity_scale=3.0, rng=3)
+    for _ in range(cycles):
+        model.step()
+    return model
+
+
+def test_cascade_links_are_every_link_a_live_fault_travelled() -> None:
+    from simulation.viz.cascades import cascade_pairs
+
+    e = _cascading_model().engine
+    source, system = cascade_pairs(e)
+    live = np.flatnonzero((e.fault_tree >= 0) & (e.fault_source >= 0))
+    assert set(zip(source.tolist(), system.tolist(), strict=True)) == set(
+        zip(e.fault_source[live].tolist(), live.tolist(), strict=True)
+    )
+    assert source.size > 20
+    frame = network_frame(_cascading_model(300, 10), selected=-1)
+    assert "cascade" in frame and "map" not in frame  # the map comes with its view only
+
+
+def test_largest_cascades_are_ranked_by_serving_faults_and_start_at_their_root() -> None:
+    from simulation.viz.cascades import count_cascades, largest_cascades
+
+    e = _cascading_model().engine
+    listed = largest_cascades(e, count=4)
+    assert len(listed) == 4
+    assert [c.serving for c in listed] == sorted((c.serving for c in listed), reverse=True)
+    serving = ((e.status == 0) & e.faulty) | (e.status == COVERT)
+    for cascade in listed:
+        members = np.flatnonzero(e.fault_tree == cascade.tree)
+        assert cascade.members == members.size
+        assert cascade.serving == int(serving[members].sum())
+        assert e.fault_tree[cascade.system] == cascade.tree
+        roots = members[e.fault_source[members] == ROOT_FAULT]
+        if roots.size:
+            assert cascade.system == roots[0]
+    trees = np.unique(e.fault_tree[e.fault_tree >= 0])
+    assert count_cascades(e) == trees.size
+    best = max(int(serving[e.fault_tree == t].sum()) for t in trees)
+    assert listed[0].serving == best
+
+
+def test_cascade_map_places_every_live_member_with_its_tree_together() -> None:
+    from simulation.viz.cascades import cascade_map, fault_depth
+
+    e = _cascading_model().engine
+    ids, pos = cascade_map(e)
+    assert set(ids.tolist()) == set(np.flatnonzero(e.fault_tree >= 0).tolist())
+    assert np.isfinite(pos).all() and np.abs(pos).max() <= 1.0 + 1e-9
+    assert np.unique(np.round(pos, 9), axis=0).shape[0] == ids.size  # no two on one spot
+    tree = e.fault_tree[ids]
+    # A tree's members lie closer to its own centre than to any other tree's centre.
+    centres = {t: pos[tree == t].mean(axis=0) for t in np.unique(tree)}
+    big = [t for t in centres if (tree == t).sum() >= 3]
+    assert big
+    for t in big:
+        own = np.linalg.norm(pos[tree == t] - centres[t], axis=1).max()
+        nearest_other = min(np.linalg.norm(centres[u] - centres[t]) for u in centres if u != t)
+        assert own < nearest_other
+    # Generations: a root is generation 0 and a fault caught from a member is one more.
+    depth = dict(zip(ids.tolist(), fault_depth(e, ids).tolist(), strict=True))
+    for i in ids[:200]:
+        s = int(e.fault_source[i])
+        if s >= 0 and s in depth and e.fault_tree[s] == e.fault_tree[i]:
+            assert depth[int(i)] == depth[s] + 1
+        elif e.fault_source[i] == ROOT_FAULT:
+            assert depth[int(i)] == 0
+
+
+def test_the_cascades_view_is_the_default_for_large_networks() -> None:
+    from simulation.viz.cascades import CASCADE_VIEW_ABOVE, marker_scale, resolve_view
+
+    assert resolve_view("auto", CASCADE_VIEW_ABOVE) == "all"
+    assert resolve_view("auto", CASCADE_VIEW_ABOVE + 1) == "cascades"
+    assert resolve_view("cascades", 50) == "cascades" and resolve_view("all", 20_000) == "all"
+    assert marker_scale(10) == 1.0 and marker_scale(1200) == 0.5
+    assert 0.5 < marker_scale(600) < 1.0
+    frame = network_frame(_cascading_model(1_200, 15), selected=-1, view="cascades")
+    assert len(frame["map"]) == 3
+
+
+def test_refusals_are_told_in_the_sidebars_words() -> None:
+    from simulation.preflight import CROSS_FAMILY
+    from simulation.viz.messages import in_sidebar_words
+
+    model = AppModel(
+        config=SimulationConfig(n_systems=50),
+        assignment="A model of another family",
+        profile_mix="Honest only (never shields)",
+    )
+    assert model.build_error is not None
+    for message in (model.build_error, CROSS_FAMILY):
+        told = in_sidebar_words(message)
+        assert "cross-family" not in told and "profile_mix" not in told
+        assert "A model of another family" in told and "Which AI models" in told
+    told = in_sidebar_words("n_systems: too few for profile_mix 'x' on 'watts-strogatz'")
+    assert told.startswith("“Number of AI systems”")
+    assert "profile_mix" not in told and "Small-world ring" in told
+
+
+def test_evaluation_interval_and_spread_rounds_are_controls_that_let_faulty_show() -> None:
+    params = model_params(SimulationConfig(), seed=0)
+    assert params["evaluation_interval"]["values"][0] == "Every cycle"
+    assert "Until it stops (a whole cascade in one cycle)" in params["spread_rounds"]["values"]
+    assert "20,000" in params["n_systems"]["values"]
+    model = AppModel(
+        config=SimulationConfig(n_systems=300, fault_rate=0.02),
+        evaluation_interval="Every 5 cycles",
+        spread_rounds="2 hops per cycle",
+        seed="1",
+    )
+    assert (model.config.evaluation_interval, model.config.spread_rounds) == (5, 2)
+    seen_faulty = False
+    for _ in range(10):
+        model.step()
+        seen_faulty |= bool((node_status(model.engine) == style.FAULTY).any())
+    assert seen_faulty
+    every_cycle = AppModel(config=SimulationConfig(n_systems=300, fault_rate=0.02), seed="1")
+    for _ in range(10):
+        every_cycle.step()
+        assert not (node_status(every_cycle.engine) == style.FAULTY).any()
+
+
+def test_the_server_log_is_relayed_to_the_terminal_and_kept_in_a_file(tmp_path: Path) -> None:
+    import io
+
+    from simulation.cli.commands.viz import default_log_path, relay
+
+    source = io.BytesIO(b"WARNING ppsim viz: one\nTraceback (most recent call last):\n")
+    log_path = tmp_path / "server.log"
+    terminal = io.StringIO()
+    with log_path.open("w", encoding="utf-8") as log:
+        relay(source, log, terminal)
+    assert terminal.getvalue() == log_path.read_text() == source.getvalue().decode()
+    assert default_log_path(8765).name == "ppsim-viz-8765.log"
+    assert default_log_path(8765) != default_log_path(8766)

@@ -42,7 +42,8 @@ FALSE_PASS_COLOUR = "#44AA99"  # Tol teal
 LINK_COLOURS: dict[str, str] = {
     "all": "rgba(120, 120, 120, 0.35)",  # every depends-on link (toggle)
     "exposed": "rgba(213, 94, 0, 0.45)",  # depends-on links of faulty systems
+    "cascade": "rgba(150, 50, 0, 0.75)",  # a fault of a live cascade travelled along it
     "spread": "#D55E00",  # a fault travelled along it this cycle
-    "shield": "#E69F00",  # overseer -> the faulty system it shields
+    "shield": "#E69F00",  # overseer -> the faulty system it shields (drawn dashed)
     "tree": "#7B2FBE",  # the selected cascade tree
 }

@@ -46,11 +46,13 @@ ASSIGNMENT_LABELS = {
     "independent-pool": "An independent evaluator pool",
     "humans": "Humans only",
 }
-N_SYSTEMS_CHOICES = (20, 50, 100, 200, 500, 1000, 2000, 3000)
+N_SYSTEMS_CHOICES = (20, 50, 100, 200, 500, 1000, 2000, 3000, 5000, 10_000, 20_000)
 PROPENSITY_CHOICES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 AUDIT_CHOICES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 EGRESS_CHOICES = (0.0, 0.25, 0.5, 0.9, 0.99, 1.0)
 STEPS_CHOICES = (20, 50, 100, 200, 500, 1000)
+EVALUATION_INTERVAL_CHOICES = (1, 2, 3, 5, 10)
+SPREAD_ROUNDS_CHOICES = (1, 2, 3, 5, 0)
 
 
 def _count_label(n: int) -> str:
@@ -63,6 +65,16 @@ def _percent_label(p: float) -> str:
 
 def _cycles_label(n: int) -> str:
     return f"{n:,} cycles"
+
+
+def _interval_label(k: int) -> str:
+    return "Every cycle" if k == 1 else f"Every {k:,} cycles"
+
+
+def _rounds_label(k: int) -> str:
+    if k == 0:
+        return "Until it stops (a whole cascade in one cycle)"
+    return "1 hop per cycle" if k == 1 else f"{k:,} hops per cycle"
 
 
 def _scale_label(x: float) -> str:
@@ -136,6 +148,8 @@ def _choices(config: SimulationConfig) -> dict[str, dict[str, Any]]:
         "topology": topology,
         "profile_mix": mix,
         "propensity_scale": _numeric(PROPENSITY_CHOICES, _scale_label),
+        "evaluation_interval": _numeric(EVALUATION_INTERVAL_CHOICES, _interval_label),
+        "spread_rounds": _numeric(SPREAD_ROUNDS_CHOICES, _rounds_label),
         "audit_rate": _numeric(AUDIT_CHOICES, _percent_label),
         "assignment": {label: name for name, label in ASSIGNMENT_LABELS.items()},
         "egress_control": _numeric(EGRESS_CHOICES, _percent_label),
@@ -147,6 +161,8 @@ def _choices(config: SimulationConfig) -> dict[str, dict[str, Any]]:
         "propensity_scale": _scale_label,
         "audit_rate": _percent_label,
         "egress_control": _percent_label,
+        "evaluation_interval": _interval_label,
+        "spread_rounds": _rounds_label,
     }
     for name, fmt in formats.items():
         value = getattr(config, name)
@@ -165,6 +181,8 @@ CONTROL_LABELS = {
     "topology": "Network shape",
     "profile_mix": "Which AI models (behaviour profiles)",
     "propensity_scale": "Urge to shield peers (× the study's rates)",
+    "evaluation_interval": "How often each system is evaluated",
+    "spread_rounds": "How far a fault spreads per cycle",
     "audit_rate": "Share of evaluations audited by humans",
     "assignment": "Who evaluates and manages each system",
     "human_execution": "Humans carry out every shutdown",

@@ -4,7 +4,8 @@ The browser keeps the scene (positions, shapes, roles, every depends-on link) an
 cycle receives only a frame: one character per system for its status and shielding
 mechanism, and the few links that carry meaning now (the faulty systems' dependencies,
 the links a fault travelled along this cycle, the shield links from each overseer to
-the faulty system it protects, and the selected cascade tree). Numbers travel as
+the faulty system it protects, every link the faults of the live cascades travelled,
+and the selected cascade tree). Numbers travel as
 base64-encoded little-endian typed arrays, so a frame at 20,000 systems is a few tens of
 kilobytes where per-node hover texts were megabytes. Everything is computed with
 whole-array NumPy operations.
@@ -39,6 +40,7 @@ from simulation.engine.states import (
 from simulation.model import PeerPreservationModel
 from simulation.topology import ROLE_ORCHESTRATOR, Network
 from simulation.viz import style
+from simulation.viz.cascades import cascade_map, cascade_pairs, count_cascades, marker_scale
 from simulation.viz.layout import network_layout, per_network
 
 N_MECHANISMS = len(style.SHIELD_WORDS)
@@ -171,8 +173,10 @@ def network_scene(model: PeerPreservationModel) -> dict[str, Any]:
     return per_network(network, "scene", build)
 
 
-def network_frame(model: PeerPreservationModel, selected: int) -> dict[str, Any]:
-    """The drawing's state after the current cycle; ``selected`` is the clicked system or -1."""
+def network_frame(model: PeerPreservationModel, selected: int, view: str = "all") -> dict[str, Any]:
+    """The drawing's state after the current cycle; ``selected`` is the clicked system or
+    -1. In the ``"cascades"`` view it also holds the map of the cascades (``map``: the ids
+    of the live members and their positions, see :func:`cascade_map`)."""
     engine = model.engine
     status = node_status(engine)
     codes = (status.astype(np.int64) * N_MECHANISMS + engine.shield + CODE_BASE).astype(np.uint8)
@@ -180,7 +184,8 @@ def network_frame(model: PeerPreservationModel, selected: int) -> dict[str, Any]
     faulty_ids = np.flatnonzero(faulty)
     members = tree_members(engine, selected)
     counts = np.bincount(status, minlength=len(style.STATUS_KEYS))
-    return {
+    touched = int(counts.sum() - counts[style.HEALTHY])  # the systems a fault reached
+    frame = {
         "cycle": int(engine.cycles_run),
         "codes": codes.tobytes().decode("ascii"),
         "counts": counts.tolist(),
@@ -190,17 +195,25 @@ def network_frame(model: PeerPreservationModel, selected: int) -> dict[str, Any]
         "spread": _pair(*spread_pairs(engine)),
         "shield": _pair(*shield_pairs(engine)),
         "tree": _pair(*tree_pairs(engine, members)),
+        "cascade": _pair(*cascade_pairs(engine)),
+        "marker_scale": marker_scale(touched),
         "tree_ids": encode(members, "<i4"),
         "selected": int(selected),
         "title": network_summary(model, counts),
     }
+    if view == "cascades":
+        ids, pos = cascade_map(engine)
+        frame["map"] = [encode(ids, "<i4"), encode(pos[:, 0], "<f4"), encode(pos[:, 1], "<f4")]
+    return frame
 
 
 def network_summary(model: PeerPreservationModel, counts: np.ndarray) -> str:
     """One line on what the network shows now, for the figure's title (the legend gives
     the count of each status)."""
     troubled = counts[style.FAULTY] + counts[style.SHIELDED] + counts[style.COVERT_NODE]
+    trees = count_cascades(model.engine)
+    where = f", in {trees:,} cascade{'s' if trees != 1 else ''}" if trees else ""
     return (
         f"Cycle {model.engine.cycles_run}: {troubled:,} of {model.network.n:,} systems "
-        "faulty and still serving"
+        f"faulty and still serving{where}"
     )

@@ -154,5 +154,6 @@ def plots_layout() -> dict[str, Any]:
         "panels": [title for title, _key in PANELS],
         "x_title": "Oversight cycle",
         "legend_title": "Shielded by:",
+        "legend_panel": 1,  # the legend names the lines of the second panel, under its title
         "font": style.FONT,
     }

@@ -4,7 +4,7 @@ Makes the picture in the documentation (at 1400x900, the size the page is laid o
 for) and is the browser driver of ``benchmarks/bench_app.py``. Needs the development
 dependency Playwright and a Chromium (``/usr/bin/chromium`` by default)::
 
-    uv run python -m simulation.viz.snapshot --n-systems 1000 --steps 20 --out docs/app.png
+    uv run python -m simulation.viz.snapshot --n-systems 1000 --steps 20 --out docs/app-1000.png
 
 Only this machine is contacted: the app runs on a free local port and the page's
 requests to anywhere else are refused.

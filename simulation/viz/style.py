@@ -23,6 +23,13 @@ STATUS_HOVER = (
     "covert copy",
 )
 STATUS_LEGEND = ("Healthy", "Decommissioned", "Faulty", "Shielded", "Covert copy")
+# What "Faulty" means, under the status legend: with an evaluation every cycle an
+# unshielded fault is caught in the cycle it arises, so the colour shows only when the
+# systems are evaluated less often.
+FAULTY_NOTE = (
+    "Faulty: not shielded, serving until its next evaluation flags it. Evaluated every "
+    "cycle, it is caught the cycle it arises; evaluate less often (sidebar) to see it."
+)
 STATUS_COLOURS = palette.STATUS_COLOURS
 STATUS_SIZES = (7, 7, 12, 12, 12)
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import IO
 
 import typer
 from rich.console import Console
@@ -18,6 +21,24 @@ from simulation.cli.options import config_options, fail, user_errors
 from simulation.config import SimulationConfig
 
 MAX_APP_SYSTEMS = 20_000
+
+
+def default_log_path(port: int) -> Path:
+    """Where the server's log goes unless ``--log`` says otherwise: the temporary folder,
+    one file per port (so two apps on two ports keep two logs)."""
+    return Path(tempfile.gettempdir()) / f"ppsim-viz-{port}.log"
+
+
+def relay(source: IO[bytes], log: IO[str], terminal: IO[str]) -> None:
+    """Copy the server's output line by line to the log file and to the terminal as it
+    comes, until the server closes it: its warnings and errors show where the user
+    watches, and stay in the file after the app stops."""
+    for raw in source:
+        line = raw.decode("utf-8", errors="replace")
+        log.write(line)
+        log.flush()
+        terminal.write(line)
+        terminal.flush()
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
@@ -71,6 +92,11 @@ def register(app: typer.Typer) -> None:
             "0.0.0.0 lets other machines connect",
         ),
         port: int = typer.Option(8765, min=1, max=65535, help="port to serve the app on"),
+        log: str | None = typer.Option(
+            None,
+            help="file that keeps the server's log (its warnings and errors, also shown "
+            "here as they happen); default: ppsim-viz-PORT.log in the temporary folder",
+        ),
         seed: int | None = typer.Option(
             None,
             min=0,
@@ -94,25 +120,27 @@ def register(app: typer.Typer) -> None:
         _check(config, first_seed, host, port)
         console = Console(stderr=True)
         url = url_for(host, port)
+        log_path = Path(log) if log else default_log_path(port)
         try:
-            log_dir = Path(tempfile.mkdtemp(prefix="ppsim-viz-"))
-        except OSError as exc:  # no writable temporary folder: the user's to fix
-            fail(
-                f"cannot create a folder for the app's log in {tempfile.gettempdir()} "
-                f"({exc.strerror or exc}); set TMPDIR to a writable folder"
-            )
-        log_path = log_dir / "server.log"
+            log_file = log_path.open("w", encoding="utf-8")
+        except OSError as exc:  # an unwritable place: the user's to fix
+            fail(f"--log: cannot write {log_path} ({exc.strerror or exc}); choose another file")
 
         def on_terminate(signum, frame):  # noqa: ARG001
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, on_terminate)
         process: subprocess.Popen | None = None
+        relay_thread: threading.Thread | None = None
         try:
-            with log_path.open("w", encoding="utf-8") as log:
+            with log_file:
                 process = start_server(
-                    config, first_seed, host, port, stdout=log, stderr=subprocess.STDOUT
+                    config, first_seed, host, port, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
                 )
+                relay_thread = threading.Thread(
+                    target=relay, args=(process.stdout, log_file, sys.stderr), daemon=True
+                )
+                relay_thread.start()
                 with console.status(f"Starting the app ({config.n_systems:,} systems)…"):
                     try:
                         wait_until_ready(url, process)
@@ -122,6 +150,7 @@ def register(app: typer.Typer) -> None:
                         fail(f"{exc}" + (f"; its last output:\n{tail}" if tail else ""), code=1)
                 typer.echo(f"The app is running at {url}")
                 typer.echo("Open that address in a browser. Press Ctrl-C to stop.")
+                typer.echo(f"The server's log (its warnings and errors show here too): {log_path}")
                 code = process.wait()
                 if code in (0, 130, -signal.SIGINT):
                     # Ctrl-C reaches the server too; it may stop before this process notices
@@ -135,10 +164,11 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             if process is not None:
                 stop_server(process)
+            if relay_thread is not None:
+                relay_thread.join(timeout=5)
             typer.echo("Stopped.")
+            typer.echo(f"The server's log is in {log_path}")
         finally:
             signal.signal(signal.SIGTERM, previous)
             if process is not None and process.poll() is None:
                 stop_server(process)
-            log_path.unlink(missing_ok=True)
-            log_dir.rmdir()
