@@ -737,5 +737,12 @@ def test_the_server_log_is_relayed_to_the_terminal_and_kept_in_a_file(tmp_path: 
     with log_path.open("w", encoding="utf-8") as log:
         relay(source, log, terminal)
     assert terminal.getvalue() == log_path.read_text() == source.getvalue().decode()
+    # Solara's own start and stop lines, which ppsim viz words itself, stay in the log
+    chatter = io.BytesIO(b"Solara server is starting at http://x\n\nAborted.\nERROR boom\n")
+    terminal = io.StringIO()
+    with log_path.open("w", encoding="utf-8") as log:
+        relay(chatter, log, terminal)
+    assert terminal.getvalue() == "ERROR boom\n"
+    assert log_path.read_text() == chatter.getvalue().decode()
     assert default_log_path(8765).name == "ppsim-viz-8765.log"
     assert default_log_path(8765) != default_log_path(8766)

@@ -29,6 +29,11 @@ def default_log_path(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"ppsim-viz-{port}.log"
 
 
+SERVER_CHATTER = ("Solara server is starting at ", "Aborted.")
+"""Lines of Solara's own start and stop that ``ppsim viz`` says in its own words: they go
+to the log only (as do blank lines)."""
+
+
 def relay(source: IO[bytes], log: IO[str], terminal: IO[str]) -> None:
     """Copy the server's output line by line to the log file and to the terminal as it
     comes, until the server closes it: its warnings and errors show where the user
@@ -37,8 +42,9 @@ def relay(source: IO[bytes], log: IO[str], terminal: IO[str]) -> None:
         line = raw.decode("utf-8", errors="replace")
         log.write(line)
         log.flush()
-        terminal.write(line)
-        terminal.flush()
+        if line.strip() and not line.startswith(SERVER_CHATTER):
+            terminal.write(line)
+            terminal.flush()
 
 
 def _log_tail(path: Path, lines: int = 15) -> str:
