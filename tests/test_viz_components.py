@@ -672,6 +672,45 @@ def test_cascade_map_places_every_live_member_with_its_tree_together() -> None:
             assert depth[int(i)] == 0
 
 
+def test_no_two_cascades_overlap_on_the_map() -> None:
+    """Each tree's members lie in a region no other tree's members enter (their bounding
+    boxes are disjoint), however the trees' sizes and widths compare; and the packing
+    keeps squares apart for any widths."""
+    from simulation.viz.cascades import cascade_map, shelf_centres
+
+    e = _cascading_model().engine
+    ids, pos = cascade_map(e)
+    tree = e.fault_tree[ids]
+    trees = np.unique(tree)
+    assert trees.size >= 5
+    low = np.array([pos[tree == t].min(axis=0) for t in trees])
+    high = np.array([pos[tree == t].max(axis=0) for t in trees])
+    apart = (
+        (low[:, None, 0] >= high[None, :, 0])
+        | (low[None, :, 0] >= high[:, None, 0])
+        | (low[:, None, 1] >= high[None, :, 1])
+        | (low[None, :, 1] >= high[:, None, 1])
+    )
+    np.fill_diagonal(apart, True)
+    assert apart.all()
+    widths = np.sort(np.random.default_rng(3).uniform(1.0, 9.0, 300))[::-1]
+    centres = shelf_centres(widths)
+    gap = (
+        np.abs(centres[:, None, :] - centres[None, :, :])
+        - (widths[:, None] + widths[None, :])[..., None] / 2
+    )
+    disjoint = (gap >= -1e-9).any(axis=2)
+    np.fill_diagonal(disjoint, True)
+    assert disjoint.all()
+    # by hand: [4, 2, 2, 1] in rows of width 5: (4, 2) on top, (2, 1) below, each centred
+    assert shelf_centres(np.array([4.0, 2.0, 2.0, 1.0])).tolist() == [
+        [-1.0, 1.0],
+        [2.0, 1.0],
+        [-0.5, -2.0],
+        [1.0, -2.0],
+    ]
+
+
 def test_the_cascades_view_is_the_default_for_large_networks() -> None:
     from simulation.viz.cascades import CASCADE_VIEW_ABOVE, marker_scale, resolve_view
 
@@ -746,3 +785,17 @@ def test_the_server_log_is_relayed_to_the_terminal_and_kept_in_a_file(tmp_path: 
     assert log_path.read_text() == chatter.getvalue().decode()
     assert default_log_path(8765).name == "ppsim-viz-8765.log"
     assert default_log_path(8765) != default_log_path(8766)
+
+
+def test_the_map_draws_no_cascade_link_between_two_clusters() -> None:
+    """In the cascades view a link joins a system to a source still in its tree, so it
+    never crosses from one cluster to another; the every-system view keeps every link."""
+    from simulation.viz.cascades import cascade_pairs
+
+    e = _cascading_model().engine
+    source, system = cascade_pairs(e, same_tree=True)
+    assert (e.fault_tree[source] == e.fault_tree[system]).all()
+    every_source, every_system = cascade_pairs(e)
+    assert set(zip(source.tolist(), system.tolist(), strict=True)) <= set(
+        zip(every_source.tolist(), every_system.tolist(), strict=True)
+    )

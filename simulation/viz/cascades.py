@@ -5,7 +5,7 @@ followed: the links a fault travelled cross the whole drawing, because the syste
 cascade sit wherever the network's layout put them. The app's *cascades* view (the
 default above :data:`CASCADE_VIEW_ABOVE` systems) draws instead a map of the cascades
 (:func:`cascade_map`): each live tree as its own cluster, its root in the middle and each
-generation of faults further out, the largest clusters in the centre; the healthy systems,
+generation of faults further out, the largest clusters first, in rows; the healthy systems,
 in no cascade, are counted in the legend. The largest cascades are listed under the
 network, so one can be selected and zoomed into. This module computes what that needs,
 with whole-array NumPy operations (loops run over the generations of a tree, never over
@@ -55,11 +55,19 @@ def live_members(engine: Engine) -> np.ndarray:
     return engine.fault_tree[: engine.n] >= 0
 
 
-def cascade_pairs(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
+def cascade_pairs(engine: Engine, same_tree: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(source, system) for every live member that caught its fault from another system:
-    every link along which the faults of the live cascades travelled."""
-    source = engine.fault_source[: engine.n]
-    ids = np.flatnonzero(live_members(engine) & (source >= 0))
+    every link along which the faults of the live cascades travelled. ``same_tree`` keeps
+    only the pairs whose source is still in the system's tree (the map of the cascades
+    places a source that was replaced, and faulted again since, in its new tree's
+    cluster, where a link to it would cross the map)."""
+    n = engine.n
+    source = engine.fault_source[:n]
+    keep = live_members(engine) & (source >= 0)
+    if same_tree:
+        tree = engine.fault_tree[:n]
+        keep &= tree[np.clip(source, 0, n - 1)] == tree
+    ids = np.flatnonzero(keep)
     return source[ids], ids
 
 
@@ -113,9 +121,6 @@ def count_cascades(engine: Engine) -> int:
     return int(np.unique(tree[tree >= 0]).size)
 
 
-GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
-
-
 def fault_depth(engine: Engine, ids: np.ndarray) -> np.ndarray:
     """Generation of each live member ``ids`` in its tree: 0 for a root (or a member whose
     source was replaced and left the tree), 1 for the faults caught from it, and so on.
@@ -144,8 +149,8 @@ def cascade_map(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     """(ids, positions): every live member of a cascade placed in [-1, 1]^2 so that each
     tree is a compact radial tree: its root in the middle, each generation of faults on
     the next ring out, children next to their source (so the links a fault travelled are
-    short and rarely cross). The trees spiral out from the centre, largest first, each
-    taking room in proportion to its area (a sunflower packing)."""
+    short and rarely cross). The trees are packed in rows, largest first
+    (:func:`shelf_centres`), so no two clusters overlap."""
     ids = np.flatnonzero(live_members(engine))
     if ids.size == 0:
         return ids, np.zeros((0, 2))
@@ -179,15 +184,33 @@ def cascade_map(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
         ring = new_ring
     local = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
     sizes = np.bincount(group, minlength=n_trees)
-    by_size = np.lexsort((np.arange(n_trees), -sizes))
-    extent = ring[by_size] + 0.7
-    area = extent**2
-    spiral = np.sqrt(np.cumsum(area) - area * 0.75) * 1.1
-    turn = np.arange(n_trees) * GOLDEN_ANGLE
+    width = 2.0 * (ring + 0.7)  # the square each tree's rings fit in
+    by_width = np.lexsort((np.arange(n_trees), -sizes, -width))
     centres = np.empty((n_trees, 2))
-    centres[by_size] = np.column_stack([spiral * np.cos(turn), spiral * np.sin(turn)])
+    centres[by_width] = shelf_centres(width[by_width])
     pos = local + centres[group]
     return ids, pos / max(float(np.abs(pos).max()), 1.0)
+
+
+def shelf_centres(widths: np.ndarray) -> np.ndarray:
+    """Centres for squares of ``widths`` (widest first) packed in rows, each row centred
+    and below the one before, the rows about as wide as the whole is tall: no two squares
+    overlap, so no two cascades' clusters do, and the largest cascades come first, at
+    the top. Whole-array: a square goes to the row its start along one long strip falls
+    in (``start // row_width``)."""
+    widths = np.asarray(widths, dtype=np.float64)
+    row_width = max(float(np.sqrt(np.sum(widths**2))), float(widths.max()))
+    start = np.cumsum(widths) - widths
+    row = (start // row_width).astype(np.int64)
+    _, row = np.unique(row, return_inverse=True)  # rows numbered without gaps
+    firsts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+    x = start - start[firsts][row]  # from the row's left edge
+    row_length = np.add.reduceat(widths, firsts)
+    height = widths[firsts]  # the row's first square is its tallest
+    top = np.cumsum(height) - height
+    centre_x = x + widths / 2 - row_length[row] / 2
+    centre_y = -(top[row] + height[row] / 2) + (top[-1] + height[-1]) / 2
+    return np.column_stack([centre_x, centre_y])
 
 
 def marker_scale(troubled: int, comfortable: int = 300) -> float:

@@ -195,7 +195,7 @@ def network_frame(model: PeerPreservationModel, selected: int, view: str = "all"
         "spread": _pair(*spread_pairs(engine)),
         "shield": _pair(*shield_pairs(engine)),
         "tree": _pair(*tree_pairs(engine, members)),
-        "cascade": _pair(*cascade_pairs(engine)),
+        "cascade": _pair(*cascade_pairs(engine, same_tree=view == "cascades")),
         "marker_scale": marker_scale(touched),
         "tree_ids": encode(members, "<i4"),
         "selected": int(selected),
