@@ -267,7 +267,6 @@ def run_search(
         evaluator.run("baseline and comparison arms", list(plan.runs))
         result = _generations(study, evaluator, ids, values, comparison_names)
         store.check_inputs_unchanged()
-        result.out_dir = out_dir
         result.paths = write_outputs(result)
     result.ran, result.failed = evaluator.ran, evaluator.failed
     result.stored = evaluator.stored_before
@@ -347,7 +346,7 @@ def _generations(
     table = _candidate_table(study, final, candidates, first_seen)
     return SearchResult(
         study,
-        Path(),
+        evaluator.store.root,
         table,
         table[table["on_front"]].reset_index(drop=True),
         _comparison_table(study, final, comparison, table),
@@ -379,7 +378,7 @@ def _score(study: Study, tables: dict[str, pd.DataFrame]) -> _Scored:
     return _Scored(scores, minimised, rows, violation)
 
 
-def _scored_columns(study: Study, scored: _Scored, names: list[str]) -> pd.DataFrame:
+def _scored_columns(scored: _Scored, names: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(index=names)
     for outcome in scored.scores.value.columns:
         out[outcome] = scored.scores.value.loc[names, outcome].to_numpy()
@@ -408,7 +407,7 @@ def _candidate_table(
     )
     for lever in study.levers:
         table[lever.name] = [candidates[n][lever.name] for n in names]
-    columns = _scored_columns(study, scored, names).reset_index(drop=True)
+    columns = _scored_columns(scored, names).reset_index(drop=True)
     table = pd.concat([table, columns], axis=1)
     points = scored.minimised.loc[names].to_numpy()
     feasible = table["feasible"].to_numpy() & np.isfinite(points).all(axis=1)
@@ -435,9 +434,7 @@ def _comparison_table(
             ],
         }
     )
-    table = pd.concat(
-        [table, _scored_columns(study, scored, comparison).reset_index(drop=True)], axis=1
-    )
+    table = pd.concat([table, _scored_columns(scored, comparison).reset_index(drop=True)], axis=1)
     front = candidates[candidates["on_front"]]
     front_points = scored.minimised.loc[front["candidate"]].to_numpy()
     dominated_by = []
