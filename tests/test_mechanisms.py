@@ -220,14 +220,15 @@ def test_report_table_says_no_mechanism(monkeypatch: pytest.MonkeyPatch) -> None
 def test_console_verdicts_move_reasons_to_numbered_notes() -> None:
     from simulation.cli.console import _footnoted
 
-    verdicts = pd.Series(
-        [
-            "no mechanism: a (with parentheses), costs hours",
-            "more reliable (no mechanism: b (too)), same hours",
-            "more reliable, saves hours",
-        ]
+    costs = pd.DataFrame(
+        {
+            "arm": ["x", "y", "z"],
+            "reliability": ["no clear change", "more reliable", "more reliable"],
+            "effort": ["costs hours", "same hours", "saves hours"],
+            "no_mechanism": ["a (with parentheses)", "b (too)", ""],
+        }
     )
-    short, notes = _footnoted(pd.Series(["x", "y", "z"]), verdicts)
+    short, notes = _footnoted(costs)
     assert short == [
         "no mechanism [1], costs hours",
         "more reliable (no mechanism [2]), same hours",

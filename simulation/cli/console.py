@@ -213,7 +213,7 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         )
     costs = whatif.cost_benefit(frame, study).sort_values("faulty_share_reduction", ascending=False)
     share, _ = outcome_scale(whatif.FAULTY)
-    verdicts, notes = _footnoted(costs["arm"], costs["verdict"])
+    verdicts, notes = _footnoted(costs)
     print_table(
         pd.DataFrame(
             {
@@ -241,21 +241,22 @@ def print_whatif(frame: pd.DataFrame, study: Study) -> None:
         out_console.print(f"[{number}] {arm}: no mechanism: {reasons}", highlight=False)
 
 
-def _footnoted(arms: pd.Series, verdicts: pd.Series) -> tuple[list[str], list[tuple[str, str]]]:
-    """The verdicts with each "no mechanism" reason moved to a numbered note (the reasons
-    are sentences, too long for a table cell), and the notes as (arm, reasons)."""
+def _footnoted(costs: pd.DataFrame) -> tuple[list[str], list[tuple[str, str]]]:
+    """The verdicts of ``costs`` (:func:`~simulation.experiments.whatif.cost_benefit`) with
+    each "no mechanism" reason moved to a numbered note (the reasons are sentences, too
+    long for a table cell), and the notes as (arm, reasons)."""
+    from simulation.experiments.whatif import verdict_text
+
     short, notes = [], []
-    for arm, text in zip(arms, verdicts, strict=True):
-        if text.startswith("no mechanism: "):
-            reasons, _, effort = text.removeprefix("no mechanism: ").rpartition(", ")
+    rows = zip(
+        costs["arm"], costs["reliability"], costs["effort"], costs["no_mechanism"], strict=True
+    )
+    for arm, reliability, effort, reasons in rows:
+        mark = ""
+        if reasons:
             notes.append((arm, reasons))
-            text = f"no mechanism [{len(notes)}], {effort}"
-        elif " (no mechanism: " in text:
-            head, _, rest = text.partition(" (no mechanism: ")
-            reasons, _, effort = rest.rpartition("), ")
-            notes.append((arm, reasons))
-            text = f"{head} (no mechanism [{len(notes)}]), {effort}"
-        short.append(text)
+            mark = f"no mechanism [{len(notes)}]"
+        short.append(verdict_text(reliability, effort, mark))
     return short, notes
 
 

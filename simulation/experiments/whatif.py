@@ -208,6 +208,9 @@ def cost_benefit(
                 "reduction_per_hour": per_hour,
                 "n": int(faulty["n"]),
                 "verdict": verdict(faulty["ci_low"], faulty["ci_high"], hours, inert.get(arm)),
+                "reliability": reliability_words(faulty["ci_low"], faulty["ci_high"]),
+                "effort": effort_words(hours),
+                "no_mechanism": "; ".join(inert.get(arm) or ()),
             }
         )
         records.append(record)
@@ -229,19 +232,34 @@ def verdict(
     more runs would settle. Should its interval still exclude zero (cross-family oversight
     reshuffles evaluators of different rates), the reliability words stay, with the note.
     """
+    note = "no mechanism: " + "; ".join(no_mechanism) if no_mechanism else ""
+    return verdict_text(reliability_words(faulty_low, faulty_high), effort_words(hours), note)
+
+
+def reliability_words(faulty_low: float, faulty_high: float) -> str:
+    """``more reliable``, ``less reliable`` or ``no clear change``: the faulty share's
+    interval below, above or around zero."""
     if faulty_high < 0:
-        reliability = "more reliable"
-    elif faulty_low > 0:
-        reliability = "less reliable"
-    else:
-        reliability = "no clear change"
-    if no_mechanism:
-        note = "no mechanism: " + "; ".join(no_mechanism)
-        reliability = note if reliability == "no clear change" else f"{reliability} ({note})"
+        return "more reliable"
+    if faulty_low > 0:
+        return "less reliable"
+    return "no clear change"
+
+
+def effort_words(hours: pd.Series) -> str:
+    """``costs hours``, ``saves hours`` or ``same hours``: the total hours' interval above,
+    below or around zero."""
     if hours["ci_low"] > 0:
-        effort = "costs hours"
-    elif hours["ci_high"] < 0:
-        effort = "saves hours"
-    else:
-        effort = "same hours"
+        return "costs hours"
+    if hours["ci_high"] < 0:
+        return "saves hours"
+    return "same hours"
+
+
+def verdict_text(reliability: str, effort: str, note: str = "") -> str:
+    """A verdict from its words; a "no mechanism" ``note`` replaces "no clear change", or
+    follows other reliability words in brackets (the console passes a numbered mark for
+    the note's place, the report the reasons themselves)."""
+    if note:
+        reliability = note if reliability == "no clear change" else f"{reliability} ({note})"
     return f"{reliability}, {effort}"
