@@ -127,8 +127,7 @@ def _value(name: str, value: float, low: float, high: float) -> str:
 
 
 def _scored(frame: pd.DataFrame, study: Study) -> dict[str, list[str]]:
-    names = [o.name for o in study.objectives]
-    names += [c.name for c in study.constraints if c.name not in names]
+    names = study.outcomes  # a search's: its objectives, then its other constrained outcomes
     return {
         f"{name} (95% CI)": [
             _value(name, v, lo, hi)
@@ -161,8 +160,7 @@ def _print_front(front: pd.DataFrame, study: Study, title: str) -> None:
     """The front side by side, one column per policy (in order of the first objective):
     its name, its levers, then each scored outcome and its interval."""
     shown = front.head(FRONT_COLUMNS)
-    names = [o.name for o in study.objectives]
-    names += [c.name for c in study.constraints if c.name not in names]
+    names = study.outcomes  # a search's: its objectives, then its other constrained outcomes
     table = Table(title=title, title_justify="left")
     table.add_column("", no_wrap=True)
     for i in range(len(shown)):

@@ -148,14 +148,6 @@ def constraint_values(
     return found
 
 
-def violations(values: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.Series:
-    """Each policy's total constraint violation (0: feasible; inf: not scorable)."""
-    total = pd.Series(0.0, index=values.index)
-    for c in constraints:
-        total += values[c.name].map(c.violation)
-    return total
-
-
 def minimised(scores: pd.DataFrame, objectives: Sequence[Objective], how: str) -> np.ndarray:
     """The objectives' scores as a matrix to minimise (policies x objectives): a maximised
     outcome's score negated; a regret (``how`` = ``max-regret``) is minimised as it is."""

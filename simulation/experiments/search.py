@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -368,13 +367,11 @@ def _score(study: Study, tables: dict[str, pd.DataFrame]) -> _Scored:
     points = scoring.minimised(scores.value, study.objectives, settings.score)
     minimised = pd.DataFrame(points, index=scores.value.index)
     judged = scoring.constraint_values(tables, study.constraints, settings)
-    rows = pd.DataFrame(index=judged.index)
-    for i, c in enumerate(study.constraints):
-        values = judged[c.name]
-        low = (c.low - values) if c.low is not None else -np.inf
-        high = (values - c.high) if c.high is not None else -np.inf
-        rows[i] = np.maximum(low, high).fillna(math.inf)
-    violation = scoring.violations(judged, study.constraints)
+    rows = pd.DataFrame(
+        {i: c.exceedance(judged[c.name]) for i, c in enumerate(study.constraints)},
+        index=judged.index,
+    )
+    violation = rows.clip(lower=0.0).sum(axis=1)  # 0: feasible; inf: not scorable
     return _Scored(scores, minimised, rows, violation)
 
 

@@ -115,13 +115,13 @@ class Constraint:
     low: float | None = None
     high: float | None = None
 
-    def violation(self, value: float) -> float:
-        """How far ``value`` lies outside the bounds (0 inside; inf for a missing value)."""
-        if value != value:  # NaN: the outcome could not be scored
-            return float("inf")
-        below = self.low - value if self.low is not None else 0.0
-        above = value - self.high if self.high is not None else 0.0
-        return max(0.0, below, above)
+    def exceedance(self, values: np.ndarray) -> np.ndarray:
+        """How far each value lies beyond the bounds (> 0 outside, <= 0 inside: the
+        constraint form NSGA-II takes; inf for a value that could not be scored)."""
+        values = np.asarray(values, dtype=np.float64)
+        below = self.low - values if self.low is not None else np.full(values.shape, -np.inf)
+        above = values - self.high if self.high is not None else np.full(values.shape, -np.inf)
+        return np.where(np.isnan(values), np.inf, np.maximum(below, above))
 
     def describe(self) -> str:
         """``name <= 40`` or ``0.1 <= name <= 0.2``."""

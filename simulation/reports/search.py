@@ -235,8 +235,7 @@ def _choice_text(value: Any) -> str:
 
 
 def _front_table(study: Study, front: pd.DataFrame) -> str:
-    names = [o.name for o in study.objectives]
-    names += [c.name for c in study.constraints if c.name not in names]
+    names = study.outcomes  # a search's: its objectives, then its other constrained outcomes
     headers = ["candidate", "generation", *(lv.name for lv in study.levers), *names]
     rows = []
     for _, row in front.iterrows():
