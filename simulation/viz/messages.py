@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from simulation.preflight import CROSS_FAMILY
 from simulation.viz.controls import ASSIGNMENT_LABELS, CONTROL_LABELS, TOPOLOGY_LABELS
 
 CROSS_FAMILY_ADVICE = (
@@ -33,7 +34,7 @@ def _quoted(label: str) -> str:
 def in_sidebar_words(message: str) -> str:
     """``message`` with every configuration name and value the sidebar shows under
     another label replaced by that label (the whole message, for the known refusals)."""
-    if re.match(r"assignment: 'cross-family' needs", message):
+    if message.startswith(CROSS_FAMILY):
         return CROSS_FAMILY_ADVICE.format(
             assignment=CONTROL_LABELS["assignment"],
             cross=ASSIGNMENT_LABELS["cross-family"],
